@@ -1,0 +1,40 @@
+# The two commands a newcomer runs: `make site` and `make test` (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: site test lint bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Stamps so a second `make` does not reinstall; pyproject changes do.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+site: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+	@echo "The site is ready: file://$(CURDIR)/site/index.html"
+
+test: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf data site logs .snakemake

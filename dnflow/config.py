@@ -1,0 +1,119 @@
+"""searches.yaml: load, validate, and explain mistakes in one line each.
+
+The JSON schema (config/searches.schema.yaml) is the contract; this module turns
+jsonschema's errors into "search 'x': key 'y': what is wrong", and checks what a schema
+cannot: that every archive file or glob names at least one existing file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parent.parent / "config" / "searches.schema.yaml"
+
+# keys that only make sense for one source; a search using another one gets told so
+SOURCE_KEYS = {
+    "archive": {"files"},
+    "demo": {"seed", "tweets", "topic", "query"},
+    "x": {"query", "every", "max_tweets", "endpoint", "start_time", "end_time",
+          "monthly_budget"},
+}
+COMMON_KEYS = {"title", "description", "source"}
+
+
+class ConfigError(ValueError):
+    """A mistake in searches.yaml; str() is the one line to show the user."""
+
+
+def load_schema(path: str | Path = SCHEMA) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _where(path: list) -> str:
+    if len(path) >= 2 and path[0] == "searches":
+        where = f"search '{path[1]}'"
+        if len(path) >= 3:
+            where += f", key '{path[2]}'"
+        return where
+    return "top level" if not path else "key '" + "/".join(map(str, path)) + "'"
+
+
+def _explain(err: jsonschema.ValidationError) -> str:
+    path = list(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        if path == ["searches"]:
+            return f"bad slug {extra[0]!r}: use lower-case letters, digits, - and _ (max 64)"
+        return f"{_where(path)}: unknown key {', '.join(map(repr, extra))}"
+    if v == "propertyNames" or "propertyNames" in err.relative_schema_path:
+        return (f"bad slug {err.instance!r}: use lower-case letters, digits, - and _, "
+                "starting with a letter or digit (max 64)")
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return f"{_where(path)}: missing key '{missing}'"
+    if v == "enum":
+        return f"{_where(path)}: {err.instance!r} is not one of {err.validator_value}"
+    if v == "pattern" and path[-1:] == ["every"]:
+        return f"{_where(path)}: {err.instance!r} is not a window like 15m, 6h or 1d"
+    if v == "pattern":
+        return f"{_where(path)}: {err.instance!r} should look like 2026-11-01T00:00:00Z"
+    if v == "oneOf" and path[-1:] == ["files"]:
+        return f"{_where(path)}: give a path, a glob or a list of them"
+    return f"{_where(path)}: {err.message}"
+
+
+def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".") -> dict:
+    """Return the searches dict or raise ConfigError with a one-line message."""
+    if not isinstance(config, dict):
+        raise ConfigError("top level: expected a mapping with a 'searches' key")
+    schema = schema or load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = list(validator.iter_errors(config))
+    if errors:
+        # a typo'd key also makes the real key "missing": name the typo first
+        first = [e for e in errors if e.validator in ("additionalProperties", "propertyNames")
+                 or "propertyNames" in e.relative_schema_path]
+        best = jsonschema.exceptions.best_match(first or errors)
+        raise ConfigError(_explain(best))
+    searches = config["searches"] or {}
+    for slug, search in searches.items():
+        allowed = COMMON_KEYS | SOURCE_KEYS[search["source"]]
+        for key in search:
+            if key not in allowed:
+                raise ConfigError(f"search '{slug}', key '{key}': not used by "
+                                  f"source '{search['source']}'")
+        if search["source"] == "archive":
+            archive_files(slug, search, workdir)
+    return searches
+
+
+def archive_files(slug: str, search: dict, workdir: str | Path = ".") -> list[str]:
+    """Expand a search's ``files`` (paths and globs) in order, without duplicates."""
+    patterns = search["files"]
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    out: list[str] = []
+    for pattern in patterns:
+        expanded = Path(workdir, pattern)
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(str(expanded), recursive=True))
+            matches = [m for m in matches if Path(m).is_file()]
+            if not matches:
+                raise ConfigError(f"search '{slug}', key 'files': no file matches {pattern!r}")
+        else:
+            if not expanded.is_file():
+                raise ConfigError(f"search '{slug}', key 'files': no such file {pattern!r}")
+            matches = [str(expanded)]
+        for m in matches:
+            rel = m if Path(pattern).is_absolute() else os.path.relpath(m, workdir)
+            if rel not in out:
+                out.append(rel)
+    return out

@@ -1,0 +1,155 @@
+"""Tweet text and values from tweets → safe HTML.
+
+Everything that comes from a tweet is escaped here or by Jinja's autoescape; the only
+markup added is links, and only to http(s) URLs (``safe_url``) or to x.com paths built
+from hashtag/mention characters that cannot break out of an attribute.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from markupsafe import Markup, escape
+
+MAX_TEXT = 4000  # characters of a tweet shown on a card (long posts go up to 25,000)
+MAX_URL = 2048  # longer URLs are shown, not linked
+MAX_LABEL = 90  # characters of a URL shown as link text
+
+_TOKEN = re.compile(
+    r"(?P<url>\bhttps?://[^\s<>\"'\u00a0\u2000-\u200b\u3000]+)"
+    r"|(?<![\w&#＃])[#＃](?P<tag>\w*[^\W\d_]\w*)"
+    r"|(?<![\w@＠])[@＠](?P<user>[A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])",
+    re.IGNORECASE,
+)
+_TRAILING = ".,;:!?'\")]}…»”’"
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL if it is http(s) and reasonably short, else None (shown but never linked)."""
+    if not isinstance(url, str) or len(url) > MAX_URL:
+        return None
+    u = url.strip()
+    try:
+        parts = urlsplit(u)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(c in u for c in "\x00\r\n\t<>\"' "):
+        return None
+    return u
+
+
+def short_url(url: str, limit: int = MAX_LABEL) -> str:
+    """A URL as link text: no scheme, no trailing slash, cut with an ellipsis."""
+    s = re.sub(r"^https?://(www\.)?", "", url, flags=re.IGNORECASE).rstrip("/")
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def hashtag_url(tag: str) -> str:
+    return "https://x.com/hashtag/" + quote(tag.lstrip("#＃"), safe="")
+
+
+def user_url(username: str) -> str:
+    return "https://x.com/" + quote(username.lstrip("@＠"), safe="")
+
+
+def tweet_url(record: Mapping[str, Any]) -> str | None:
+    tid = str(record.get("id") or "")
+    if not tid.isdigit():
+        return None
+    username = (record.get("author") or {}).get("username") or "i/web"
+    if username != "i/web" and not re.fullmatch(r"[A-Za-z0-9_]{1,50}", username):
+        username = "i/web"
+    return f"https://x.com/{username}/status/{tid}"
+
+
+def _link(href: str, text: str, cls: str) -> Markup:
+    return Markup('<a class="{}" href="{}" rel="nofollow noopener">{}</a>').format(
+        cls, href, text
+    )
+
+
+def _split_url(raw: str) -> tuple[str, str]:
+    """Trailing punctuation belongs to the sentence, unless it closes a bracket."""
+    url = raw
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url, raw[len(url):]
+
+
+def linkify(text: str, expand: Mapping[str, str] | None = None) -> Markup:
+    """Plain tweet text → HTML with hashtags, mentions and http(s) URLs as links.
+
+    ``expand`` maps short (t.co) links to their expanded URL, used as link target and text.
+    """
+    out: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        pos = m.end()
+        if m.group("url"):
+            url, rest = _split_url(m.group("url"))
+            target = (expand or {}).get(url, url)
+            href = safe_url(target)
+            if href:
+                out.append(_link(href, short_url(target), "url"))
+            else:
+                out.append(escape(url))
+            out.append(escape(rest))
+        elif m.group("tag"):
+            out.append(_link(hashtag_url(m.group("tag")), m.group(0), "hashtag"))
+        else:
+            out.append(_link(user_url(m.group("user")), m.group(0), "mention"))
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def tweet_html(record: Mapping[str, Any], limit: int = MAX_TEXT) -> Markup:
+    text = record.get("text") or ""
+    if not isinstance(text, str):
+        text = str(text)
+    expand = {}
+    for u in record.get("urls") or ():
+        if isinstance(u, Mapping) and u.get("short") and u.get("url"):
+            expand[u["short"]] = u["url"]
+    return linkify(clip(text, limit), expand)
+
+
+def extra_links(record: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Expanded URLs of a tweet (text usually holds only t.co links), http(s) only."""
+    out = []
+    for u in record.get("urls") or ():
+        url = u.get("url") if isinstance(u, Mapping) else None
+        href = safe_url(url)
+        if href:
+            out.append({"href": href, "text": short_url(href, 60)})
+    return out
+
+
+def value_link(kind: str, value: str) -> str | None:
+    """Where a value in a count table links to (None: plain text)."""
+    if not value:
+        return None
+    if kind == "hashtag":
+        return hashtag_url(value)
+    if kind == "user":
+        return user_url(value) if re.fullmatch(r"@?[A-Za-z0-9_]{1,50}", value) else None
+    if kind == "url":
+        return safe_url(value)
+    if kind == "domain":
+        return None
+    return None
+
+
+def join_nonempty(parts: Iterable[str | None], sep: str = " · ") -> str:
+    return sep.join(p for p in parts if p)

@@ -1,0 +1,359 @@
+"""Normalize every tweet format dnflow reads into one record (see docs/internals.md).
+
+This module only reshapes: it never reads files and never counts. It is on the hot path
+of every summary, so it builds plain dicts and avoids per-tweet helper objects.
+
+Formats: X API v2 response pages (``data`` list + ``includes``), v2 stream lines (``data``
+object), twarc2 flattened tweets (author and referenced tweets inlined) and v1.1 tweets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+Record = dict[str, Any]
+
+# v1.1 gives media ids; v2 keys are "<type code>_<id>". Rebuilding the v2 key lets the
+# same picture count as one whatever format it was archived in.
+_V1_MEDIA_CODE = {"photo": "3", "video": "7", "animated_gif": "16"}
+
+_TWEET_HOSTS = frozenset(
+    {"twitter.com", "www.twitter.com", "mobile.twitter.com", "x.com", "www.x.com"}
+)
+
+
+class NotTweets(ValueError):
+    """A JSON line that holds no tweets (users, lists, counts, compliance, errors)."""
+
+
+def iso_time(value: str | None) -> str | None:
+    """v2 ``2021-04-01T15:52:31.000Z`` or v1.1 ``Wed Oct 10 20:19:24 +0000 2018`` → ISO UTC."""
+    if not value:
+        return None
+    if value[4:5] == "-":  # v2: slicing is ~10x cheaper than parsing
+        return value[:19] + "Z"
+    try:
+        return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    except ValueError:
+        return None
+
+
+def domain_of(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def is_tweet_link(url: str) -> bool:
+    """Links to tweets themselves (quotes, attached media pages) are not shared URLs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.hostname or "") in _TWEET_HOSTS and "/status" in parts.path
+
+
+def _url_list(entities_urls: list[dict] | None) -> list[dict]:
+    out = []
+    seen = set()
+    for u in entities_urls or ():
+        url = u.get("unwound_url") or u.get("expanded_url") or u.get("url")
+        if not url or url in seen or is_tweet_link(url):
+            continue
+        host = domain_of(url)
+        if host == "t.co":  # an unexpanded short link tells nothing about the target
+            continue
+        seen.add(url)
+        out.append({"url": url, "domain": host})
+    return out
+
+
+# ---------------------------------------------------------------- v2 (pages, stream, flat)
+
+
+def _v2_user(user: dict | None, user_id: str | None) -> dict:
+    if not user:
+        return {
+            "id": user_id,
+            "username": None,
+            "name": None,
+            "followers": None,
+            "following": None,
+            "verified": None,
+            "profile_image_url": None,
+        }
+    pm = user.get("public_metrics") or {}
+    return {
+        "id": user.get("id", user_id),
+        "username": user.get("username"),
+        "name": user.get("name"),
+        "followers": pm.get("followers_count"),
+        "following": pm.get("following_count"),
+        "verified": user.get("verified"),
+        "profile_image_url": user.get("profile_image_url"),
+    }
+
+
+def _v2_media(m: dict) -> dict:
+    url = m.get("url")
+    if not url and m.get("variants"):
+        # video: the highest bit rate mp4 is the most useful original link
+        mp4 = [v for v in m["variants"] if v.get("content_type") == "video/mp4"]
+        best = max(mp4, key=lambda v: v.get("bit_rate", 0)) if mp4 else m["variants"][0]
+        url = best.get("url")
+    return {
+        "key": m.get("media_key"),
+        "type": m.get("type"),
+        "url": url,
+        "preview": m.get("preview_image_url") or m.get("url"),
+        "alt_text": m.get("alt_text"),
+    }
+
+
+class Includes:
+    """Lookup tables for one v2 response's ``includes``; flat tweets carry theirs inline."""
+
+    __slots__ = ("users", "tweets", "media", "places")
+
+    def __init__(self, includes: dict | None = None):
+        inc = includes or {}
+        self.users = {u["id"]: u for u in inc.get("users", ()) if "id" in u}
+        self.tweets = {t["id"]: t for t in inc.get("tweets", ()) if "id" in t}
+        self.media = {m["media_key"]: m for m in inc.get("media", ()) if "media_key" in m}
+        self.places = {p["id"]: p for p in inc.get("places", ()) if "id" in p}
+
+
+_EMPTY = Includes()
+
+
+def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
+    """One v2 tweet (page item, stream ``data`` or twarc2-flattened) → record."""
+    ent = t.get("entities") or {}
+    author_id = t.get("author_id")
+    retweet_of = quote_of = reply_to = None
+    retweeted = None
+    for ref in t.get("referenced_tweets") or ():
+        kind = ref.get("type")
+        if kind == "retweeted":
+            retweet_of = ref.get("id")
+            if _depth == 0:
+                # flattened tweets inline the referenced tweet; pages put it in includes
+                orig = ref if "text" in ref else inc.tweets.get(retweet_of)
+                if orig is not None:
+                    retweeted = normalize_v2(orig, inc, 1)
+        elif kind == "quoted":
+            quote_of = ref.get("id")
+        elif kind == "replied_to":
+            reply_to = ref.get("id")
+
+    att = t.get("attachments") or {}
+    # flattened tweets inline the media objects they found but keep every key, like pages
+    found = {m.get("media_key"): m for m in att["media"]} if "media" in att else inc.media
+    media = []
+    for key in att.get("media_keys") or ():
+        m = found.get(key)
+        # a key without its object (media removed for a policy violation) still counts
+        media.append(_v2_media(m) if m else {"key": key, "type": None, "url": None,
+                                             "preview": None, "alt_text": None})
+
+    geo = t.get("geo") or {}
+    place = None
+    if geo:
+        p = geo.get("place") or inc.places.get(geo.get("place_id"))
+        if p:
+            place = {"id": p.get("id"), "full_name": p.get("full_name"),
+                     "country_code": p.get("country_code")}
+        elif geo.get("place_id"):
+            place = {"id": geo["place_id"], "full_name": None, "country_code": None}
+    coords = (geo.get("coordinates") or {}).get("coordinates")
+
+    text = t.get("text") or ""
+    if retweeted is not None and retweeted["author"]["username"]:
+        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+
+    pm = t.get("public_metrics") or {}
+    return {
+        "id": t.get("id"),
+        "created_at": iso_time(t.get("created_at")),
+        "author": _v2_user(t.get("author") or inc.users.get(author_id), author_id),
+        "text": text,
+        "lang": t.get("lang"),
+        "hashtags": [h["tag"] for h in ent.get("hashtags") or () if "tag" in h],
+        "mentions": [m["username"] for m in ent.get("mentions") or () if "username" in m],
+        "urls": _url_list(ent.get("urls")),
+        "media": media,
+        "retweet_of": retweet_of,
+        "quote_of": quote_of,
+        "reply_to": reply_to,
+        "retweeted": retweeted,
+        "metrics": {
+            "retweet_count": pm.get("retweet_count"),
+            "reply_count": pm.get("reply_count"),
+            "like_count": pm.get("like_count"),
+            "quote_count": pm.get("quote_count"),
+        },
+        "place": place,
+        "coordinates": coords,
+        "source": t.get("source"),
+    }
+
+
+# ---------------------------------------------------------------- v1.1
+
+
+def _v1_user(u: dict) -> dict:
+    return {
+        "id": u.get("id_str"),
+        "username": u.get("screen_name"),
+        "name": u.get("name"),
+        "followers": u.get("followers_count"),
+        "following": u.get("friends_count"),
+        "verified": u.get("verified"),
+        "profile_image_url": u.get("profile_image_url_https"),
+    }
+
+
+def _strip_html(source: str | None) -> str | None:
+    # v1.1 gives '<a href="…" rel="nofollow">Twitter for iPhone</a>'; v2 just the name
+    if source and source.startswith("<"):
+        start = source.find(">") + 1
+        end = source.rfind("<")
+        return source[start:end] if 0 < start <= end else source
+    return source
+
+
+def normalize_v1(t: dict, _depth: int = 0) -> Record:
+    ext = t.get("extended_tweet") or {}
+    text = ext.get("full_text") or t.get("full_text") or t.get("text") or ""
+    ent = ext.get("entities") or t.get("entities") or {}
+    xent = ext.get("extended_entities") or t.get("extended_entities") or {}
+    retweeted = None
+    rs = t.get("retweeted_status")
+    if rs and _depth == 0:
+        retweeted = normalize_v1(rs, 1)
+        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+    media = []
+    for m in xent.get("media") or ent.get("media") or ():
+        code = _V1_MEDIA_CODE.get(m.get("type"), "3")
+        url = m.get("media_url_https") or m.get("media_url")
+        for v in sorted(
+            (m.get("video_info") or {}).get("variants") or (),
+            key=lambda v: -v.get("bitrate", 0),
+        ):
+            if v.get("content_type") == "video/mp4":
+                url = v.get("url")
+                break
+        media.append({
+            "key": f"{code}_{m.get('id_str')}",
+            "type": m.get("type"),
+            "url": url,
+            "preview": m.get("media_url_https") or m.get("media_url"),
+            "alt_text": m.get("ext_alt_text"),
+        })
+    coords = (t.get("coordinates") or {}).get("coordinates")
+    p = t.get("place")
+    place = (
+        {"id": p.get("id"), "full_name": p.get("full_name"),
+         "country_code": p.get("country_code")}
+        if p else None
+    )
+    return {
+        "id": t.get("id_str") or (str(t["id"]) if "id" in t else None),
+        "created_at": iso_time(t.get("created_at")),
+        "author": _v1_user(t.get("user") or {}),
+        "text": text,
+        "lang": t.get("lang"),
+        "hashtags": [h["text"] for h in ent.get("hashtags") or () if "text" in h],
+        "mentions": [m["screen_name"] for m in ent.get("user_mentions") or ()
+                     if "screen_name" in m],
+        "urls": _url_list(ent.get("urls")),
+        "media": media,
+        "retweet_of": rs.get("id_str") if rs else None,
+        "quote_of": t.get("quoted_status_id_str"),
+        "reply_to": t.get("in_reply_to_status_id_str"),
+        "retweeted": retweeted,
+        "metrics": {
+            "retweet_count": t.get("retweet_count"),
+            "reply_count": t.get("reply_count"),
+            "like_count": t.get("favorite_count"),
+            "quote_count": t.get("quote_count"),
+        },
+        "place": place,
+        "coordinates": coords,
+        "source": _strip_html(t.get("source")),
+    }
+
+
+# ---------------------------------------------------------------- one JSON line
+
+
+def _describe(obj: Any) -> str:
+    """Why a JSON value is not tweets, in words a user recognises."""
+    if not isinstance(obj, dict):
+        return f"JSON {type(obj).__name__}, not a tweet or an API response"
+    data = obj.get("data")
+    if isinstance(data, list):
+        item = next((d for d in data if isinstance(d, dict)), {})
+        if "tweet_count" in item:
+            return "a counts answer, not tweets"
+        if "username" in item:
+            return "a users answer, not tweets"
+        if "owner_id" in item or "member_count" in item:
+            return "a lists answer, not tweets"
+        return "a v2 answer whose data are not tweets"
+    if "action" in obj and "id" in obj:
+        return "a compliance record, not a tweet"
+    if "errors" in obj and not data:
+        first = obj["errors"][0] if obj["errors"] else {}
+        msg = first.get("detail") or first.get("title") or first.get("message") or ""
+        return f"an error-only line: {msg}".rstrip(": ")
+    if "username" in obj and "text" not in obj:
+        return "a user, not a tweet"
+    return "JSON object that is not a tweet"
+
+
+def tweets_in(obj: Any) -> tuple[list[dict], Includes | None, str]:
+    """Split one parsed JSON value into its counted tweets.
+
+    Returns (raw tweets, includes or None, format). ``format`` is one of ``v2-page``,
+    ``v2-stream``, ``v2-flat``, ``v1.1``. Raises NotTweets with a reason otherwise.
+    Only top-level results are returned: tweets in ``includes`` are context.
+    """
+    if isinstance(obj, dict):
+        data = obj.get("data")
+        if isinstance(data, list):
+            if data and isinstance(data[0], dict) and "text" in data[0]:
+                return data, Includes(obj.get("includes")), "v2-page"
+            if not data and "meta" in obj and "errors" not in obj:
+                return [], None, "v2-page"  # an empty search answer: valid, no tweets
+        elif isinstance(data, dict) and "text" in data:
+            return [data], Includes(obj.get("includes")), "v2-stream"
+        elif "id" in obj and "text" in obj and data is None:
+            if "id_str" in obj or "user" in obj:
+                return [obj], None, "v1.1"
+            return [obj], None, "v2-flat"
+        elif "id_str" in obj and ("full_text" in obj or "extended_tweet" in obj):
+            return [obj], None, "v1.1"
+    raise NotTweets(_describe(obj))
+
+
+def normalize(raw: dict, inc: Includes | None, fmt: str) -> Record:
+    if fmt == "v1.1":
+        return normalize_v1(raw)
+    return normalize_v2(raw, inc or _EMPTY)
+
+
+def records(obj: Any) -> Iterator[Record]:
+    """Every counted tweet of one JSON value, normalized (convenience for callers and tests)."""
+    raws, inc, fmt = tweets_in(obj)
+    for raw in raws:
+        yield normalize(raw, inc, fmt)
