@@ -337,12 +337,13 @@ def tweets_in(obj: Any) -> tuple[list[dict], Includes | None, str]:
                 return [], None, "v2-page"  # an empty search answer: valid, no tweets
         elif isinstance(data, dict) and "text" in data:
             return [data], Includes(obj.get("includes")), "v2-stream"
-        elif "id" in obj and "text" in obj and data is None:
-            if "id_str" in obj or "user" in obj:
+        elif data is None:
+            if "user" in obj and ("id_str" in obj or "id" in obj) and (
+                "text" in obj or "full_text" in obj or "extended_tweet" in obj
+            ):
                 return [obj], None, "v1.1"
-            return [obj], None, "v2-flat"
-        elif "id_str" in obj and ("full_text" in obj or "extended_tweet" in obj):
-            return [obj], None, "v1.1"
+            if "id" in obj and "text" in obj:
+                return [obj], None, "v2-flat"
     raise NotTweets(_describe(obj))
 
 
