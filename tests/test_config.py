@@ -1,0 +1,62 @@
+"""searches.yaml mistakes get one line naming the search and the key."""
+
+import pytest
+import yaml
+
+from dnflow.config import ConfigError, archive_files, validate
+
+from .conftest import ROOT, V2
+
+
+def check(text, workdir="."):
+    return validate(yaml.safe_load(text), workdir=workdir)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("searches: {Bad: {source: demo, tweets: 5}}", "bad slug 'Bad'"),
+    ("searches: {-x: {source: demo, tweets: 5}}", "bad slug '-x'"),
+    ("searches: {ok: {source: demo, tweets: 5, colour: red}}", "search 'ok': unknown key 'colour'"),
+    ("searches: {ok: {source: archive, fils: a.jsonl}}", "search 'ok': unknown key 'fils'"),
+    ("searches: {ok: {source: archive}}", "search 'ok': missing key 'files'"),
+    ("searches: {ok: {source: x}}", "search 'ok': missing key 'query'"),
+    ("searches: {ok: {source: ftp}}", "search 'ok', key 'source': 'ftp' is not one of"),
+    ("searches: {ok: {source: x, query: a, every: 6x}}",
+     "search 'ok', key 'every': '6x' is not a window like 15m, 6h or 1d"),
+    ("searches: {ok: {source: x, query: a, start_time: yesterday}}",
+     "search 'ok', key 'start_time': 'yesterday' should look like 2026-11-01T00:00:00Z"),
+    ("searches: {ok: {source: demo, tweets: 5, files: a}}",
+     "search 'ok', key 'files': not used by source 'demo'"),
+    ("searches: {ok: {source: archive, files: nope/*.jsonl}}",
+     "search 'ok', key 'files': no file matches 'nope/*.jsonl'"),
+    ("searches: {ok: {source: archive, files: [missing.jsonl]}}",
+     "search 'ok', key 'files': no such file 'missing.jsonl'"),
+    ("searches: {ok: {source: archive, files: []}}", "search 'ok', key 'files'"),
+    ("serches: {}", "unknown key 'serches'"),
+])
+def test_mistakes_name_the_search_and_key(tmp_path, text, message):
+    with pytest.raises(ConfigError) as e:
+        check(text, tmp_path)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_shipped_config_is_valid():
+    searches = check((ROOT / "config" / "searches.yaml").read_text(), ROOT)
+    assert len(searches) >= 2
+    assert {s["source"] for s in searches.values()} == {"demo"}
+
+
+def test_files_expand_paths_and_globs_in_order_without_duplicates(tmp_path):
+    search = {"source": "archive",
+              "files": [str(V2 / "media_policy_violation_*.jsonl"), str(V2 / "kpop.jsonl"),
+                        str(V2 / "kpop.jsonl")]}
+    files = archive_files("s", search, tmp_path)
+    assert [f.rsplit("/", 1)[1] for f in files] == [
+        "media_policy_violation_off.jsonl", "media_policy_violation_on.jsonl", "kpop.jsonl"]
+
+
+def test_relative_files_are_relative_to_the_working_directory(tmp_path):
+    (tmp_path / "arch").mkdir()
+    (tmp_path / "arch" / "a.jsonl.gz").write_bytes(b"")
+    files = archive_files("s", {"source": "archive", "files": "arch/*.jsonl.gz"}, tmp_path)
+    assert files == ["arch/a.jsonl.gz"]
