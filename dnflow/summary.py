@@ -8,9 +8,10 @@ The counting rules here are the ones the README and every page describe ("how co
 from __future__ import annotations
 
 import csv
-import hashlib
+import gc
 import heapq
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -40,12 +41,6 @@ TWEETS_CSV_HEADER = (
     "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
     "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
 )
-
-
-def _sample_key(tweet_id: str) -> bytes:
-    # hash order, not arrival order: the same tweets give the same sample however the
-    # files are ordered or split into chunks
-    return hashlib.blake2b(tweet_id.encode(), digest_size=8).digest()
 
 
 def tweet_type(rec: Record) -> str:
@@ -79,14 +74,16 @@ class Counts:
         self.originals_info: dict[str, dict] = {}
         self.first: str | None = None
         self.last: str | None = None
-        self._sample: list[tuple[bytes, str, Record]] = []
+        self._sample: list[tuple[int, str, Record]] = []
 
     def add(self, rec: Record) -> bool:
         """Count one tweet; False (and nothing counted) if its id was seen already."""
+        # the hot loop of every summary: locals and dict.get instead of Counter methods
         tid = rec["id"]
-        if tid is None or tid in self.seen:
+        seen = self.seen
+        if tid is None or tid in seen:
             return False
-        self.seen.add(tid)
+        seen.add(tid)
         self.tweets += 1
         created = rec["created_at"]
         if created:
@@ -94,44 +91,64 @@ class Counts:
                 self.first = created
             if self.last is None or created > self.last:
                 self.last = created
-            self.minutes[created[:16]] += 1
+            minute = created[:16]
+            self.minutes[minute] = self.minutes.get(minute, 0) + 1
 
         orig = rec["retweeted"]
-        if rec["retweet_of"]:
+        retweet_of = rec["retweet_of"]
+        if retweet_of:
             self.retweets += 1
-            self.retweeted[rec["retweet_of"]] += 1
-            if orig is not None and rec["retweet_of"] not in self.originals_info:
-                self.originals_info[rec["retweet_of"]] = _card(orig)
+            rt = self.retweeted
+            rt[retweet_of] = rt.get(retweet_of, 0) + 1
+            if orig is not None and retweet_of not in self.originals_info:
+                self.originals_info[retweet_of] = _card(orig)
         elif rec["quote_of"]:
             self.quotes += 1
         if rec["reply_to"]:
             self.replies += 1
-        if not (rec["retweet_of"] or rec["quote_of"] or rec["reply_to"]):
+        elif not (retweet_of or rec["quote_of"]):
             self.originals += 1
 
         # a retweet's own entities are cut with its text: count the original's
         src = orig if orig is not None else rec
-        if src["hashtags"]:
-            self.hashtags.update({h.casefold() for h in src["hashtags"]})
-        if src["mentions"]:
-            self.mentions.update({m.casefold() for m in src["mentions"]})
-        if src["urls"]:
-            self.urls.update({u["url"] for u in src["urls"]})
-            self.domains.update({u["domain"] for u in src["urls"] if u["domain"]})
-        if src["media"]:
-            for m in src["media"]:
+        tags = src["hashtags"]
+        if tags:
+            c = self.hashtags
+            for h in {h.casefold() for h in tags} if len(tags) > 1 else (tags[0].casefold(),):
+                c[h] = c.get(h, 0) + 1
+        names = src["mentions"]
+        if names:
+            c = self.mentions
+            for m in {m.casefold() for m in names} if len(names) > 1 else (names[0].casefold(),):
+                c[m] = c.get(m, 0) + 1
+        urls = src["urls"]
+        if urls:
+            cu, cd = self.urls, self.domains
+            domains = set()
+            for u in urls:  # already distinct per tweet (tweets.py)
+                url = u["url"]
+                cu[url] = cu.get(url, 0) + 1
+                if u["domain"]:
+                    domains.add(u["domain"])
+            for d in domains:
+                cd[d] = cd.get(d, 0) + 1
+        media = src["media"]
+        if media:
+            cm, info = self.media, self.media_info
+            for m in media:
                 key = m["key"]
                 if key is None:
                     continue
-                self.media[key] += 1
-                info = self.media_info.get(key)
-                if info is None or (info["url"] is None and m["url"]):
-                    self.media_info[key] = m
+                cm[key] = cm.get(key, 0) + 1
+                known = info.get(key)
+                if known is None or (known["url"] is None and m["url"]):
+                    info[key] = m
         lang = rec["lang"] or (orig["lang"] if orig else None)
         if lang:
-            self.languages[lang] += 1
-        if rec["source"]:
-            self.sources[rec["source"]] += 1
+            self.languages[lang] = self.languages.get(lang, 0) + 1
+        source = rec["source"]
+        if source:
+            self.sources[source] = self.sources.get(source, 0) + 1
 
         a = rec["author"]
         aid = a["id"] or a["username"]
@@ -147,20 +164,18 @@ class Counts:
                     u[0], u[1], u[3], u[4], u[5] = (a["username"], a["name"],
                                                     a["followers"], a["following"], created)
 
-        key = _sample_key(tid)
-        if len(self._sample) < SAMPLE_SIZE:
-            heapq.heappush(self._sample, (_neg(key), tid, rec))
-        elif _neg(key) > self._sample[0][0]:
-            heapq.heapreplace(self._sample, (_neg(key), tid, rec))
+        # the sample keeps the smallest hashes: a min-heap of negated hashes
+        b = tid.encode()
+        key = -(zlib.crc32(b) << 32 | zlib.adler32(b))
+        sample = self._sample
+        if len(sample) < SAMPLE_SIZE:
+            heapq.heappush(sample, (key, tid, rec))
+        elif key > sample[0][0]:
+            heapq.heapreplace(sample, (key, tid, rec))
         return True
 
     def sample(self) -> list[Record]:
         return [r for _, _, r in sorted(self._sample, reverse=True)]
-
-
-def _neg(key: bytes) -> bytes:
-    # heapq is a min-heap; inverting the bytes keeps the smallest hashes in the heap
-    return bytes(255 - b for b in key)
 
 
 def _card(rec: Record) -> dict:
@@ -265,16 +280,15 @@ class _Writers:
         a = rec["author"]
         m = rec["metrics"]
         place = rec["place"]
+        # None is written as "" by the csv module; counts stay unquoted numbers
         self.tweets.writerow((
-            rec["id"], rec["created_at"] or "", a["id"] or "", a["username"] or "",
-            a["name"] or "", tweet_type(rec), rec["text"], rec["lang"] or "",
-            rec["retweet_of"] or "", rec["quote_of"] or "", rec["reply_to"] or "",
-            " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
-            " ".join(u["url"] for u in rec["urls"]),
-            " ".join(x["key"] for x in rec["media"] if x["key"]),
-            _num(m["retweet_count"]), _num(m["reply_count"]), _num(m["like_count"]),
-            _num(m["quote_count"]), rec["source"] or "",
-            (place or {}).get("full_name") or "",
+            rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
+            tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
+            rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
+            " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
+            " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
+            m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
+            m.get("quote_count"), rec["source"], place["full_name"] if place else None,
         ))
 
     def close(self) -> None:
@@ -334,6 +348,10 @@ def summarize(
     files = [Path(f) for f in files]
     counts = Counts()
     writers = _Writers(outdir)
+    # records are trees (no cycles), so reference counting frees them all; the cyclic GC
+    # would only rescan the growing counters thousands of times (measured: 2.5x slower)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     sources = []
     skipped = 0
     skipped_sample: list[dict] = []
@@ -380,6 +398,9 @@ def summarize(
     except BaseException:
         writers.abort()
         raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     writers.close()
     return _write_counts(counts, outdir, meta or {}, files, sources, skipped,
                          skipped_sample, api_errors)

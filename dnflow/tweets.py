@@ -198,7 +198,6 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
     if retweeted is not None and retweeted["author"]["username"]:
         text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
 
-    pm = t.get("public_metrics") or {}
     author = t.get("author")
     if author is not None or inc is _EMPTY:  # never cache in the shared empty tables
         author = _v2_user(author, author_id)
@@ -208,7 +207,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
             author = inc.authors[author_id] = _v2_user(inc.users.get(author_id), author_id)
     return {
         "id": t.get("id"),
-        "created_at": iso_time(t.get("created_at")),
+        "created_at": ca[:19] + "Z" if (ca := t.get("created_at")) and ca[4:5] == "-"
+        else iso_time(ca),
         "author": author,
         "text": text,
         "lang": t.get("lang"),
@@ -220,12 +220,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
         "quote_of": quote_of,
         "reply_to": reply_to,
         "retweeted": retweeted,
-        "metrics": {
-            "retweet_count": pm.get("retweet_count"),
-            "reply_count": pm.get("reply_count"),
-            "like_count": pm.get("like_count"),
-            "quote_count": pm.get("quote_count"),
-        },
+        # the API's own dict: retweet_count, reply_count, like_count, quote_count (+ more)
+        "metrics": t.get("public_metrics") or {},
         "place": place,
         "coordinates": coords,
         "source": t.get("source"),
