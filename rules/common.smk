@@ -7,13 +7,12 @@ from snakemake.utils import validate as _snakemake_validate
 
 from dnflow import config as dnconfig
 
-# scripts import the package from this checkout even without `pip install -e .`
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
-)
-
 try:
-    SEARCHES = dnconfig.validate(config, dnconfig.load_schema(), os.getcwd())
+    SEARCHES = dnconfig.validate(
+        config,
+        dnconfig.load_schema(os.path.join(workflow.basedir, "config/searches.schema.yaml")),
+        os.getcwd(),
+    )
 except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")
 # the schema is the contract; snakemake's own check fills nothing but keeps us honest
