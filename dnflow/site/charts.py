@@ -8,8 +8,9 @@ numbers for assistive technology. Labels from tweets are escaped.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_POINTS = 1500  # timeline buckets drawn; more are merged so the page stays small
@@ -51,7 +52,7 @@ def bar_chart(
     value_fmt: str = "int",
 ) -> Markup:
     """Horizontal bars, one per row (label, value), largest scale = first max."""
-    row_h, pad_top = 22, 4
+    row_h, pad_top = 25, 4
     label_w, value_w = 212, 64
     bar_x = label_w + 8
     bar_max = width - bar_x - value_w
@@ -61,7 +62,7 @@ def bar_chart(
     for i, (label, value) in enumerate(rows):
         y = pad_top + i * row_h
         w = max(bar_max * value / top, 1.5 if value else 0)
-        shown = f"{value:.1f}" if value_fmt == "ratio" else fmt_int(value)
+        shown = f"{value:,.1f}" if value_fmt == "ratio" else fmt_int(value)
         parts.append(
             Markup(
                 '<g><title>{full}: {shown}</title>'
@@ -69,7 +70,7 @@ def bar_chart(
                 '<rect class="bar" x="{bx}" y="{ry}" width="{w}" height="{h}" rx="2"></rect>'
                 '<text class="value" x="{vx}" y="{ty}">{shown}</text></g>'
             ).format(
-                full=label,
+                full=_clip(label, 200),
                 shown=shown,
                 lx=label_w,
                 ty=_n(y + row_h * 0.68),
@@ -85,15 +86,67 @@ def bar_chart(
     return Markup("").join(parts)
 
 
-def _time_label(t: str, bucket: str, with_date: bool) -> str:
-    # t is "YYYY-MM-DDTHH:MM:SSZ"
-    y, mo, d = t[0:4], int(t[5:7]), int(t[8:10])
-    if bucket == "month":
-        return f"{MONTHS[mo - 1]} {y}"
+def _parse(t: str) -> datetime | None:
+    try:
+        return datetime(int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13] or 0),
+                        int(t[14:16] or 0))
+    except (ValueError, IndexError):
+        return None
+
+
+# tick spacings per bucket, in that bucket's unit; the first that gives <= 8 ticks wins
+_STEPS = {
+    "minute": (1, 2, 5, 10, 15, 30, 60, 120, 180, 360),
+    "hour": (1, 2, 3, 6, 12, 24, 48, 72, 168),
+    "day": (1, 2, 7, 14, 28, 61, 91, 182, 365),
+    "month": (1, 2, 3, 6, 12, 24, 60),
+}
+
+
+def _aligned(t: datetime, bucket: str, step: int) -> bool:
+    if bucket == "minute":
+        return (t.hour * 60 + t.minute) % step == 0 if step < 1440 else t.hour == t.minute == 0
+    if bucket == "hour":
+        if step < 24:
+            return t.minute == 0 and t.hour % step == 0
+        return t.hour == 0 and t.toordinal() % (step // 24) == 0
     if bucket == "day":
-        return f"{d} {MONTHS[mo - 1]} {y}" if with_date else f"{d} {MONTHS[mo - 1]}"
-    hm = t[11:16]
-    return f"{d} {MONTHS[mo - 1]} {hm}" if with_date or bucket == "hour" else hm
+        if step <= 14:
+            return t.toordinal() % step == 0 if step != 7 else t.weekday() == 0
+        return t.day == 1 and (t.month - 1) % max(step // 30, 1) == 0
+    return (t.year * 12 + t.month - 1) % step == 0
+
+
+def time_ticks(times: Sequence[str], bucket: str, most: int = 8) -> list[tuple[int, str]]:
+    """(index, label) of round-numbered ticks: midnights, whole hours, Mondays, months."""
+    parsed = [_parse(t) for t in times]
+    if not parsed or any(p is None for p in parsed):
+        return [(0, times[0][:10])] if times else []
+    dts = [p for p in parsed if p is not None]
+    ticks: list[int] = []
+    for step in _STEPS.get(bucket, _STEPS["day"]):
+        ticks = [i for i, t in enumerate(dts) if _aligned(t, bucket, step)]
+        if len(ticks) <= most:
+            break
+    if not ticks or len(ticks) > most:  # odd data (merged or repeated times): spread evenly
+        n = len(dts)
+        ticks = sorted({round(k * (n - 1) / 5) for k in range(6)})
+    out, prev = [], None
+    for i in ticks:
+        t = dts[i]
+        if bucket == "month":
+            label = f"{MONTHS[t.month - 1]} {t.year}"
+        elif bucket == "day" or (t.hour == t.minute == 0 and bucket == "hour"):
+            label = f"{t.day} {MONTHS[t.month - 1]}"
+            if prev is None or prev.year != t.year:
+                label += f" {t.year}"
+        elif prev is not None and prev.date() == t.date():
+            label = f"{t:%H:%M}"
+        else:
+            label = f"{t.day} {MONTHS[t.month - 1]} {t:%H:%M}"
+        out.append((i, label))
+        prev = t
+    return out
 
 
 def merge_points(points: Sequence[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
@@ -160,17 +213,16 @@ def timeline_chart(
                        '<polyline class="line" points="{c}"></polyline>')
                 .format(fx=first_x, b=_n(base), c=coords, lx=last_x)
             )
-        # x ticks: up to 6, evenly spread, at bucket starts
-        ticks = sorted({round(k * (n - 1) / 5) for k in range(6)}) if n > 1 else [0]
-        for k, i in enumerate(ticks):
+        # x ticks at round times; labels kept inside the chart
+        for i, label in time_ticks([t for t, _ in points], bucket):
             x = left + (i + 0.5) * slot
-            anchor = "start" if k == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
+            anchor = "start" if x < left + 40 else ("end" if x > width - right - 40 else "middle")
             parts.append(
                 Markup(
                     '<line class="tick" x1="{x}" x2="{x}" y1="{b}" y2="{b2}"></line>'
                     '<text class="axis" x="{x}" y="{ty}" text-anchor="{a}">{label}</text>'
                 ).format(x=_n(x), b=_n(base), b2=_n(base + 4), ty=_n(base + 18), a=anchor,
-                         label=_time_label(points[i][0], bucket, k == 0))
+                         label=label)
             )
     parts.append(
         Markup('<line class="baseline" x1="{x1}" x2="{x2}" y1="{b}" y2="{b}"></line></svg>')
@@ -206,50 +258,47 @@ def grouped_bar_chart(
     *,
     chart_id: str,
     title: str,
-    width: int = 720,
-    label_chars: int = 28,
+    width: int = 960,
+    label_chars: int = 34,
 ) -> Markup:
-    """One group per item, one bar per series (values are percentages)."""
+    """One group per item, one bar per series (values are percentages). The legend is
+    HTML next to the chart (it wraps; colours are classes s0…s7)."""
     k = max(len(series), 1)
-    bar_h, gap = 9, 10
+    bar_h, gap = 11, 12
     group_h = k * bar_h + gap
-    label_w, value_w = 200, 56
-    bar_x = label_w + 8
+    label_w, value_w = 240, 60
+    bar_x = label_w + 10
     bar_max = width - bar_x - value_w
-    legend_h = 22 * (-(-k // 3))
-    height = legend_h + group_h * max(len(items), 1) + 6
+    height = group_h * max(len(items), 1) + 4
     top = max((v for _, vals in series for v in vals), default=0) or 1
     parts = [_svg_open(chart_id, width, height, title, "grouped")]
-    col_w = width / 3
-    for s, (name, _) in enumerate(series):
-        lx = (s % 3) * col_w + 4
-        ly = (s // 3) * 22 + 4
-        parts.append(
-            Markup(
-                '<rect class="s{c}" x="{x}" y="{y}" width="12" height="12" rx="2"></rect>'
-                '<text class="legend" x="{tx}" y="{ty}">{name}</text>'
-            ).format(c=s % 8, x=_n(lx), y=ly, tx=_n(lx + 18), ty=ly + 11, name=_clip(name, 34))
-        )
     for i, item in enumerate(items):
-        gy = legend_h + i * group_h + 4
+        gy = i * group_h + gap / 2
+        if i:
+            parts.append(Markup('<line class="grid" x1="0" x2="{w}" y1="{y}" y2="{y}"></line>')
+                         .format(w=width, y=_n(i * group_h)))
         parts.append(
             Markup('<text class="label" x="{x}" y="{y}" text-anchor="end">{label}</text>')
             .format(x=label_w, y=_n(gy + k * bar_h / 2 + 4), label=_clip(item, label_chars))
         )
         for s, (name, vals) in enumerate(series):
             v = vals[i]
-            w = max(bar_max * v / top, 1.5 if v else 0)
+            if not v:
+                continue
+            w = max(bar_max * v / top, 1.5)
             y = gy + s * bar_h
             parts.append(
                 Markup(
-                    '<g><title>{item} in {name}: {pct}%</title>'
+                    '<g><title>{item} in {name}: {pct}% of tweets</title>'
                     '<rect class="s{c}" x="{x}" y="{y}" width="{w}" height="{h}"></rect>'
                     '<text class="value small" x="{vx}" y="{ty}">{pct}%</text></g>'
-                ).format(item=item, name=name, pct=f"{v:.1f}", c=s % 8, x=bar_x, y=_n(y),
-                         w=_n(w), h=bar_h - 1, vx=_n(bar_x + w + 4), ty=_n(y + bar_h - 1.5))
+                ).format(item=_clip(item, 200), name=_clip(name, 200), pct=f"{v:.1f}",
+                         c=s % 8, x=bar_x, y=_n(y), w=_n(w), h=bar_h - 1,
+                         vx=_n(bar_x + w + 4), ty=_n(y + bar_h - 2))
             )
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
 
-__all__ = ["bar_chart", "fmt_int", "grouped_bar_chart", "sparkline", "timeline_chart", "escape"]
+__all__ = ["bar_chart", "fmt_int", "grouped_bar_chart", "sparkline", "time_ticks",
+           "timeline_chart"]

@@ -8,13 +8,14 @@ from hashtag/mention characters that cannot break out of an attribute.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
-MAX_TEXT = 4000  # characters of a tweet shown on a card (long posts go up to 25,000)
+MAX_TEXT = 2000  # characters of a tweet shown on a card (long posts go up to 25,000)
+MAX_LINKS = 40  # links made in one tweet's text; the rest stays plain text
 MAX_URL = 2048  # longer URLs are shown, not linked
 MAX_LABEL = 90  # characters of a URL shown as link text
 
@@ -94,7 +95,9 @@ def linkify(text: str, expand: Mapping[str, str] | None = None) -> Markup:
     """
     out: list[str] = []
     pos = 0
-    for m in _TOKEN.finditer(text):
+    for n, m in enumerate(_TOKEN.finditer(text)):
+        if n >= MAX_LINKS:
+            break
         out.append(escape(text[pos : m.start()]))
         pos = m.end()
         if m.group("url"):
@@ -125,13 +128,13 @@ def tweet_html(record: Mapping[str, Any], limit: int = MAX_TEXT) -> Markup:
     return linkify(clip(text, limit), expand)
 
 
-def extra_links(record: Mapping[str, Any]) -> list[dict[str, str]]:
+def extra_links(record: Mapping[str, Any], limit: int = 1024) -> list[dict[str, str]]:
     """Expanded URLs of a tweet (text usually holds only t.co links), http(s) only."""
     out = []
     for u in record.get("urls") or ():
         url = u.get("url") if isinstance(u, Mapping) else None
         href = safe_url(url)
-        if href:
+        if href and len(href) <= limit:
             out.append({"href": href, "text": short_url(href, 60)})
     return out
 
@@ -149,7 +152,3 @@ def value_link(kind: str, value: str) -> str | None:
     if kind == "domain":
         return None
     return None
-
-
-def join_nonempty(parts: Iterable[str | None], sep: str = " · ") -> str:
-    return sep.join(p for p in parts if p)

@@ -1,0 +1,1 @@
+"""The static site: pages, index, compare page, feed (see render.py)."""

@@ -1,0 +1,549 @@
+"""Read a search's summary directory (docs/internals.md) into what the templates show.
+
+Only top-N rows are kept, so a page's size does not grow with the collection. The site
+never counts: it takes the summarizer's files as they are, and only ranks users (by
+followers, by follow ratio) with a bounded heap over users.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from dnflow.site import text as tx
+
+log = logging.getLogger(__name__)
+
+TOP_N = 25
+TOP_CARDS = 25
+SAMPLE_CARDS = 10
+TOP_MEDIA = 25
+MAX_ROWS = 100
+MAX_CARD_LINKS = 4  # run history / files read / skipped lines shown on a page
+
+csv.field_size_limit(1 << 26)
+
+LANGUAGES = {
+    "am": "Amharic", "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "bo": "Tibetan",
+    "ca": "Catalan", "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German",
+    "dv": "Divehi", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
+    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "gu": "Gujarati",
+    "he": "Hebrew", "hi": "Hindi", "ht": "Haitian Creole", "hu": "Hungarian",
+    "hy": "Armenian", "id": "Indonesian", "in": "Indonesian", "is": "Icelandic",
+    "it": "Italian", "iw": "Hebrew", "ja": "Japanese", "ka": "Georgian", "km": "Khmer",
+    "kn": "Kannada", "ko": "Korean", "lo": "Lao", "lt": "Lithuanian", "lv": "Latvian",
+    "ml": "Malayalam", "mr": "Marathi", "ms": "Malay", "my": "Burmese", "ne": "Nepali",
+    "nl": "Dutch", "no": "Norwegian", "or": "Odia", "pa": "Punjabi", "pl": "Polish",
+    "ps": "Pashto", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sd": "Sindhi",
+    "si": "Sinhala", "sk": "Slovak", "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish",
+    "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish",
+    "ug": "Uyghur", "uk": "Ukrainian", "ur": "Urdu", "vi": "Vietnamese", "zh": "Chinese",
+    "und": "undetermined", "zxx": "no linguistic content", "qme": "media only",
+    "qam": "mentions only", "qct": "cashtags only", "qht": "hashtags only",
+    "qst": "very short text", "art": "artificial language",
+}
+# lang attributes only for real language tags (axe checks them; X's q* codes are not)
+HTML_LANGS = {k: k for k in LANGUAGES if len(k) == 2} | {"in": "id", "iw": "he"}
+
+
+# ------------------------------------------------------------------ small readers
+
+
+def read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+def iter_rows(path: Path) -> Iterator[dict[str, str]]:
+    """Rows of a CSV as dicts; nothing if the file is missing."""
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
+
+
+def head_rows(path: Path, n: int = TOP_N) -> list[dict[str, str]]:
+    out = []
+    for row in iter_rows(path):
+        if len(out) >= n:
+            break
+        out.append(row)
+    return out
+
+
+def to_int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    try:
+        return int(str(v).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------ time
+
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?")
+
+
+def parse_iso(s: Any) -> datetime | None:
+    m = _ISO.match(s) if isinstance(s, str) else None
+    if not m:
+        return None
+    try:
+        return datetime(*(int(g or 0) for g in m.groups()), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fmt_time(s: Any) -> str:
+    dt = parse_iso(s)
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "–"
+
+
+def fmt_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400 * 2:
+        h, m = divmod(int(seconds // 60), 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def span_text(first: Any, last: Any) -> str:
+    a, b = parse_iso(first), parse_iso(last)
+    if not a or not b:
+        return "–"
+    if a.date() == b.date():
+        return f"{a:%Y-%m-%d} {a:%H:%M}–{b:%H:%M} UTC"
+    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} UTC"
+
+
+def every_seconds(every: Any) -> int | None:
+    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", every) if isinstance(every, str) else None
+    if not m:
+        return None
+    return int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+_RUN_TIME_KEYS = ("finished", "finished_at", "ended", "retrieved_at", "started",
+                  "started_at", "time", "window", "stamp")
+
+
+def run_time(run: Mapping[str, Any]) -> datetime | None:
+    for key in _RUN_TIME_KEYS:
+        dt = parse_iso(run.get(key))
+        if dt:
+            return dt
+    return None
+
+
+def last_update(summary: Mapping[str, Any]) -> datetime | None:
+    """Newest run record if any, else the summary's ``generated`` time."""
+    times = [t for r in summary.get("runs") or () if isinstance(r, Mapping)
+             if (t := run_time(r))]
+    return max(times) if times else parse_iso(summary.get("generated"))
+
+
+def pct(count: int | None, total: int | None) -> str:
+    if not count or not total:
+        return "0%"
+    p = 100 * count / total
+    return f"{p:.1f}%" if p >= 0.1 else "<0.1%"
+
+
+def size_text(n: int) -> str:
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
+# ------------------------------------------------------------------ summary
+
+
+def load_summary(summary_dir: Path) -> dict[str, Any]:
+    """summary.json, or a failed stand-in saying why it could not be read."""
+    path = summary_dir / "summary.json"
+    try:
+        summary = read_json(path)
+        if not isinstance(summary, dict):
+            raise ValueError("summary.json is not an object")
+    except (OSError, ValueError) as e:
+        log.warning("cannot read %s: %s", path, e)
+        return {"status": "failed", "error": f"cannot read summary.json: {e}"}
+    return summary
+
+
+def status_of(summary: Mapping[str, Any]) -> str:
+    return "failed" if summary.get("status") == "failed" else "ok"
+
+
+# ------------------------------------------------------------------ count sections
+
+
+def _row(label: str, href: str | None, value: float, total: int | None,
+         extra: Sequence[str] = (), share: bool = True, value_text: str | None = None
+         ) -> dict[str, Any]:
+    return {
+        "label": label,
+        "href": href,
+        "value": value,
+        "value_text": value_text if value_text is not None else f"{int(value):,}",
+        "extra": list(extra),
+        "pct": pct(int(value), total) if share else None,
+    }
+
+
+def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | None,
+                  prefix: str = "") -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        value = r.get(key) or ""
+        count = to_int(r.get("count")) or 0
+        if kind == "url":
+            label = tx.short_url(value)
+        elif kind == "lang":
+            name = LANGUAGES.get(value)
+            label = f"{name} ({value})" if name else value
+        else:
+            label = prefix + value
+        out.append(_row(label, tx.value_link(kind, value), count, total))
+    return out
+
+
+def top_users(path: Path, n: int = TOP_N) -> tuple[list[dict], list[dict]]:
+    """Top ``n`` users.csv rows by followers and by follow ratio (one pass, ties by name).
+
+    Ratio is followers / following, with following 0 counted as 1.
+    """
+    by_followers: list[tuple[int, str, int, dict]] = []  # min-heaps of the best n so far
+    by_ratio: list[tuple[float, str, int, dict]] = []
+    for i, r in enumerate(iter_rows(path)):
+        followers = to_int(r.get("followers"))
+        if followers is None:
+            continue
+        # ties: the smaller username ranks first, so it must compare as "larger" here
+        if len(by_followers) < n or followers >= by_followers[0][0]:
+            _push(by_followers, (followers, _desc(r.get("username") or ""), i, r), n)
+        following = to_int(r.get("following"))
+        if following is not None:
+            ratio = followers / max(following, 1)
+            if len(by_ratio) < n or ratio >= by_ratio[0][0]:
+                _push(by_ratio, (ratio, _desc(r.get("username") or ""), i, r), n)
+    return ([dict(r, _score=str(k)) for k, _, _, r in sorted(by_followers, reverse=True)],
+            [dict(r, _score=repr(k)) for k, _, _, r in sorted(by_ratio, reverse=True)])
+
+
+def _desc(s: str) -> str:
+    # maps a string to one that sorts in reverse order (for ascending-name tie breaks)
+    return "".join(chr(0x10FFFF - ord(c)) for c in s) + "\U0010ffff"
+
+
+def _push(heap: list, item: tuple, n: int) -> None:
+    if len(heap) < n:
+        heapq.heappush(heap, item)
+    elif item[:2] > heap[0][:2]:
+        heapq.heapreplace(heap, item)
+
+
+SECTION_NOTES = {
+    "hashtags": "Case-folded. A tweet counts once per distinct hashtag. Retweets count the "
+                "hashtags of the original tweet, because a retweet's own text is cut short.",
+    "mentions": "Case-folded usernames written in the tweets. Retweets count the mentions "
+                "in the original tweet, so the retweeted account itself is not a mention.",
+    "domains": "The host of each shared URL, lower-case, without www. A tweet counts once "
+               "per distinct domain.",
+    "urls": "Expanded (or unwound) URLs; t.co short links and links to tweets themselves "
+            "are left out. A tweet counts once per distinct URL.",
+    "users": "Authors of the counted tweets (people only mentioned or retweeted are not "
+             "users here), by number of tweets in this search.",
+    "followed": "Authors by followers, as of their newest tweet in the collection.",
+    "ratio": "Followers divided by accounts followed (following 0 counts as 1), as of the "
+             "author's newest tweet in the collection.",
+    "languages": "The language X detected for each tweet (und: undetermined; q-codes: "
+                 "media, hashtags or mentions only).",
+    "clients": "The app a tweet was posted with, where the data includes it (X stopped "
+               "reporting it in late 2022).",
+}
+
+
+def name(r: Mapping[str, Any]) -> str:
+    return tx.clip(r.get("name") or "", 100)
+
+
+def count_sections(d: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    total = to_int(summary.get("tweets"))
+    distinct = summary.get("counts") or {}
+    users_total = to_int(summary.get("users"))
+    secs: list[dict[str, Any]] = []
+
+    def add(sid: str, title: str, csv_name: str, headers: list[str], rows: list[dict],
+            noun: str, n_all: int | None, value_fmt: str = "int") -> None:
+        secs.append({
+            "id": sid, "title": title, "csv": csv_name, "headers": headers, "rows": rows,
+            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid], "value_fmt": value_fmt,
+            "share": bool(rows) and rows[0]["pct"] is not None,
+            "extra_num": sid == "ratio",
+        })
+
+    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", "Tweets"],
+        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, "#"),
+        "hashtags", to_int(distinct.get("hashtags")))
+    add("mentions", "Mentions", "mentions.csv", ["Username", "Tweets"],
+        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, "@"),
+        "mentioned users", to_int(distinct.get("mentions")))
+    add("domains", "Domains", "domains.csv", ["Domain", "Tweets"],
+        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total),
+        "domains", to_int(distinct.get("domains")))
+    add("urls", "URLs", "urls.csv", ["URL", "Tweets"],
+        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total),
+        "URLs", to_int(distinct.get("urls")))
+
+    users = [
+        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+             to_int(r.get("tweets")) or 0, total, extra=[name(r)])
+        for r in head_rows(d / "users.csv")
+    ]
+    add("users", "Most active users", "users.csv", ["User", "Name", "Tweets"], users,
+        "users", users_total)
+    best_followed, best_ratio = top_users(d / "users.csv")
+    followed = [
+        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+             to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
+        for r in best_followed
+    ]
+    add("followed", "Most followed users", "users.csv", ["User", "Name", "Followers"],
+        followed, "users", users_total)
+    ratio = [
+        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+             float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
+             extra=[f"{to_int(r.get('followers')) or 0:,}", f"{to_int(r.get('following')) or 0:,}"])
+        for r in best_ratio
+    ]
+    add("ratio", "Follow ratio", "users.csv", ["User", "Followers", "Following", "Ratio"],
+        ratio, "users", users_total, value_fmt="ratio")
+    add("languages", "Languages", "languages.csv", ["Language", "Tweets"],
+        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total),
+        "languages", to_int(distinct.get("languages")))
+    add("clients", "Clients", "sources.csv", ["Client", "Tweets"],
+        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total),
+        "clients", to_int(distinct.get("sources")))
+    return secs
+
+
+# ------------------------------------------------------------------ cards and media
+
+
+def _html_lang(lang: Any) -> str | None:
+    return HTML_LANGS.get(lang) if isinstance(lang, str) else None
+
+
+def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | None:
+    src = tx.safe_url(m.get("preview") or m.get("preview_url")) or (
+        tx.safe_url(m.get("url")) if (m.get("type") or "photo") == "photo" else None
+    )
+    href = tx.safe_url(m.get("url")) or src
+    if not src and not href:
+        return None
+    kind = {"photo": "Photo", "video": "Video", "animated_gif": "GIF"}.get(
+        m.get("type") or "", "Media")
+    alt = (m.get("alt_text") or "").strip()
+    return {
+        "src": src,
+        "href": href,
+        "kind": kind,
+        "alt": tx.clip(alt, 1000) if alt else f"{kind} (no description given by the author)",
+        "has_alt": bool(alt),
+        "count": count,
+    }
+
+
+def card(rec: Mapping[str, Any]) -> dict[str, Any]:
+    author = rec.get("author") or {}
+    username = author.get("username") or ""
+    metrics = rec.get("metrics") or {}
+    if rec.get("retweet_of"):
+        kind = "Retweet"
+    elif rec.get("quote_of"):
+        kind = "Quote"
+    elif rec.get("reply_to"):
+        kind = "Reply"
+    else:
+        kind = None
+    return {
+        "name": tx.clip(str(author.get("name") or username or "unknown"), 100),
+        "username": username,
+        "user_href": tx.value_link("user", username),
+        "html": tx.tweet_html(rec),
+        "links": tx.extra_links(rec)[:MAX_CARD_LINKS],
+        "lang": _html_lang(rec.get("lang")),
+        "time": rec.get("created_at"),
+        "time_text": fmt_time(rec.get("created_at")),
+        "href": tx.tweet_url(rec),
+        "kind": kind,
+        "in_search": to_int(rec.get("retweets_in_search")),
+        "metrics": [
+            (one if n == 1 else many, n) for one, many, key in (
+                ("retweet", "retweets", "retweet_count"), ("quote", "quotes", "quote_count"),
+                ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
+            if (n := to_int(metrics.get(key))) is not None
+        ],
+        "media": [t for m in (rec.get("media") or ())[:4] if isinstance(m, Mapping)
+                  if (t := _thumb(m))],
+    }
+
+
+def load_cards(d: Path) -> tuple[list[dict], list[dict]]:
+    try:
+        cards = read_json(d / "cards.json")
+    except (OSError, ValueError):
+        return [], []
+    if not isinstance(cards, dict):
+        return [], []
+    top = [card(r) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS] if isinstance(r, dict)]
+    sample = [card(r) for r in (cards.get("sample") or [])[:SAMPLE_CARDS] if isinstance(r, dict)]
+    return top, sample
+
+
+def load_media(d: Path) -> tuple[list[dict], int]:
+    """Most shared media with a usable URL, and how many rows had no URL at all."""
+    shown, missing = [], 0
+    for r in iter_rows(d / "media.csv"):
+        if not (r.get("url") or r.get("preview_url")):
+            missing += 1
+        elif len(shown) < TOP_MEDIA:
+            t = _thumb({"type": r.get("type"), "url": r.get("url"),
+                        "preview": r.get("preview_url"), "alt_text": r.get("alt_text")},
+                       to_int(r.get("count")))
+            if t:
+                shown.append(t)
+    return shown, missing
+
+
+# ------------------------------------------------------------------ timeline
+
+
+def load_timeline(d: Path) -> list[tuple[str, int]]:
+    out = []
+    for r in iter_rows(d / "timeline.csv"):
+        t, c = r.get("time"), to_int(r.get("count"))
+        if t and _ISO.match(t) and c is not None:
+            out.append((str(t), c))
+    return out
+
+
+def busiest(points: Sequence[tuple[str, int]], n: int = 5) -> list[tuple[str, int]]:
+    return heapq.nsmallest(n, (p for p in points if p[1]), key=lambda p: (-p[1], p[0]))
+
+
+# ------------------------------------------------------------------ runs and files
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, str):
+        return tx.clip(v, 300)
+    return tx.clip(orjson.dumps(v).decode(), 300)
+
+
+# run record fields shown in the run history (all of them are in runs.json)
+RUN_COLUMNS = (
+    ("window", "Window"), ("attempt", "Attempt"), ("status", "Status"),
+    ("finished", "Finished"), ("new_tweets", "New tweets"), ("pages", "Pages"),
+    ("requests", "Requests"), ("retries", "Retries"), ("waits", "Waited (s)"),
+    ("rate_limit_waits", "Rate-limit waits"), ("stopped", "Stopped"),
+)
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Run records (one JSON object per file), oldest first."""
+    runs = []
+    for p in paths:
+        try:
+            r = read_json(Path(p))
+        except (OSError, ValueError) as e:
+            log.warning("cannot read run record %s: %s", p, e)
+            continue
+        if isinstance(r, dict):
+            runs.append(r)
+    return sorted(runs, key=_run_order)
+
+
+def _run_order(r: Mapping[str, Any]) -> tuple[str, int, str]:
+    t = run_time(r)
+    return (iso(t) if t else "", to_int(r.get("attempt")) or 0, str(r.get("window") or ""))
+
+
+def latest_run(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    runs = [r for r in summary.get("runs") or () if isinstance(r, Mapping)]
+    return dict(max(runs, key=_run_order)) if runs else None
+
+
+def runs_table(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Run records as a table, newest first: the known fields of collection runs, or
+    every field for records of another shape."""
+    runs = sorted((r for r in summary.get("runs") or () if isinstance(r, Mapping)),
+                  key=_run_order, reverse=True)
+    known = [(k, h) for k, h in RUN_COLUMNS if any(k in r for r in runs)]
+    if known:
+        cols = [k for k, _ in known]
+        headers = [h for _, h in known] + ["Error or note"]
+    else:
+        cols = []
+        for r in runs:
+            cols.extend(k for k in r if k not in cols)
+        headers = [c.replace("_", " ") for c in cols]
+    shown = runs[:MAX_ROWS]
+    rows = []
+    for r in shown:
+        row = [_cell(fmt_time(r[c]) if c in ("finished", "started") and r.get(c) else r.get(c))
+               for c in cols]
+        if known:
+            row.append(_cell(r.get("error") or r.get("note")))
+        rows.append({"cells": row, "failed": r.get("status") == "failed"})
+    return {"headers": headers, "rows": rows, "more": len(runs) - len(shown),
+            "total": len(runs)}
+
+
+def files_table(summary: Mapping[str, Any]) -> dict[str, Any]:
+    files = [s for s in summary.get("sources") or () if isinstance(s, Mapping)]
+    rows = [{
+        "path": str(s.get("path") or ""),
+        "formats": ", ".join(s.get("formats") or ()),
+        "lines": to_int(s.get("lines")),
+        "tweets": to_int(s.get("tweets")),
+        "new": to_int(s.get("new")),
+        "skipped": to_int(s.get("skipped")),
+    } for s in files[:MAX_ROWS]]
+    return {"rows": rows, "more": max(len(files) - MAX_ROWS, 0), "total": len(files)}
+
+
+def skipped_rows(summary: Mapping[str, Any], n: int = 20) -> list[dict[str, str]]:
+    out = []
+    for s in (summary.get("skipped_sample") or ())[:n]:
+        if isinstance(s, Mapping):
+            out.append({"file": str(s.get("file") or ""), "line": _cell(s.get("line")),
+                        "reason": _cell(s.get("reason"))})
+    return out

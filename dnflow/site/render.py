@@ -1,0 +1,426 @@
+"""Render the static site: one page per search (+ its downloads), the index, compare page
+and Atom feed.
+
+Deterministic: the same summary files give byte-identical pages and zips (times come from
+summary.json and run records, never the clock), so an unchanged search never rebuilds
+anything downstream. Relative links only, so the site works from file:// and any host.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import shutil
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from dnflow.site import charts
+from dnflow.site import data as sd
+from dnflow.site import text as tx
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent.parent
+TEMPLATES = PACKAGE / "templates"
+STYLESHEET = PACKAGE / "static" / "style.css"
+
+# every file of data/<slug>/summary/ offered for download, in the order the page lists them
+SUMMARY_FILES = (
+    "summary.json", "tweets.csv", "tweet-ids.txt", "hashtags.csv", "mentions.csv",
+    "domains.csv", "urls.csv", "users.csv", "retweets.csv", "media.csv", "languages.csv",
+    "sources.csv", "timeline.csv", "skipped.csv", "cards.json",
+)
+DOWNLOAD_NOTES = {
+    "summary.json": "every number on this page, the files read and the run history",
+    "tweets.csv": "one row per tweet (ids as text)",
+    "tweet-ids.txt": "one id per line, for hydrating",
+    "hashtags.csv": "hashtag, tweets",
+    "mentions.csv": "username, tweets",
+    "domains.csv": "domain, tweets",
+    "urls.csv": "url, tweets",
+    "users.csv": "username, name, tweets, followers, following",
+    "retweets.csv": "originals most retweeted in this search",
+    "media.csv": "media key, type, url, tweets, preview, alt text",
+    "languages.csv": "language, tweets",
+    "sources.csv": "client, tweets",
+    "timeline.csv": "time, tweets",
+    "skipped.csv": "lines that were not tweets: file, line, reason",
+    "cards.json": "the tweets shown as cards, as records",
+}
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+STORED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".png", ".jpg")
+MAX_DOWNLOAD_ROWS = 100
+
+_env: Environment | None = None
+
+
+def environment() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(
+            loader=FileSystemLoader(str(TEMPLATES)),
+            autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        _env.globals.update(fmt_int=charts.fmt_int, fmt_time=sd.fmt_time)
+    return _env
+
+
+def write_text(path: Path, content: str) -> None:
+    """Write atomically: readers (and a crashed job) never see half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ one search
+
+
+def search_context(summary_dir: Path, slug: str,
+                   runs: Sequence[str | Path] | None = None) -> dict[str, Any]:
+    """Everything page.html shows about one search (without downloads).
+
+    ``runs``: run record files; they replace summary.json's copy of the run history, which
+    is only as new as the last summary (a run that found nothing does not re-summarize).
+    """
+    summary = sd.load_summary(summary_dir)
+    if runs:
+        summary["runs"] = sd.load_runs(runs)
+    last = sd.last_update(summary)
+    latest = sd.latest_run(summary)
+    tweets = sd.to_int(summary.get("tweets")) or 0
+    points = sd.load_timeline(summary_dir)
+    bucket = str(summary.get("timeline_bucket") or "day")
+    top, sample = sd.load_cards(summary_dir)
+    media, media_missing = sd.load_media(summary_dir)
+    sections = sd.count_sections(summary_dir, summary)
+    for s in sections:
+        s["chart"] = charts.bar_chart(
+            [(r["label"], r["value"]) for r in s["rows"]],
+            chart_id=f"chart-{s['id']}",
+            title=f"Bar chart: {s['title'].lower()}, top {len(s['rows'])} "
+                  f"(the table has the same numbers)",
+            value_fmt=s["value_fmt"],
+        ) if s["rows"] else None
+    peak = sd.busiest(points, 5)
+    timeline = None
+    if points:
+        title = (f"Tweets per {bucket} from {sd.fmt_time(points[0][0])} to "
+                 f"{sd.fmt_time(points[-1][0])}")
+        if peak:
+            title += f"; peak {peak[0][1]:,} at {sd.fmt_time(peak[0][0])}"
+        timeline = charts.timeline_chart(points, bucket=bucket, chart_id="chart-timeline",
+                                         title=title)
+    return {
+        "slug": slug,
+        "summary": summary,
+        "title": str(summary.get("title") or slug),
+        "description": summary.get("description"),
+        "query": summary.get("query"),
+        "source": summary.get("source"),
+        "status": sd.status_of(summary),
+        "error": summary.get("error"),
+        "tweets": tweets,
+        "span": sd.span_text(summary.get("first"), summary.get("last")),
+        "generated": summary.get("generated"),
+        "updated": sd.iso(last) if last else None,
+        "run_error": (latest.get("error") or "The run failed.")
+        if latest and latest.get("status") == "failed" else None,
+        "every": summary.get("every"),
+        "numbers": [
+            ("Tweets", summary.get("tweets")),
+            ("Users", summary.get("users")),
+            ("Originals", summary.get("originals")),
+            ("Retweets", summary.get("retweets")),
+            ("Quotes", summary.get("quotes")),
+            ("Replies", summary.get("replies")),
+        ],
+        "skipped": sd.to_int(summary.get("skipped")) or 0,
+        "api_errors": sd.to_int(summary.get("api_errors")) or 0,
+        "timeline": timeline,
+        "bucket": bucket,
+        "busiest": peak,
+        "sections": sections,
+        "top_cards": top,
+        "retweeted_originals": sd.to_int((summary.get("counts") or {}).get("retweeted_originals")),
+        "sample_cards": sample,
+        "media": media,
+        "media_missing": media_missing,
+        "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
+        "runs": sd.runs_table(summary),
+        "files": sd.files_table(summary),
+        "skipped_rows": sd.skipped_rows(summary),
+    }
+
+
+def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
+    """(download name, path) of every input file the summary read; names made unique."""
+    out: list[tuple[str, Path]] = []
+    used: set[str] = set()
+    gone = []
+    for i, s in enumerate(summary.get("sources") or ()):
+        p = s.get("path") if isinstance(s, Mapping) else None
+        if not p:
+            continue
+        path = Path(p) if Path(p).is_absolute() else base / p
+        if not path.is_file():
+            gone.append(str(p))
+            continue
+        name = path.name
+        if name in used or name.startswith("."):
+            name = f"{i + 1:04d}-{name}"
+        used.add(name)
+        out.append((name, path))
+    if gone:
+        log.warning("%d input files are gone, not offered for download: %s",
+                    len(gone), ", ".join(gone[:5]) + (", …" if len(gone) > 5 else ""))
+    return out
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.external_attr = 0o644 << 16
+    info.create_system = 3
+    stored = name.endswith(STORED_SUFFIXES)
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    return info
+
+
+def write_zip(zip_path: Path, members: Iterable[tuple[str, Path]]) -> None:
+    """A deterministic zip: sorted entries, fixed times and modes."""
+    tmp = zip_path.with_name(f".{zip_path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+        for name, path in sorted(members):
+            info = _zip_entry(name)
+            big = path.stat().st_size > 0x7FFF0000
+            with open(path, "rb") as src, zf.open(info, "w", force_zip64=big) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    os.replace(tmp, zip_path)
+
+
+def build_downloads(summary_dir: Path, downloads: Path, slug: str,
+                    summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
+    """Copy summary files and raw inputs under ``downloads``, zip them; describe them."""
+    base = base or Path.cwd()
+    if downloads.exists():
+        shutil.rmtree(downloads)
+    (downloads / "raw").mkdir(parents=True)
+    files, members = [], []
+    for name in SUMMARY_FILES:
+        src = summary_dir / name
+        if src.is_file():
+            shutil.copyfile(src, downloads / name)
+            members.append((f"{slug}/{name}", downloads / name))
+            files.append({"name": name, "href": f"downloads/{name}",
+                          "size": sd.size_text(src.stat().st_size),
+                          "note": DOWNLOAD_NOTES[name]})
+    if summary.get("runs"):
+        runs_json = downloads / "runs.json"
+        runs_json.write_bytes(orjson.dumps(summary["runs"], option=orjson.OPT_INDENT_2
+                                           | orjson.OPT_SORT_KEYS) + b"\n")
+        members.append((f"{slug}/runs.json", runs_json))
+        files.append({"name": "runs.json", "href": "downloads/runs.json",
+                      "size": sd.size_text(runs_json.stat().st_size),
+                      "note": "the record of every collection run"})
+    raw = []
+    for name, src in _raw_files(summary, base):
+        shutil.copyfile(src, downloads / "raw" / name)
+        members.append((f"{slug}/raw/{name}", downloads / "raw" / name))
+        raw.append({"name": name, "href": f"downloads/raw/{name}",
+                    "size": sd.size_text(src.stat().st_size)})
+    zip_path = downloads / f"{slug}.zip"
+    write_zip(zip_path, members)
+    return {
+        "zip": {"name": zip_path.name, "href": f"downloads/{zip_path.name}",
+                "size": sd.size_text(zip_path.stat().st_size)},
+        "files": files,
+        "raw": raw[:MAX_DOWNLOAD_ROWS],
+        "raw_more": max(len(raw) - MAX_DOWNLOAD_ROWS, 0),
+        "raw_total": len(raw),
+    }
+
+
+def render_page(ctx: Mapping[str, Any]) -> str:
+    return environment().get_template("page.html").render(root="../", nav="page", **ctx)
+
+
+def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
+               slug: str, base: str | Path | None = None,
+               runs: Sequence[str | Path] | None = None) -> None:
+    """Write site/<slug>/index.html and site/<slug>/downloads/ for one search."""
+    summary_dir, page, downloads = Path(summary_dir), Path(page), Path(downloads)
+    ctx = search_context(summary_dir, slug, runs)
+    ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
+                                       Path(base) if base else None)
+    write_text(page, render_page(ctx))
+    log.info("wrote %s (%d tweets)", page, ctx["tweets"])
+
+
+# ------------------------------------------------------------------ index, compare, feed
+
+
+def index_entries(searches: Sequence[tuple[str, Path]],
+                  every: Mapping[str, Any] | None = None,
+                  runs: Mapping[str, Sequence[str | Path]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """One row per search for the index and the feed, with status and staleness.
+
+    "Stale" is judged against the newest update of any search on the site (no clock), so
+    the index is deterministic; a small script on the index also compares with the
+    reader's clock.
+    """
+    rows = []
+    for slug, d in searches:
+        s = sd.load_summary(d)
+        if (runs or {}).get(slug):
+            s["runs"] = sd.load_runs(runs[slug])
+        last = sd.last_update(s)
+        latest = sd.latest_run(s)
+        ev = (every or {}).get(slug) or s.get("every")
+        secs = sd.every_seconds(ev)
+        points = sd.load_timeline(d)
+        rows.append({
+            "slug": slug,
+            "href": f"{slug}/index.html",
+            "title": str(s.get("title") or slug),
+            "description": s.get("description"),
+            "source": s.get("source"),
+            "status": sd.status_of(s),
+            "error": s.get("error"),
+            "run_error": (latest.get("error") or "the run failed")
+            if latest and latest.get("status") == "failed" else None,
+            "tweets": sd.to_int(s.get("tweets")),
+            "users": sd.to_int(s.get("users")),
+            "first": s.get("first"),
+            "last": s.get("last"),
+            "span": sd.span_text(s.get("first"), s.get("last")),
+            "updated": sd.iso(last) if last else None,
+            "generated": s.get("generated") if sd.parse_iso(s.get("generated")) else None,
+            "every": ev if secs else None,
+            "due": sd.iso(last + timedelta(seconds=secs)) if last and secs else None,
+            "spark": charts.sparkline(
+                [c for _, c in points],
+                label=f"Activity of {s.get('title') or slug}: tweets per "
+                      f"{s.get('timeline_bucket') or 'day'}, peak "
+                      f"{max((c for _, c in points), default=0):,}",
+            ) if points else None,
+            "points": points,
+        })
+    ref = max((sd.parse_iso(r["updated"]) for r in rows if r["updated"]), default=None)
+    for r in rows:
+        due = sd.parse_iso(r["due"])
+        r["stale"] = bool(r["status"] == "ok" and due and ref and due < ref)
+    return rows
+
+
+# The only script on the site (index only; allowed by its hash in the page's CSP): marks a
+# search stale when its next refresh is overdue by the reader's clock. The page is complete
+# without it.
+INDEX_SCRIPT = (
+    "for(const r of document.querySelectorAll('tr[data-due]')){"
+    "if(Date.parse(r.dataset.due)<Date.now()&&!r.classList.contains('stale')){"
+    "r.classList.add('stale');const b=r.querySelector('.status .badge');"
+    "if(b){b.textContent='stale';b.className='badge warn';"
+    "b.title='the next refresh was due '+r.dataset.due}}}"
+)
+
+
+def _csp_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode()).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+COMPARE_TOP = 10  # from each search
+COMPARE_MAX = 25  # items in a chart
+
+
+def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], Path]]
+                  ) -> dict[str, Any] | None:
+    """Items in any search's top 10, with each search's count (full CSV scan) and share."""
+    csv_name = f"{kind}.csv"
+    items: dict[str, float] = {}
+    for entry, d in searches:
+        total = entry["tweets"] or 1
+        for r in sd.head_rows(d / csv_name, COMPARE_TOP):
+            v, c = r.get(key) or "", sd.to_int(r.get("count")) or 0
+            items[v] = max(items.get(v, 0.0), c / total)
+    if not items:
+        return None
+    chosen = sorted(items, key=lambda v: (-items[v], v))[:COMPARE_MAX]
+    want = set(chosen)
+    series = []
+    for entry, d in searches:
+        counts = {r[key]: sd.to_int(r.get("count")) or 0
+                  for r in sd.iter_rows(d / csv_name) if r.get(key) in want}
+        total = entry["tweets"] or 1
+        series.append({
+            "entry": entry,
+            "counts": [counts.get(v, 0) for v in chosen],
+            "shares": [100 * counts.get(v, 0) / total for v in chosen],
+        })
+    prefix = "#" if kind == "hashtags" else ""
+    labels = [prefix + v for v in chosen]
+    title = f"Grouped bar chart: share of tweets with each of the top {kind} per search"
+    return {
+        "kind": kind,
+        "title": "Hashtags" if kind == "hashtags" else "Domains",
+        "labels": labels,
+        "hrefs": [tx.value_link("hashtag" if kind == "hashtags" else "domain", v)
+                  for v in chosen],
+        "series": series,
+        "chart": charts.grouped_bar_chart(
+            labels, [(s["entry"]["title"], s["shares"]) for s in series],
+            chart_id=f"chart-compare-{kind}", title=title),
+    }
+
+
+def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
+               every: Mapping[str, Any] | None = None,
+               runs: Mapping[str, Sequence[str | Path]] | None = None) -> None:
+    """Write index.html, compare.html, feed.xml and style.css under ``out_dir``.
+
+    ``runs`` maps a slug to its run record files (see ``search_context``)."""
+    out = Path(out_dir)
+    pairs = [(slug, Path(d)) for slug, d in searches]
+    entries = index_entries(pairs, every, runs)
+    env = environment()
+    updated = max((e["updated"] for e in entries if e["updated"]), default=None)
+    totals = {
+        "searches": len(entries),
+        "tweets": sum(e["tweets"] or 0 for e in entries),
+        "failed": sum(e["status"] == "failed" or bool(e["run_error"]) for e in entries),
+        "stale": sum(e["stale"] for e in entries),
+    }
+    write_text(out / "index.html", env.get_template("index.html").render(
+        root="", nav="index", entries=entries, totals=totals, updated=updated,
+        index_script=Markup(INDEX_SCRIPT), script_hash=_csp_hash(INDEX_SCRIPT)))
+    comparable = [(e, d) for e, (_, d) in zip(entries, pairs, strict=True)
+                  if e["status"] == "ok" and e["tweets"]]
+    blocks = [b for b in (compare_block("hashtags", "hashtag", comparable),
+                          compare_block("domains", "domain", comparable)) if b]
+    write_text(out / "compare.html", env.get_template("compare.html").render(
+        root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable], entries=entries,
+        top=COMPARE_TOP, updated=updated))
+    feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
+    write_text(out / "feed.xml", env.get_template("feed.xml").render(
+        entries=feed_entries,
+        updated=max((e["generated"] for e in entries if e["generated"]),
+                    default="1970-01-01T00:00:00Z")))
+    write_text(out / "style.css", STYLESHEET.read_text(encoding="utf-8"))
+    log.info("wrote the index, compare page and feed for %d searches", len(entries))
+
+
+__all__ = ["SUMMARY_FILES", "build_page", "build_site", "render_page", "search_context"]

@@ -1,0 +1,54 @@
+# The static site: one page job per search (page + downloads), then one job for the index,
+# compare page, Atom feed and stylesheet. Rendering is deterministic, so a search whose
+# summary did not change keeps byte-identical pages.
+# Needs SEARCHES, SLUGS (rules/common.smk), SUMMARY_FILES (rules/summarize.smk) and
+# x_runs (rules/collect.smk): X searches' run records, read directly because a run that
+# brings no tweets leaves the summary unchanged but belongs in the run history.
+import glob as _glob
+import os
+
+# templates, stylesheet and renderer: editing them re-renders the site
+SITE_CODE = sorted(
+    p
+    for pattern in ("templates/*", "static/*", "site/*.py")
+    for p in _glob.glob(os.path.join(workflow.basedir, "dnflow", pattern))
+    if not p.endswith("screenshot.py")
+)
+
+
+rule page:
+    input:
+        summary="data/{slug}/summary/summary.json",
+        files=expand("data/{{slug}}/summary/{name}", name=SUMMARY_FILES),
+        runs=lambda wc: x_runs(wc.slug) if SEARCHES[wc.slug]["source"] == "x" else [],
+        code=SITE_CODE,
+    output:
+        page="site/{slug}/index.html",
+        downloads=directory("site/{slug}/downloads"),
+    log:
+        "logs/site/{slug}.log",
+    script:
+        "../scripts/render_page.py"
+
+
+rule site_index:
+    input:
+        pages=expand("site/{slug}/index.html", slug=SLUGS),
+        summaries=expand(
+            "data/{slug}/summary/{name}",
+            slug=SLUGS,
+            name=["summary.json", "timeline.csv", "hashtags.csv", "domains.csv"],
+        ),
+        runs=lambda wc: [r for s in SLUGS if SEARCHES[s]["source"] == "x" for r in x_runs(s)],
+        code=SITE_CODE,
+    output:
+        index="site/index.html",
+        compare="site/compare.html",
+        feed="site/feed.xml",
+        css="site/style.css",
+    params:
+        slugs=SLUGS,
+    log:
+        "logs/site/index.log",
+    script:
+        "../scripts/render_index.py"
