@@ -211,6 +211,15 @@ def write_zip(zip_path: Path, members: Iterable[tuple[str, Path]]) -> None:
     os.replace(tmp, zip_path)
 
 
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link where the filesystem allows: raw archives can be gigabytes, and neither
+    side is ever modified in place (dnflow writes new files and renames them)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                     summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
     """Copy summary files and raw inputs under ``downloads``, zip them; describe them."""
@@ -222,7 +231,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     for name in SUMMARY_FILES:
         src = summary_dir / name
         if src.is_file():
-            shutil.copyfile(src, downloads / name)
+            link_or_copy(src, downloads / name)
             members.append((f"{slug}/{name}", downloads / name))
             files.append({"name": name, "href": f"downloads/{name}",
                           "size": sd.size_text(src.stat().st_size),
@@ -237,7 +246,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "note": "the record of every collection run"})
     raw = []
     for name, src in _raw_files(summary, base):
-        shutil.copyfile(src, downloads / "raw" / name)
+        link_or_copy(src, downloads / "raw" / name)
         members.append((f"{slug}/raw/{name}", downloads / "raw" / name))
         raw.append({"name": name, "href": f"downloads/raw/{name}",
                     "size": sd.size_text(src.stat().st_size)})
