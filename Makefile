@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: site test lint bench bench-quick clean
+.PHONY: site test lint bench bench-quick clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench-quick: $(VENV)/.installed-test
 
 clean:
 	rm -rf data site logs .snakemake
+
+# README screenshots of the built site, in Debian's chromium
+screenshots: site $(VENV)/.installed-test
+	$(BIN)/python -m dnflow.site.screenshot site docs/screenshots

@@ -13,4 +13,7 @@ include: "rules/site.smk"
 rule all:
     input:
         "site/index.html",
+        # the current window's X run records: without them as targets, a finished
+        # summary would never ask for a new window (see docs/x.md)
+        X_TARGETS,
     default_target: True

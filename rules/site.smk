@@ -25,6 +25,8 @@ rule page:
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),
+    conda:
+        "../envs/dnflow.yaml"
     log:
         "logs/site/{slug}.log",
     script:
@@ -48,6 +50,8 @@ rule site_index:
         css="site/style.css",
     params:
         slugs=SLUGS,
+    conda:
+        "../envs/dnflow.yaml"
     log:
         "logs/site/index.log",
     script:
