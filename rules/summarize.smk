@@ -26,6 +26,8 @@ rule summarize:
         [f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
     params:
         meta=lambda wc: search_meta(wc.slug),
+    conda:
+        "../envs/dnflow.yaml"
     log:
         "logs/summarize/{slug}.log",
     script:
