@@ -4,7 +4,6 @@ import gzip
 import json
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -461,15 +460,3 @@ def test_streaming_memory_stays_flat():
     # holding 20k tweets would take more than their JSON (~37 MB); the caches are bounded
     assert peak < 16_000_000, peak
     assert peak < size / 3, (peak, size)
-
-
-def test_speed_print(tmp_path):
-    """Not an assertion: how fast 100k tweets are written on this machine."""
-    n = 100_000
-    for name in ("speed.jsonl", "speed.jsonl.gz"):
-        path = tmp_path / name
-        t0 = time.perf_counter()
-        assert write_archive(path, n, 1) == n
-        dt = time.perf_counter() - t0
-        print(f"\n{name}: {n} tweets in {dt:.2f}s = {n / dt:,.0f} tweets/s, "
-              f"{path.stat().st_size / n:.0f} bytes/tweet")
