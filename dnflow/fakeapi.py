@@ -595,7 +595,7 @@ class _Handler(BaseHTTPRequestHandler):
         entry["auth"] = "ok" if ok else "wrong"
         return ok
 
-    def _rate(self, key: str) -> tuple[bool, dict[str, str]]:
+    def _rate(self, key: str, entry: dict | None = None) -> tuple[bool, dict[str, str]]:
         st = self.server.state
         now = st.clock()
         with st.lock:
@@ -606,6 +606,9 @@ class _Handler(BaseHTTPRequestHandler):
             allowed = lim.used < lim.limit
             if allowed:
                 lim.used += 1
+            if entry is not None:
+                # the window this request was charged to: a benchmark checks the limit
+                entry["rate"] = {"key": key, "window_start": lim.start, "limit": lim.limit}
             headers = {"x-rate-limit-limit": str(lim.limit),
                        "x-rate-limit-remaining": str(lim.limit - lim.used),
                        "x-rate-limit-reset": str(int(lim.start + lim.window + 0.999))}
@@ -621,7 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "401" or not self._auth_ok(entry):
             self._send(401, _error(401, "Unauthorized", "Unauthorized"))
             return 401
-        allowed, headers = self._rate(f"{kind}/{endpoint}")
+        allowed, headers = self._rate(f"{kind}/{endpoint}", entry)
         if fault:
             if fault.kind == "429":
                 reset = int(st.clock() + st.reset_in + 0.999)
@@ -895,7 +898,8 @@ class FakeXAPI:
 
     @property
     def requests(self) -> list[dict]:
-        """The request log: number, path, params, status, fault, auth (never the token)."""
+        """The request log: number, path, params, time, status, fault, auth, and the
+        rate-limit window the request was charged to (never the token)."""
         with self.state.lock:
             return list(self.state.log)
 

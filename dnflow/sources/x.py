@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -90,6 +91,8 @@ PAGE_MAX = {"recent": 100, "all": 500}
 PAGE_MIN = 10
 ROUTES = {"recent": "/2/tweets/search/recent", "all": "/2/tweets/search/all"}
 COUNT_ROUTES = {"recent": "/2/tweets/counts/recent", "all": "/2/tweets/counts/all"}
+# <datadir>/.x-rate-limit.json: the last rate-limit answer of each endpoint (Transport)
+RATE_LIMIT_FILE = ".x-rate-limit.json"
 
 Log = Callable[[str], None]
 
@@ -217,6 +220,7 @@ class Transport:
         timeout: float = 60.0,
         rng: random.Random | None = None,
         adapter: HTTPAdapter | None = None,
+        shared_limits: Path | None = None,
     ) -> None:
         self.client = tweepy.Client(bearer_token=token, return_type=dict,
                                      wait_on_rate_limit=False)
@@ -233,11 +237,66 @@ class Transport:
         self.log = log
         self.stats = Stats()
         self.rng = rng or random.Random()
+        self.api_url = api_url
+        # the last rate-limit answer per endpoint, shared by the collection jobs of one
+        # data directory (see pace_shared)
+        self.shared_limits = shared_limits
 
     def _on_response(self, response: requests.Response, *args: Any, **kw: Any) -> None:
         self.stats.requests += 1
         self.stats.last_headers = {k.lower(): v for k, v in response.headers.items()
                                    if k.lower().startswith("x-rate-limit")}
+        if self.shared_limits is not None and "x-rate-limit-remaining" in self.stats.last_headers:
+            self._share_limit(response.url, self.stats.last_headers)
+
+    # -- the rate limit across jobs
+    #
+    # Each collection job is its own process, and x_api=1 only makes them take turns: a
+    # job's pacing knew nothing of the answers the previous job got, so a search starting
+    # right after another one used up the window provoked a 429 with its first request.
+    # The last x-rate-limit-* answer of each endpoint is therefore kept in a small file of
+    # the data directory (advisory: a missing or broken file only means no wait).
+
+    @staticmethod
+    def _limit_key(url: str) -> str:
+        u = urlsplit(url)
+        return f"{u.scheme}://{u.netloc}{u.path}"
+
+    def _share_limit(self, url: str, headers: Mapping[str, str]) -> None:
+        path = self.shared_limits
+        assert path is not None
+        state = _read_json(path)
+        state = state if isinstance(state, dict) else {}
+        state[self._limit_key(url)] = {
+            "limit": headers.get("x-rate-limit-limit"),
+            "remaining": headers.get("x-rate-limit-remaining"),
+            "reset": headers.get("x-rate-limit-reset"), "at": round(self.clock(), 3)}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_bytes(_dump(state))
+            os.replace(tmp, path)
+
+    def pace_shared(self, endpoint: str) -> None:
+        """Before a run's first request: when the last answer any job got from this
+        endpoint said no request is left and its reset is still ahead, wait for it (the
+        same wait as :meth:`pace`, counted against the same budget)."""
+        if self.shared_limits is None:
+            return
+        state = _read_json(self.shared_limits)
+        url = (self.api_url or API_HOST).rstrip("/") + ROUTES[endpoint]
+        last = state.get(self._limit_key(url)) if isinstance(state, dict) else None
+        if not isinstance(last, dict) or str(last.get("remaining")) != "0":
+            return
+        try:
+            reset = float(last["reset"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if reset <= self.clock():
+            return
+        self.log("rate limit: an earlier collection left 0 requests in this window")
+        self.stats.last_headers = {"x-rate-limit-remaining": "0",
+                                   "x-rate-limit-reset": str(last["reset"])}
+        self.pace(more=True)
 
     # -- waiting
 
@@ -576,6 +635,8 @@ class _Run:
         complete = record.get("resumed") is not None and not next_token
         try:
             with open(p.partial, "ab") as out:
+                if not complete:
+                    t.pace_shared(self.endpoint)
                 it = t.search_pages(self.endpoint, params, next_token)
                 first = True
                 while not complete:
@@ -761,10 +822,13 @@ def collect_window(
     if api_url:
         out(f"using the X API at {api_url} ({API_URL_ENV})")
     backoff = backoff or Backoff.from_env(env)
+    # one file per data directory: the collection jobs of a snakemake run take turns
+    # (x_api=1) on one token and so on one rate limit
+    shared_limits = Path(datadir) / RATE_LIMIT_FILE
 
     def factory() -> Transport:
         return Transport(token, api_url=api_url, backoff=backoff, sleep=sleep, log=out,
-                         adapter=adapter)
+                         adapter=adapter, shared_limits=shared_limits)
 
     # a window an earlier run left unfinished (it failed or crashed, and the clock has
     # moved on) is completed first, so its pages are neither lost nor fetched twice
