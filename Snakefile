@@ -10,6 +10,15 @@ include: "rules/summarize.smk"
 include: "rules/site.smk"
 
 
+# collection and rendering stay on the submitting machine under a cluster profile (tokens
+# stay home, pages need every summary); only summarize jobs go to the cluster
+localrules:
+    all,
+    demo_archive,
+    page,
+    site_index,
+
+
 rule all:
     input:
         "site/index.html",

@@ -43,3 +43,15 @@ def raw_inputs(wildcards):
     if s["source"] == "demo":
         return [f"data/{wildcards.slug}/raw/demo.jsonl.gz"]
     return x_chunks(wildcards.slug)
+
+
+def files_hash(paths):
+    """A short digest of files' names and contents: a param that changes with them."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=8)
+    for path in paths:
+        h.update(os.path.basename(path).encode())
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
