@@ -1,4 +1,11 @@
-"""``python -m bench [--quick] [--tweets N]``: print the figures, write bench/results.md."""
+"""``python -m bench [--quick] [--only P1,P3…]``: every figure of issue 5, one table.
+
+P1/P2 summarize vs the parse floor (and its memory), P3 a hundred searches through a
+real snakemake run and its reruns (bench/searches.py), P4 the incremental rebuild after a
+new chunk (bench/incremental.py), P5 X collection against the fake API (bench/collect.py).
+The full mode writes bench/results.md (the parts run) with the machine; ``--quick`` runs
+every part small and checks only that it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,13 @@ import argparse
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
-from bench import summarize
+from bench import collect, incremental, searches, summarize
 
 HERE = Path(__file__).resolve().parent
+PARTS = ("P1", "P3", "P4", "P5")  # P2 is measured with P1
 
 
 def machine() -> str:
@@ -23,40 +32,70 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        load = f", load average {os.getloadavg()[0]:.1f} at the start"
+    except OSError:
+        load = ""
     return (f"{cpu or platform.processor()}, {os.cpu_count()} cores, {mem:.0f} GiB, "
-            f"Python {platform.python_version()}")
+            f"Python {platform.python_version()}{load}")
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    return "| measure | figure |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true",
-                    help="small sizes, runs in seconds (CI checks that it runs)")
-    ap.add_argument("--tweets", type=int, default=None, help="archive size (default 200000)")
-    ap.add_argument("--repeat", type=int, default=None)
+                    help="small sizes, under a minute (CI checks that it runs)")
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help=f"comma-separated parts to run (default: {','.join(PARTS)})")
+    ap.add_argument("--tweets", type=int, default=None,
+                    help="P1/P4 archive size (default 1,000,000; quick 5,000)")
+    ap.add_argument("--repeat", type=int, default=None, help="P1 runs per side (best kept)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     args = ap.parse_args(argv)
-    tweets = args.tweets or (5000 if args.quick else 200_000)
+    parts = {p.strip().upper() for p in args.only.split(",") if p.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        ap.error(f"unknown parts: {', '.join(sorted(unknown))} (choose from {', '.join(PARTS)})")
+    tweets = args.tweets or (5000 if args.quick else 1_000_000)
     repeat = args.repeat or (1 if args.quick else 3)
+    machine_line = machine()
 
-    r = summarize.run(args.out, tweets, repeat)
-    rows = [
-        ("archive", f"{r['tweets']:,} tweets, {r['bytes'] / 2**20:.0f} MB (generated, seed 42)"),
-        ("floor: bare orjson.loads of every line", f"{r['floor_s']:.2f} s "
-         f"({r['floor_tweets_per_s']:,.0f} tweets/s)"),
-        ("dnflow summarize (all counts, one pass)", f"{r['dnflow_s']:.2f} s "
-         f"({r['tweets_per_s']:,.0f} tweets/s)"),
-        ("ratio summarize / floor", f"{r['ratio']:.2f} (target ≤ 2)"),
-        ("peak RSS summarize", f"{r['dnflow_rss_mb']:.0f} MB (floor process "
-         f"{r['floor_rss_mb']:.0f} MB)"),
-    ]
-    table = "| measure | figure |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
-    print(table)
-    if not args.quick:
-        (HERE / "results.md").write_text(
-            "# Benchmark results\n\n"
-            f"Machine: {machine()}.\nCommand: `make bench` (`python -m bench`), best of "
-            f"{repeat} runs per side, both sides in the same run.\n\n"
-            "## Summarize vs the parse floor\n\n" + table + "\n")
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    t0 = time.perf_counter()
+    if "P1" in parts:
+        r = summarize.run(args.out, tweets, repeat)
+        sections.append(("P1/P2 summarize vs the parse floor", summarize.rows(r)))
+        print(table(sections[-1][1]), flush=True)
+    if "P4" in parts:
+        r = incremental.run(args.out, tweets if not args.quick else 20_000)
+        if not r["identical"]:
+            raise SystemExit("P4: incremental outputs differ from a run from scratch")
+        sections.append(("P4 incremental rebuild", incremental.rows(r)))
+        print(table(sections[-1][1]), flush=True)
+    if "P3" in parts:
+        rows = searches.run(args.out, args.quick)
+        sections.append(("P3 many searches through snakemake", rows))
+        print(table(rows), flush=True)
+    if "P5" in parts:
+        rows = collect.run(args.out, args.quick)
+        sections.append(("P5 X collection against the fake API", rows))
+        print(table(rows), flush=True)
+    took = time.perf_counter() - t0
+    print(f"bench: {', '.join(sorted(parts))} in {took:.0f} s", file=sys.stderr)
+
+    if not args.quick and parts == set(PARTS):
+        text = ["# Benchmark results\n",
+                f"Machine: {machine_line}.  ",
+                f"Command: `make bench` (`python -m bench`), {took / 60:.0f} minutes. "
+                f"Summarize: best of {repeat} runs per side, both sides alternated in the "
+                "same run. The machine is shared, so wall-clock figures move with its "
+                "load; ratios are taken within one run.\n"]
+        for title, rows in sections:
+            text += [f"## {title}\n", table(rows) + "\n"]
+        (HERE / "results.md").write_text("\n".join(text))
     return 0
 
 

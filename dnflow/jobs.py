@@ -1,27 +1,79 @@
-"""What each Snakemake job does, given the ``snakemake`` object of a ``script:`` wrapper.
+"""What each summary job does: ``python -m dnflow.jobs summarize …`` (rules/summarize.smk).
 
-Kept here (importable, testable) so the files under scripts/ stay one line long.
+A ``shell:`` job running this module starts in about a tenth of a second; a ``script:``
+job first imports Snakemake to unpickle its ``snakemake`` object, which for a hundred
+small searches was most of the build (docs/performance.md). ``run_summarize`` keeps the
+``script:`` form working.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
-from dnflow.summary import summarize, write_failed
+from dnflow.sources.archive import uncompressed_size
+from dnflow.summary import PARALLEL_MIN_BYTES, summarize, write_failed
+
+# processes a big search's summary asks for (rules/summarize.smk); Snakemake caps it at
+# --cores, and `--set-threads summarize=N` overrides it
+BIG_SEARCH_THREADS = 2
 
 
-def run_summarize(smk: Any) -> dict:
+def summarize_threads(files: list[str]) -> int:
+    """1 for a small search (most of them), BIG_SEARCH_THREADS past the size where the
+    summary shares its input between processes."""
+    try:
+        size = sum(uncompressed_size(f) for f in files)
+    except OSError:
+        return 1
+    return BIG_SEARCH_THREADS if size >= PARALLEL_MIN_BYTES else 1
+
+
+def state_dir(outdir: str | Path) -> Path:
+    """data/<slug>/state: what an incremental rerun needs, beside (never inside) the
+    summary folder, whose files Snakemake deletes before the job runs."""
+    return Path(outdir).parent / "state"
+
+
+def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path: str,
+                     threads: int = 1) -> dict:
     """Summarize a search. Any error is logged and written as a failed summary (exit 0),
     so one broken search never stops the other searches or the site."""
-    outdir = Path(smk.output[0]).parent
-    meta = dict(smk.params.meta)
-    with open(smk.log[0], "w", encoding="utf-8") as log:
+    outdir = Path(outdir)
+    with open(log_path, "w", encoding="utf-8") as log:
         try:
-            summary = summarize(list(smk.input), outdir, meta, log=log)
+            summary = summarize(files, outdir, meta, log=log, workers=max(threads, 1),
+                                state_dir=state_dir(outdir))
         except Exception as e:  # noqa: BLE001 - reported on the page, full trace in the log
             log.write(traceback.format_exc())
             return write_failed(outdir, meta, f"{type(e).__name__}: {e}")
         log.write(f"{summary['tweets']} tweets, {summary['skipped']} lines skipped\n")
         return summary
+
+
+def run_summarize(smk: Any) -> dict:
+    """The same, given the ``snakemake`` object of a ``script:`` wrapper."""
+    return summarize_search(list(smk.input), Path(smk.output[0]).parent,
+                            dict(smk.params.meta), smk.log[0], int(smk.threads))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dnflow.jobs")
+    sub = ap.add_subparsers(dest="job", required=True)
+    s = sub.add_parser("summarize", help="count one search (rules/summarize.smk)")
+    s.add_argument("--outdir", required=True, help="data/<slug>/summary")
+    s.add_argument("--log", required=True)
+    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--meta", default="{}", help="summary.json's fields about the search (JSON)")
+    s.add_argument("files", nargs="*")
+    a = ap.parse_args(argv)
+    summarize_search(a.files, a.outdir, json.loads(a.meta), a.log, a.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

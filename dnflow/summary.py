@@ -3,29 +3,49 @@
 Memory is bounded except for the counters themselves (and the set of ids seen, which
 dedup needs). Rows of tweets.csv, tweet-ids.txt and skipped.csv are streamed to disk.
 The counting rules here are the ones the README and every page describe ("how counted").
+
+Speed (docs/performance.md): a big input is shared out between worker processes by byte
+ranges (plain files, cut at line boundaries) or whole files (gzip), each counted by the
+same pass; their counts merge exactly, in input order, and a worker whose tweets overlap
+earlier ones is recounted after them, so the outputs are byte for byte the single-process
+ones. With a state folder, a rerun whose inputs only gained new files reads just those.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
+import hashlib
 import heapq
+import io
+import marshal
 import os
+import pickle
+import re
+import shutil
+import sys
+import traceback
 import zlib
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
-from dnflow.tweets import NotTweets, Record, normalize, tweets_in
+from dnflow.tweets import NotTweets, Record, normalize, tweet_id, tweets_in
 
 TOP_CARDS = 25
 SAMPLE_SIZE = 10
 SKIPPED_SAMPLE = 100
+# below this many bytes of JSON, starting and merging workers costs more than it saves
+PARALLEL_MIN_BYTES = 24 * 2**20
 
 COUNT_FILES = {
     # file: (header, counter attribute)
@@ -41,6 +61,9 @@ TWEETS_CSV_HEADER = (
     "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
     "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
 )
+# the streamed outputs, in the order a pass writes them
+STREAMED = ("tweets.csv", "tweet-ids.txt", "skipped.csv")
+SKIPPED_HEADER = ("file", "line", "reason")
 
 
 def tweet_type(rec: Record) -> str:
@@ -53,11 +76,23 @@ def tweet_type(rec: Record) -> str:
     return "original"
 
 
+def seen_key(tid: Any) -> Any:
+    """What dedup stores for a tweet id: canonical decimal ids as ints (less than half the
+    memory of their text), anything else as it is. "12" → 12, "012" stays "012"."""
+    if tid.__class__ is str and tid.isascii() and tid.isdigit() and tid[0] != "0":
+        return int(tid)
+    return tid
+
+
 class Counts:
-    """Every counter of a search; ``add`` takes one normalized tweet."""
+    """Every counter of a search; ``count_page`` takes the new tweets of one page.
+
+    Counts of disjoint tweets merge exactly (``merge``): every rule below is a sum, a
+    min/max, or "first seen" — never anything that depends on how the input was cut.
+    """
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.seen: set = set()  # seen_key() of every id counted
         self.tweets = self.retweets = self.quotes = self.replies = self.originals = 0
         self.hashtags: Counter[str] = Counter()
         self.mentions: Counter[str] = Counter()
@@ -67,115 +102,254 @@ class Counts:
         self.sources: Counter[str] = Counter()
         self.minutes: Counter[str] = Counter()
         self.media: Counter[str] = Counter()
-        self.media_info: dict[str, dict] = {}
-        # author id → [username, name, tweets, followers, following, created_at of that profile]
+        # media key → (type, url, preview, alt_text): the first with a URL, else the first
+        self.media_info: dict[str, tuple] = {}
+        # author id → [tweets, created_at of the profile ("" if it has no username, " " if
+        #              it has no time), its users.csv row (see _user_row)]
         self.users: dict[str, list] = {}
         self.retweeted: Counter[str] = Counter()
-        self.originals_info: dict[str, dict] = {}
+        # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
+        # the first seen (a third of the memory of the card's dict)
+        self.originals_info: dict[str, tuple[bytes, bytes]] = {}
         self.first: str | None = None
         self.last: str | None = None
+        # min-heap of (-hash, id, record): the SAMPLE_SIZE smallest (hash, id) pairs
         self._sample: list[tuple[int, str, Record]] = []
 
     def add(self, rec: Record) -> bool:
         """Count one tweet; False (and nothing counted) if its id was seen already."""
-        # the hot loop of every summary: locals and dict.get instead of Counter methods
         tid = rec["id"]
-        seen = self.seen
-        if tid is None or tid in seen:
+        if tid is None:
             return False
-        seen.add(tid)
-        self.tweets += 1
-        created = rec["created_at"]
-        if created:
-            if self.first is None or created < self.first:
-                self.first = created
-            if self.last is None or created > self.last:
-                self.last = created
-            minute = created[:16]
-            self.minutes[minute] = self.minutes.get(minute, 0) + 1
-
-        orig = rec["retweeted"]
-        retweet_of = rec["retweet_of"]
-        if retweet_of:
-            self.retweets += 1
-            rt = self.retweeted
-            rt[retweet_of] = rt.get(retweet_of, 0) + 1
-            if orig is not None and retweet_of not in self.originals_info:
-                self.originals_info[retweet_of] = _card(orig)
-        elif rec["quote_of"]:
-            self.quotes += 1
-        if rec["reply_to"]:
-            self.replies += 1
-        elif not (retweet_of or rec["quote_of"]):
-            self.originals += 1
-
-        # a retweet's own entities are cut with its text: count the original's
-        src = orig if orig is not None else rec
-        tags = src["hashtags"]
-        if tags:
-            c = self.hashtags
-            for h in {h.casefold() for h in tags} if len(tags) > 1 else (tags[0].casefold(),):
-                c[h] = c.get(h, 0) + 1
-        names = src["mentions"]
-        if names:
-            c = self.mentions
-            for m in {m.casefold() for m in names} if len(names) > 1 else (names[0].casefold(),):
-                c[m] = c.get(m, 0) + 1
-        urls = src["urls"]
-        if urls:
-            cu, cd = self.urls, self.domains
-            domains = set()
-            for u in urls:  # already distinct per tweet (tweets.py)
-                url = u["url"]
-                cu[url] = cu.get(url, 0) + 1
-                if u["domain"]:
-                    domains.add(u["domain"])
-            for d in domains:
-                cd[d] = cd.get(d, 0) + 1
-        media = src["media"]
-        if media:
-            cm, info = self.media, self.media_info
-            for m in media:
-                key = m["key"]
-                if key is None:
-                    continue
-                cm[key] = cm.get(key, 0) + 1
-                known = info.get(key)
-                if known is None or (known["url"] is None and m["url"]):
-                    info[key] = m
-        lang = rec["lang"] or (orig["lang"] if orig else None)
-        if lang:
-            self.languages[lang] = self.languages.get(lang, 0) + 1
-        source = rec["source"]
-        if source:
-            self.sources[source] = self.sources.get(source, 0) + 1
-
-        a = rec["author"]
-        aid = a["id"] or a["username"]
-        if aid:
-            u = self.users.get(aid)
-            if u is None:
-                self.users[aid] = [a["username"], a["name"], 1, a["followers"],
-                                   a["following"], created or ""]
-            else:
-                u[2] += 1
-                # keep the profile as of the newest tweet, the closest to "now"
-                if (created or "") >= u[5] and a["username"]:
-                    u[0], u[1], u[3], u[4], u[5] = (a["username"], a["name"],
-                                                    a["followers"], a["following"], created)
-
-        # the sample keeps the smallest hashes: a min-heap of negated hashes
-        b = tid.encode()
-        key = -(zlib.crc32(b) << 32 | zlib.adler32(b))
-        sample = self._sample
-        if len(sample) < SAMPLE_SIZE:
-            heapq.heappush(sample, (key, tid, rec))
-        elif key > sample[0][0]:
-            heapq.heapreplace(sample, (key, tid, rec))
+        key = seen_key(tid)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.count_page([rec])
         return True
 
+    def count_page(self, recs: list[Record]) -> None:
+        """Count tweets whose ids the caller has just added to ``seen``."""
+        # the hot loop of every summary: per tweet only list appends and a few dict
+        # updates; the counters take each page's keys at once (collections' C counter)
+        self.tweets += len(recs)
+        created_l: list[str] = []
+        retweeted_l: list[str] = []
+        tags_l: list[str] = []
+        names_l: list[str] = []
+        urls_l: list[str] = []
+        domains_l: list[str] = []
+        media_l: list[str] = []
+        langs_l: list[str] = []
+        sources_l: list[str] = []
+        quotes = replies = originals = 0
+        oinfo = self.originals_info
+        media_info = self.media_info
+        users = self.users
+        sample = self._sample
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        user_row = _user_row
+        # a tweet whose CRC is above the sample's largest cannot enter it
+        worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
+        for rec in recs:
+            created = rec["created_at"]
+            if created:
+                created_l.append(created)
+            else:
+                created = ""
+            orig = rec["retweeted"]
+            retweet_of = rec["retweet_of"]
+            if retweet_of:
+                retweeted_l.append(retweet_of)
+                if orig is not None and retweet_of not in oinfo:
+                    oinfo[retweet_of] = _original(retweet_of, orig)
+            elif rec["quote_of"]:
+                quotes += 1
+            if rec["reply_to"]:
+                replies += 1
+            elif not (retweet_of or rec["quote_of"]):
+                originals += 1
+
+            # a retweet's own entities are cut with its text: count the original's;
+            # once per tweet however often it repeats them
+            src = orig if orig is not None else rec
+            tags = src["hashtags"]
+            if tags:
+                if len(tags) == 1:
+                    tags_l.append(tags[0].casefold())
+                else:
+                    tags_l.extend({h.casefold() for h in tags})
+            names = src["mentions"]
+            if names:
+                if len(names) == 1:
+                    names_l.append(names[0].casefold())
+                else:
+                    names_l.extend({m.casefold() for m in names})
+            urls = src["urls"]
+            if urls:
+                # already distinct per tweet (tweets.py)
+                if len(urls) == 1:
+                    u = urls[0]
+                    urls_l.append(u["url"])
+                    if u["domain"]:
+                        domains_l.append(u["domain"])
+                else:
+                    urls_l.extend([u["url"] for u in urls])
+                    domains_l.extend({u["domain"] for u in urls if u["domain"]})
+            media = src["media"]
+            if media:
+                for m in media:
+                    key = m["key"]
+                    if key is None:
+                        continue
+                    media_l.append(key)
+                    known = media_info.get(key)
+                    if known is None or (known[1] is None and m["url"]):
+                        media_info[key] = (m["type"], m["url"], m["preview"], m["alt_text"])
+            lang = rec["lang"] or (orig["lang"] if orig else None)
+            if lang:
+                langs_l.append(lang)
+            source = rec["source"]
+            if source:
+                sources_l.append(source)
+
+            a = rec["author"]
+            aid = a["id"] or a["username"]
+            if aid:
+                # the profile as of the newest tweet that names its author (the closest
+                # to "now"); equal times keep the later one
+                # ("" for a profile without username: any that has one replaces it)
+                u = users.get(aid)
+                if u is None:
+                    users[aid] = [1, (created or " ") if a["username"] else "", user_row(
+                        a["username"], a["name"], a["followers"], a["following"])]
+                else:
+                    u[0] += 1
+                    if a["username"] and (created or " ") >= u[1]:
+                        u[1] = created or " "
+                        u[2] = user_row(a["username"], a["name"], a["followers"],
+                                        a["following"])
+
+            # the sample keeps the smallest (hash, id): a min-heap of negated hashes
+            tid = rec["id"]
+            b = tid.encode()
+            h = crc32(b)
+            if h <= worst:
+                key = -(h << 32 | adler32(b))
+                if len(sample) < SAMPLE_SIZE:
+                    heapq.heappush(sample, (key, tid, rec))
+                elif key >= sample[0][0] and (key > sample[0][0] or tid > sample[0][1]):
+                    heapq.heapreplace(sample, (key, tid, rec))
+                if len(sample) >= SAMPLE_SIZE:
+                    worst = (-sample[0][0]) >> 32
+
+        self.retweets += len(retweeted_l)
+        self.quotes += quotes
+        self.replies += replies
+        self.originals += originals
+        if created_l:
+            lo, hi = min(created_l), max(created_l)
+            if self.first is None or lo < self.first:
+                self.first = lo
+            if self.last is None or hi > self.last:
+                self.last = hi
+            _count_elements(self.minutes, [c[:16] for c in created_l])
+        for counter, keys in ((self.retweeted, retweeted_l), (self.hashtags, tags_l),
+                              (self.mentions, names_l), (self.urls, urls_l),
+                              (self.domains, domains_l), (self.media, media_l),
+                              (self.languages, langs_l), (self.sources, sources_l)):
+            if keys:
+                _count_elements(counter, keys)
+
+    def merge_users(self, theirs: dict[str, list]) -> None:
+        users = self.users
+        for aid, t in theirs.items():
+            u = users.get(aid)
+            if u is None:
+                users[aid] = t
+            else:
+                u[0] += t[0]
+                # theirs names the author and is newer (or ours names nobody: "")
+                if t[1] and t[1] >= u[1]:
+                    u[1], u[2] = t[1], t[2]
+
+    _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
+                 "minutes", "media", "retweeted")
+
+    def to_state(self) -> dict:
+        """Everything but ``seen``, as builtin types (for marshal)."""
+        state = {k: v for k, v in vars(self).items() if k != "seen"}
+        for k in self._COUNTERS:
+            state[k] = dict(state[k])
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> Counts:
+        counts = cls()
+        for k, v in state.items():
+            setattr(counts, k, Counter(v) if k in cls._COUNTERS else v)
+        return counts
+
     def sample(self) -> list[Record]:
-        return [r for _, _, r in sorted(self._sample, reverse=True)]
+        return [r for _, _, r in sorted(self._sample, key=lambda s: s[:2], reverse=True)]
+
+    def merge(self, other: Counts) -> None:
+        """Add the counts of tweets read after ours, none of them seen by us."""
+        self.seen |= other.seen
+        for attr in ("tweets", "retweets", "quotes", "replies", "originals"):
+            setattr(self, attr, getattr(self, attr) + getattr(other, attr))
+        for attr in ("hashtags", "mentions", "urls", "domains", "languages", "sources",
+                     "minutes", "media", "retweeted"):
+            mine = getattr(self, attr)
+            for k, v in getattr(other, attr).items():
+                mine[k] = mine.get(k, 0) + v
+        if other.first is not None and (self.first is None or other.first < self.first):
+            self.first = other.first
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
+        info = self.media_info
+        for key, m in other.media_info.items():
+            known = info.get(key)
+            if known is None or (known[1] is None and m[1]):
+                info[key] = m
+        if other.users:
+            self.merge_users(other.users)
+        for tid, card in other.originals_info.items():
+            self.originals_info.setdefault(tid, card)
+        both = self._sample + other._sample
+        self._sample = heapq.nlargest(SAMPLE_SIZE, both, key=lambda s: s[:2])
+        heapq.heapify(self._sample)
+
+
+def _packed(value: Any) -> bytes:
+    """orjson bytes that take only their size: orjson's own keep its whole work buffer
+    (about 1 KiB however short the JSON), which for every user of a big search adds up."""
+    return bytes(memoryview(orjson.dumps(value)))
+
+
+def _user_row(username: Any, name: Any, followers: Any, following: Any) -> bytes | tuple:
+    """An author's users.csv line with NUL where the tweet count goes (UTF-8), ready to
+    write: a big search has a row per author, and most of them never change again."""
+    username = username or ""
+    name = name or ""
+    if followers.__class__ is not int:
+        followers = _num(followers)
+    if following.__class__ is not int:
+        following = _num(following)
+    line = f"{username},{name},\0,{followers},{following}\r\n"
+    if line.count(",") != 4 or '"' in line or "\n" in line[:-1] or "\r" in line[:-2]:
+        if "\0" in f"{username}{name}":
+            return (username, name, followers, following)  # written by the csv module
+        head = _csv_plain((username, name, ""))[:-2]
+        line = head + "\0" + _csv_plain(("", followers, following))[:-2] + "\r\n"
+    elif line.count("\0") != 1:
+        return (username, name, followers, following)
+    return line.encode()
+
+
+def _original(tid: str, orig: Record) -> tuple[bytes, bytes]:
+    row = _csv_plain((tid, orig["author"]["username"] or "", orig["text"] or ""))
+    return (row[:-2] + ",").encode(), _packed(_card(orig))
 
 
 def _card(rec: Record) -> dict:
@@ -196,6 +370,83 @@ def _card(rec: Record) -> dict:
         "quote_of": rec["quote_of"],
         "reply_to": rec["reply_to"],
     }
+
+
+# ---------------------------------------------------------------- tweets.csv rows
+
+def tweet_row(rec: Record) -> bytes:
+    """One tweets.csv line (UTF-8), as ``csv.writer(quoting=QUOTE_NONNUMERIC)`` writes it.
+
+    Formatted by hand (the csv module walks every character of every field): strings
+    and missing values quoted, quotes doubled, counts as bare numbers, CRLF ends. A value
+    with a quote, or not a string, takes the csv module's path.
+    """
+    a = rec["author"]
+    m = rec["metrics"]
+    place = rec["place"]
+    if rec["retweet_of"]:
+        kind = "retweet"
+    elif rec["quote_of"]:
+        kind = "quote"
+    elif rec["reply_to"]:
+        kind = "reply"
+    else:
+        kind = "original"
+    urls = rec["urls"]
+    media = rec["media"]
+    rc, pc, lc, qc = (m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
+                      m.get("quote_count"))
+    if not (type(rc) is int and type(pc) is int and type(lc) is int and type(qc) is int):
+        return _csv_row(rec).encode()
+    # None is written as "" (quoted, as csv does): `"" if v is None else v`, inlined
+    try:
+        head = '","'.join((
+            rec["id"],
+            "" if (v := rec["created_at"]) is None else v,
+            "" if (v := a["id"]) is None else v,
+            "" if (v := a["username"]) is None else v,
+            "" if (v := a["name"]) is None else v,
+            kind,
+            rec["text"],
+            "" if (v := rec["lang"]) is None else v,
+            "" if (v := rec["retweet_of"]) is None else v,
+            "" if (v := rec["quote_of"]) is None else v,
+            "" if (v := rec["reply_to"]) is None else v,
+            " ".join(rec["hashtags"]),
+            " ".join(rec["mentions"]),
+            " ".join([u["url"] for u in urls]) if urls else "",
+            " ".join([x["key"] for x in media if x["key"]]) if media else "",
+        ))
+        source = "" if (v := rec["source"]) is None else v
+        place = "" if place is None or (v := place["full_name"]) is None else v
+        line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
+    except TypeError:  # a value that is not text where text is expected: let csv say it
+        return _csv_row(rec).encode()
+    # 17 quoted fields: any other quote came from a value and must be doubled
+    if line.count(b'"') != 34:
+        return _csv_row(rec).encode()
+    return line
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC).writerow(values)
+    return buf.getvalue()
+
+
+def _csv_row(rec: Record) -> str:
+    a = rec["author"]
+    m = rec["metrics"]
+    place = rec["place"]
+    return _csv_line((
+        rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
+        tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
+        rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
+        " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
+        " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
+        m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
+        m.get("quote_count"), rec["source"], place["full_name"] if place else None,
+    ))
 
 
 # ---------------------------------------------------------------- time buckets
@@ -252,61 +503,356 @@ def timeline(minutes: Counter[str], bucket: str) -> list[tuple[str, int]]:
 # ---------------------------------------------------------------- the pass
 
 
-def _sorted_counts(counter: Counter[str]) -> list[tuple[str, int]]:
-    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+class _Streams:
+    """tweets.csv rows, tweet ids and skipped rows, appended as a pass goes."""
 
+    def __init__(self, paths: dict[str, Path], header: bool, append: bool = False) -> None:
+        self.paths = paths
+        mode = "ab" if append else "wb"
+        self.tweets = open(paths["tweets.csv"], mode)  # noqa: SIM115
+        self.ids = open(paths["tweet-ids.txt"], mode)  # noqa: SIM115
+        self.skipped_f = open(paths["skipped.csv"], mode)  # noqa: SIM115
+        if header:
+            self.tweets.write(_csv_line(TWEETS_CSV_HEADER).encode())
+            self.skipped([SKIPPED_HEADER])
 
-class _Writers:
-    """The streamed outputs, written to temp names and renamed when the pass is done."""
-
-    def __init__(self, outdir: Path) -> None:
-        self.outdir = outdir
-        self.tmp: list[Path] = []
-        self.ids = self._open("tweet-ids.txt")
-        self.tweets_f = self._open("tweets.csv")
-        self.tweets = csv.writer(self.tweets_f, quoting=csv.QUOTE_NONNUMERIC)
-        self.tweets.writerow(TWEETS_CSV_HEADER)
-        self.skipped_f = self._open("skipped.csv")
-        self.skipped = csv.writer(self.skipped_f)
-        self.skipped.writerow(("file", "line", "reason"))
-
-    def _open(self, name: str):
-        path = self.outdir / f".{name}.tmp"
-        self.tmp.append(path)
-        return open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-
-    def tweet(self, rec: Record) -> None:
-        self.ids.write(rec["id"] + "\n")
-        a = rec["author"]
-        m = rec["metrics"]
-        place = rec["place"]
-        # None is written as "" by the csv module; counts stay unquoted numbers
-        self.tweets.writerow((
-            rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
-            tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
-            rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
-            " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
-            " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
-            m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
-            m.get("quote_count"), rec["source"], place["full_name"] if place else None,
-        ))
+    def skipped(self, rows: list[tuple]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        self.skipped_f.write(buf.getvalue().encode())
 
     def close(self) -> None:
-        for f in (self.ids, self.tweets_f, self.skipped_f):
+        for f in (self.tweets, self.ids, self.skipped_f):
             f.close()
-        for path in self.tmp:
-            os.replace(path, self.outdir / path.name[1:-4])
 
-    def abort(self) -> None:
-        for f in (self.ids, self.tweets_f, self.skipped_f):
-            f.close()
-        for path in self.tmp:
-            path.unlink(missing_ok=True)
+
+class _Pass:
+    """Reads segments (whole files or byte ranges of plain files) into one Counts."""
+
+    def __init__(self, counts: Counts, streams: _Streams, log: Any) -> None:
+        self.counts = counts
+        self.streams = streams
+        self.log = log  # text file or None: one line per skipped line
+        self.stats: dict[int, dict] = {}  # file index → per-file figures
+        self.skipped = 0
+        self.skipped_sample: list[dict] = []
+        self.api_errors = 0
+
+    def file_stats(self, index: int, path: Path) -> dict:
+        stats = self.stats.get(index)
+        if stats is None:
+            stats = self.stats[index] = {"path": str(path), "lines": 0, "tweets": 0, "new": 0,
+                                         "skipped": 0, "formats": set()}
+        return stats
+
+    def run(self, segments: Iterable[tuple]) -> None:
+        for seg in segments:
+            self.segment(*seg)
+
+    def segment(self, index: int, path: Path, start: int = 0, end: int | None = None) -> None:
+        stats = self.file_stats(index, path)
+        formats = stats["formats"]
+        counts = self.counts
+        seen = counts.seen
+        count_page = counts.count_page
+        tweets_f = self.streams.tweets
+        ids_f = self.streams.ids
+        skips: list[Skip] = []
+        base = None  # line number of the range's first line, worked out if a line is skipped
+        ranged = bool(start) or end is not None
+        lines = tweets = new = 0
+        for item in read_json_lines(path, start, end) if ranged else read_json_lines(path):
+            if item.__class__ is Skip:
+                skip = item
+            else:
+                n, value = item
+                lines += 1
+                try:
+                    raws, inc, fmt = tweets_in(value)
+                except NotTweets as e:
+                    skip = Skip(str(path), n, str(e))
+                else:
+                    if fmt not in formats:
+                        formats.add(fmt)
+                    if fmt == "v2-page" and value.get("errors"):
+                        self.api_errors += len(value["errors"])
+                    tweets += len(raws)
+                    recs = []
+                    rows = []
+                    ids = []
+                    for raw in raws:
+                        tid = tweet_id(raw, fmt)
+                        if tid is None:
+                            continue
+                        key = seen_key(tid)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        rec = normalize(raw, inc, fmt)
+                        recs.append(rec)
+                        rows.append(tweet_row(rec))
+                        ids.append(tid)
+                    if ids:
+                        new += len(ids)
+                        count_page(recs)
+                        tweets_f.write(b"".join(rows))
+                        ids.append("")
+                        ids_f.write("\n".join(ids).encode())
+                    continue
+            if ranged:
+                if base is None:
+                    base = archive.lines_before(path, start)
+                skip = Skip(skip.file, base + skip.line, skip.reason)
+            skips.append(skip)
+            if len(skips) >= 1000:
+                self._skipped(stats, skips)
+        self._skipped(stats, skips)
+        stats["lines"] += lines
+        stats["tweets"] += tweets
+        stats["new"] += new
+
+    def _skipped(self, stats: dict, skips: list[Skip]) -> None:
+        if not skips:
+            return
+        stats["skipped"] += len(skips)
+        self.skipped += len(skips)
+        self.streams.skipped([(s.file, s.line, s.reason) for s in skips])
+        room = SKIPPED_SAMPLE - len(self.skipped_sample)
+        self.skipped_sample.extend({"file": s.file, "line": s.line, "reason": s.reason}
+                                   for s in skips[:max(room, 0)])
+        if self.log is not None:
+            self.log.write("".join(f"skipped {s.file}:{s.line}: {s.reason}\n" for s in skips))
+        skips.clear()
+
+    def result(self) -> dict:
+        """What a worker sends back (everything but the streamed rows)."""
+        return {"counts": self.counts, "stats": self.stats, "skipped": self.skipped,
+                "skipped_sample": self.skipped_sample, "api_errors": self.api_errors}
+
+    def merge(self, res: dict) -> None:
+        """Add a later worker's result, whose tweets none of ours are."""
+        self.counts.merge(res["counts"])
+        for index, theirs in res["stats"].items():
+            mine = self.stats.get(index)
+            if mine is None:
+                self.stats[index] = theirs
+            else:
+                for key in ("lines", "tweets", "new", "skipped"):
+                    mine[key] += theirs[key]
+                mine["formats"] |= theirs["formats"]
+        self.skipped += res["skipped"]
+        room = SKIPPED_SAMPLE - len(self.skipped_sample)
+        self.skipped_sample.extend(res["skipped_sample"][:max(room, 0)])
+        self.api_errors += res["api_errors"]
+
+
+# ---------------------------------------------------------------- sharing out the work
+
+
+def plan(files: list[Path], workers: int, min_bytes: int = PARALLEL_MIN_BYTES) -> list[list]:
+    """Cut the inputs into ``workers`` runs of segments of about equal size, in order.
+
+    A segment is (file index, path) or (file index, path, start, end) for a byte range
+    of a plain file. Small inputs get one run (process start-up would dominate).
+    """
+    whole = [[(i, p) for i, p in enumerate(files)]]
+    if workers <= 1 or not files:
+        return whole
+    sizes = [archive.uncompressed_size(p) for p in files]
+    total = sum(sizes)
+    if total < min_bytes:
+        return whole
+    runs: list[list] = [[] for _ in range(workers)]
+    bounds = [total * (k + 1) // workers for k in range(workers)]  # end of each run
+    k = 0
+    pos = 0
+    for i, (path, size) in enumerate(zip(files, sizes, strict=True)):
+        start_pos = pos
+        pos += size
+        if k < workers - 1 and pos > bounds[k] and archive.splittable(path):
+            # cut this file where the runs end (line boundaries), possibly several times
+            targets = []
+            kk = k
+            while kk < workers - 1 and bounds[kk] < pos:
+                targets.append(bounds[kk] - start_pos)
+                kk += 1
+            cuts = archive.split_points(path, targets)
+            start = 0
+            for cut in cuts:
+                runs[k].append((i, path, start, cut))
+                start = cut
+                k += 1
+            runs[k].append((i, path, start, None) if start else (i, path))
+        else:
+            runs[k].append((i, path))
+        while k < workers - 1 and pos >= bounds[k]:
+            k += 1
+    return [r for r in runs if r]
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
+    return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
+
+
+_CHUNK = 100_000  # ids or users per message from a worker
+
+
+def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
+    """A forked worker: count its segments, send the result in pieces, exit.
+
+    Sent in order: ("seen", ids…)*, ("result", everything but seen and users),
+    ("users", {…})*, ("end", None); or ("error", traceback) at any point. Pieces keep
+    both sides' memory low (the parent merges users a piece at a time).
+    """
+
+    def send(kind: str, value: Any) -> None:
+        conn.send_bytes(pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
+
+    try:
+        gc.disable()
+        with open(log_path, "w", encoding="utf-8") as log:
+            streams = _Streams(paths, header=False)
+            p = _Pass(Counts(), streams, log)
+            p.run(segments)
+            streams.close()
+        counts = p.counts
+        seen, counts.seen = list(counts.seen), set()
+        for i in range(0, len(seen), _CHUNK):
+            send("seen", seen[i:i + _CHUNK])
+        del seen
+        users, counts.users = counts.users, {}
+        send("result", p.result())
+        items = list(users.items())
+        del users
+        for i in range(0, len(items), _CHUNK):
+            send("users", dict(items[i:i + _CHUNK]))
+        send("end", None)
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+        with contextlib.suppress(BaseException):
+            send("error", traceback.format_exc())
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _receive(proc: Any, recv: Any) -> Iterator[tuple[str, Any]]:
+    while True:
+        try:
+            kind, value = pickle.loads(recv.recv_bytes())
+        except EOFError:
+            raise RuntimeError(f"summary worker {proc.pid} died") from None
+        if kind == "error":
+            raise RuntimeError(f"summary worker failed:\n{value}")
+        if kind == "end":
+            return
+        yield kind, value
+
+
+def _append(dst: Any, src_path: Path) -> None:
+    """Append a file's bytes to an open binary file (in the kernel where it can)."""
+    dst.flush()
+    with open(src_path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except (AttributeError, OSError):
+            src.seek(done)
+            dst.seek(0, os.SEEK_END)
+            shutil.copyfileobj(src, dst, 1 << 20)
+            return
+        dst.seek(0, os.SEEK_END)
+
+
+def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
+    """Count every run: the first here, the others in forked workers, merged in order."""
+    if len(runs) == 1:
+        p.run(runs[0])
+        return
+    import multiprocessing
+
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:  # no fork (Windows): one process
+        for run in runs:
+            p.run(run)
+        return
+    jobs = []
+    try:
+        for k, run in enumerate(runs[1:], 1):
+            recv, send = ctx.Pipe(duplex=False)
+            paths = _part_paths(outdir, k)
+            log_path = outdir / f".log.part{k}.tmp"
+            proc = ctx.Process(target=_worker, args=(send, run, paths, log_path), daemon=True)
+            proc.start()
+            send.close()
+            jobs.append((proc, recv, run, paths, log_path))
+        p.run(runs[0])
+        for k, (proc, recv, run, paths, log_path) in enumerate(jobs, 1):
+            last = k == len(jobs)
+            messages = _receive(proc, recv)
+            disjoint = True
+            theirs: list = []
+            for kind, value in messages:
+                if kind != "seen":
+                    break
+                if disjoint and not p.counts.seen.isdisjoint(value):
+                    disjoint = False
+                if disjoint and not last:  # later workers are checked against these too
+                    theirs.append(value)
+            if disjoint:
+                assert kind == "result"
+                p.merge(value)
+                for seen in theirs:
+                    p.counts.seen.update(seen)
+                for _, users in messages:
+                    p.counts.merge_users(users)
+                _append(p.streams.tweets, paths["tweets.csv"])
+                _append(p.streams.ids, paths["tweet-ids.txt"])
+                _append(p.streams.skipped_f, paths["skipped.csv"])
+                if p.log is not None:
+                    p.log.write(log_path.read_text(encoding="utf-8"))
+            else:
+                # tweets seen before this run: recount it after them, as one process would
+                for _ in messages:
+                    pass
+                del theirs, value
+                p.run(run)
+            proc.join()
+    finally:
+        for proc, recv, _, paths, log_path in jobs:
+            recv.close()
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            for path in (*paths.values(), log_path):
+                path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- writing the outputs
+
+
+def _sorted_counts(counter: Counter[str]) -> list[tuple[str, int]]:
+    """By count (descending), then value: two stable sorts on plain keys (fast paths)."""
+    items = sorted(counter.items(), key=itemgetter(0))
+    items.sort(key=itemgetter(1), reverse=True)  # reverse keeps equal counts in order
+    return items
 
 
 def _num(v: Any) -> Any:
-    # counts are unquoted numbers in tweets.csv; ids and text are quoted strings
-    return v if isinstance(v, int) else ""
+    # a number, or nothing (followers/following the archive does not have)
+    return v if v.__class__ is int or isinstance(v, int) else ""
 
 
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
@@ -316,6 +862,74 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
         w.writerow(header)
         w.writerows(rows)
     os.replace(tmp, path)
+
+
+def _write_users(path: Path, users: dict[str, list]) -> None:
+    """users.csv: by tweets, then username (case-folded); equal keys in first-seen order.
+
+    The biggest count file of a big search (a row per author), so everything is done a
+    whole column at a time: rows were formatted when counted, the sort keys are
+    case-folded in one call, and two stable sorts on plain keys replace one on tuples.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    header = b"username,name,tweets,followers,following\r\n"
+    if not users:
+        tmp.write_bytes(header)
+        os.replace(tmp, path)
+        return
+    rows = [u[2] for u in users.values()]
+    tweets_by = [u[0] for u in users.values()]
+    if any(row.__class__ is not bytes for row in rows):
+        # a NUL in a value (see _user_row): the csv module writes every row
+        _write_users_slowly(tmp, header, rows, tweets_by)
+        os.replace(tmp, path)
+        return
+    data = b"".join(rows)
+    if b'"' not in data:
+        # no quoted field: each row is "username,name,\0,followers,following\r\n"; the
+        # usernames are taken out as bytes (decoding every row would take more memory)
+        names = b"\n".join(_FIRST_FIELD.findall(data)).decode().casefold().split("\n")
+        names.pop()  # the empty match after the last line
+    else:
+        names = [next(csv.reader([r.decode()]))[0].casefold() if r[:1] == b'"'
+                 else r[:r.index(b",")].decode().casefold() for r in rows]
+    del data
+    order = sorted(range(len(names)), key=names.__getitem__)
+    del names
+    order.sort(key=tweets_by.__getitem__, reverse=True)
+    take = itemgetter(*order) if len(order) > 1 else (lambda seq: (seq[order[0]],))
+    body = b"".join(map(bytes.replace, take(rows), repeat(b"\0"),
+                        map(b"%d".__mod__, take(tweets_by))))
+    with open(tmp, "wb") as f:
+        f.write(header)
+        f.write(body)
+    os.replace(tmp, path)
+
+
+_FIRST_FIELD = re.compile(rb"^[^,]*", re.M)
+
+
+def _write_users_slowly(path: Path, header: bytes, rows: list, tweets_by: list[int]) -> None:
+    fields = [row if row.__class__ is tuple
+              else tuple(next(csv.reader([row.decode()]))[i] for i in (0, 1, 3, 4))
+              for row in rows]
+    names = [(f[0] or "").casefold() for f in fields]
+    order = sorted(range(len(rows)), key=names.__getitem__)
+    order.sort(key=tweets_by.__getitem__, reverse=True)
+    with open(path, "wb") as f:
+        f.write(header)
+        for i in order:
+            row = rows[i]
+            if row.__class__ is bytes:
+                f.write(row.replace(b"\0", b"%d" % tweets_by[i]))
+            else:
+                f.write(_csv_plain((row[0], row[1], tweets_by[i], row[2], row[3])).encode())
+
+
+def _csv_plain(values: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(values)
+    return buf.getvalue()
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -331,79 +945,206 @@ def _mtime_iso(paths: Iterable[Path]) -> str | None:
     return datetime.fromtimestamp(max(times), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _sources(stats: dict[int, dict], files: list[Path]) -> list[dict]:
+    out = []
+    for i, path in enumerate(files):
+        s = dict(stats.get(i) or {"path": str(path), "lines": 0, "tweets": 0, "new": 0,
+                                  "skipped": 0, "formats": set()})
+        s["formats"] = sorted(s["formats"])
+        out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------- incremental state
+
+STATE_VERSION = 1
+_STATE = "state.marshal"
+
+
+def _code_fingerprint() -> str:
+    """Counting code changes invalidate a saved state (its counts were made by old rules)."""
+    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version}".encode(), digest_size=16)
+    here = Path(__file__).resolve().parent
+    for rel in ("summary.py", "tweets.py", "sources/archive.py"):
+        with contextlib.suppress(OSError):
+            h.update((here / rel).read_bytes())
+    return h.hexdigest()
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+def _load_state(state_dir: Path, files: list[Path]) -> dict | None:
+    """The saved state if ``files`` are its files plus new ones at the end, else None."""
+    try:
+        state = marshal.loads((state_dir / _STATE).read_bytes())  # load(file): 3x slower
+        if state.get("code") != _code_fingerprint():
+            return None
+        applied = state["applied"]
+        if len(applied) > len(files):
+            return None
+        for key, path in zip(applied, files, strict=False):
+            if tuple(key) != _file_key(path):
+                return None
+        # streamed files: cut what a failed run appended after the state was saved
+        for name, length in state["lengths"].items():
+            path = state_dir / name
+            if path.stat().st_size < length:
+                return None
+            if path.stat().st_size > length:
+                os.truncate(path, length)
+        text = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8")
+        ids = text.split("\n")
+        ids.pop()  # the text after the last newline: empty
+        counts = state["counts"] = Counts.from_state(state["counts"])
+        # seen holds seen_key(id): ints for canonical decimal ids (all of them, usually)
+        counts.seen = (set(map(int, ids)) if state["ids_all_int"]
+                       else {seen_key(i) for i in ids})
+        if len(counts.seen) != counts.tweets or len(ids) != counts.tweets:
+            return None
+        return state
+    except Exception:  # noqa: BLE001 - any damage means: count from scratch
+        return None
+
+
+def _save_state(state_dir: Path, p: _Pass, files: list[Path], ids_all_int: bool) -> None:
+    """marshal, not pickle: 5x faster to write and faster to read for these builtin types
+    (a state is a cache for one Python version: the fingerprint includes it)."""
+    counts = p.counts
+    seen, counts.seen = counts.seen, set()  # tweet-ids.txt holds them
+    try:
+        state = {
+            "version": STATE_VERSION,
+            "code": _code_fingerprint(),
+            "applied": [_file_key(f) for f in files],
+            "counts": counts.to_state(),
+            "ids_all_int": ids_all_int,
+            "stats": p.stats,
+            "skipped": p.skipped,
+            "skipped_sample": p.skipped_sample,
+            "api_errors": p.api_errors,
+            "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
+        }
+        tmp = state_dir / f".{_STATE}.tmp"
+        tmp.write_bytes(marshal.dumps(state))
+        os.replace(tmp, state_dir / _STATE)
+    finally:
+        counts.seen = seen
+
+
+def _publish(src: Path, dst: Path) -> None:
+    """Put a state file at an output path: a hard link (free) or else a copy."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+# ---------------------------------------------------------------- the entry point
+
+
 def summarize(
     files: Iterable[str | Path],
     outdir: str | Path,
     meta: dict[str, Any] | None = None,
     log=None,
+    *,
+    workers: int | None = None,
+    state_dir: str | Path | None = None,
+    min_parallel_bytes: int = PARALLEL_MIN_BYTES,
 ) -> dict[str, Any]:
     """Read every file of a search once and write all of data/<slug>/summary/.
 
     ``meta`` (slug, title, description, source, query, runs, generated…) is copied into
     summary.json. ``log`` (a text file) gets one line per skipped line and per file.
+    ``workers``: processes to share a big input between (default: the usable CPUs).
+    ``state_dir``: where to keep what a later run needs to read only new files (see
+    docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
     Returns the summary.json content.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [Path(f) for f in files]
-    counts = Counts()
-    writers = _Writers(outdir)
+    workers = _default_workers() if workers is None else workers
+
+    state = None
+    if state_dir is not None:
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        state = _load_state(state_dir, files)
+        if state is None:
+            (state_dir / _STATE).unlink(missing_ok=True)  # no half-valid state survives
+        stream_dir = state_dir
+        stream_paths = {name: state_dir / name for name in STREAMED}
+    else:
+        stream_dir = outdir
+        stream_paths = {name: outdir / f".{name}.tmp" for name in STREAMED}
+    if state is not None:
+        # outputs are hard links to the state's files (and the site links those): appends
+        # must reach none of them. Our own links go (they are rewritten at the end);
+        # another one (a page's download) gets its own copy of the state file first
+        for name in STREAMED:
+            (outdir / name).unlink(missing_ok=True)
+            path = state_dir / name
+            if path.stat().st_nlink > 1:
+                tmp = path.with_name(f".{name}.tmp")
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, path)
+    elif state_dir is not None:
+        for name in STREAMED:  # about to be rewritten from the start: same as above
+            (outdir / name).unlink(missing_ok=True)
+            (state_dir / name).unlink(missing_ok=True)
+
+    done = len(state["applied"]) if state else 0
+    streams = _Streams(stream_paths, header=state is None, append=state is not None)
+    p = _Pass(state["counts"] if state else Counts(), streams, log)
+    if state:
+        p.stats = state["stats"]
+        p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
+        p.api_errors = state["api_errors"]
+        if log is not None:
+            log.write(f"incremental: {done} files already counted, "
+                      f"{len(files) - done} new\n")
+    new_files = files[done:]
     # records are trees (no cycles), so reference counting frees them all; the cyclic GC
     # would only rescan the growing counters thousands of times (measured: 2.5x slower)
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    sources = []
-    skipped = 0
-    skipped_sample: list[dict] = []
-    api_errors = 0
     try:
-        for path in files:
-            stats = {"path": str(path), "lines": 0, "tweets": 0, "new": 0, "skipped": 0,
-                     "formats": []}
-            formats: set[str] = set()
-            for item in read_json_lines(path):
-                if isinstance(item, Skip):
-                    skip = item
-                else:
-                    n, value = item
-                    stats["lines"] += 1
-                    try:
-                        raws, inc, fmt = tweets_in(value)
-                    except NotTweets as e:
-                        skip = Skip(str(path), n, str(e))
-                    else:
-                        formats.add(fmt)
-                        if fmt == "v2-page" and value.get("errors"):
-                            api_errors += len(value["errors"])
-                        stats["tweets"] += len(raws)
-                        for raw in raws:
-                            rec = normalize(raw, inc, fmt)
-                            if counts.add(rec):
-                                stats["new"] += 1
-                                writers.tweet(rec)
-                        continue
-                stats["skipped"] += 1
-                skipped += 1
-                writers.skipped.writerow((skip.file, skip.line, skip.reason))
-                if len(skipped_sample) < SKIPPED_SAMPLE:
-                    skipped_sample.append({"file": skip.file, "line": skip.line,
-                                           "reason": skip.reason})
-                if log:
-                    log.write(f"skipped {skip.file}:{skip.line}: {skip.reason}\n")
-            stats["formats"] = sorted(formats)
-            sources.append(stats)
-            if log:
-                log.write(f"read {path}: {stats['lines']} lines, {stats['tweets']} tweets "
-                          f"({stats['new']} new), {stats['skipped']} skipped\n")
+        runs = plan(new_files, workers, min_parallel_bytes)
+        runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
+        _count_all(p, runs, stream_dir)
     except BaseException:
-        writers.abort()
+        streams.close()
+        if state_dir is None:
+            for path in stream_paths.values():
+                path.unlink(missing_ok=True)
         raise
     finally:
         if gc_was_enabled:
             gc.enable()
-    writers.close()
-    return _write_counts(counts, outdir, meta or {}, files, sources, skipped,
-                         skipped_sample, api_errors)
+    ids_all_int = state_dir is not None and set(map(type, p.counts.seen)) <= {int}
+    p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
+    streams.close()
+    if state_dir is not None:
+        _save_state(state_dir, p, files, ids_all_int)
+        for name in STREAMED:
+            _publish(state_dir / name, outdir / name)
+    else:
+        for name, path in stream_paths.items():
+            os.replace(path, outdir / name)
+    sources = _sources(p.stats, files)
+    if log is not None:
+        for s in sources[done:]:
+            log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
+                      f"({s['new']} new), {s['skipped']} skipped\n")
+    return _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
+                         p.skipped_sample, p.api_errors)
 
 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
@@ -414,28 +1155,34 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     _write_csv(
         outdir / "media.csv",
         ("media_key", "type", "url", "count", "preview_url", "alt_text"),
-        ((k, counts.media_info[k]["type"] or "", counts.media_info[k]["url"] or "", c,
-          counts.media_info[k]["preview"] or "", counts.media_info[k]["alt_text"] or "")
-         for k, c in _sorted_counts(counts.media)),
+        ((k, info[0] or "", info[1] or "", c, info[2] or "", info[3] or "")
+         for k, c in _sorted_counts(counts.media) for info in (counts.media_info[k],)),
     )
-    users = sorted(counts.users.values(), key=lambda u: (-u[2], (u[0] or "").casefold()))
-    _write_csv(outdir / "users.csv", ("username", "name", "tweets", "followers", "following"),
-               ((u[0] or "", u[1] or "", u[2], _num(u[3]), _num(u[4])) for u in users))
+    _write_users(outdir / "users.csv", counts.users)
     top = _sorted_counts(counts.retweeted)
-    _write_csv(outdir / "retweets.csv", ("tweet_id", "username", "text", "retweets"),
-               ((tid, (counts.originals_info.get(tid) or {}).get("author", {}).get("username")
-                 or "", (counts.originals_info.get(tid) or {}).get("text") or "", c)
-                for tid, c in top))
+    info = counts.originals_info
+    lines = [b"tweet_id,username,text,retweets\r\n"]
+    for tid, c in top:
+        known = info.get(tid)
+        # an original the archive does not have (not in includes): its id only
+        lines.append(known[0] + b"%d\r\n" % c if known is not None
+                     else _csv_plain((tid, "", "", c)).encode())
+    tmp = outdir / ".retweets.csv.tmp"
+    tmp.write_bytes(b"".join(lines))
+    os.replace(tmp, outdir / "retweets.csv")
+    del lines
+    cards = []  # the most retweeted originals the archive has
+    for tid, c in top:
+        if len(cards) == TOP_CARDS:
+            break
+        if tid in info:
+            cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
     bucket = bucket_for(counts.first, counts.last)
     _write_csv(outdir / "timeline.csv", ("time", "count"), timeline(counts.minutes, bucket))
-    cards = {
-        "top_retweeted": [
-            {**counts.originals_info[tid], "retweets_in_search": c}
-            for tid, c in top if tid in counts.originals_info
-        ][:TOP_CARDS],
+    write_json(outdir / "cards.json", {
+        "top_retweeted": cards,
         "sample": [_card(r) for r in counts.sample()],
-    }
-    write_json(outdir / "cards.json", cards)
+    })
     summary = {
         "slug": meta.get("slug"),
         "title": meta.get("title") or meta.get("slug"),
@@ -478,7 +1225,10 @@ def write_failed(outdir: str | Path, meta: dict[str, Any], error: str) -> dict[s
     """Empty outputs and a summary that says why, so the page and the site still build."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    _Writers(outdir).close()
+    paths = {name: outdir / name for name in STREAMED}
+    for path in paths.values():
+        path.unlink(missing_ok=True)  # it may be a link to a state file: never write through
+    _Streams(paths, header=True).close()
     summary = _write_counts(Counts(), outdir, meta, [], [], 0, [], 0)
     summary["status"] = "failed"
     summary["error"] = error

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,9 @@ Record = dict[str, Any]
 # v1.1 gives media ids; v2 keys are "<type code>_<id>". Rebuilding the v2 key lets the
 # same picture count as one whatever format it was archived in.
 _V1_MEDIA_CODE = {"photo": "3", "video": "7", "animated_gif": "16"}
+
+_TAG = itemgetter("tag")
+_USERNAME = itemgetter("username")
 
 _TWEET_HOSTS = frozenset(
     {"twitter.com", "www.twitter.com", "mobile.twitter.com", "x.com", "www.x.com"}
@@ -71,20 +75,47 @@ def is_tweet_link(url: str) -> bool:
     return host in _TWEET_HOSTS and "/status" in path
 
 
+# chosen URL → (url, domain) or None when it is not a shared URL; URLs repeat a lot
+# (retweets, popular links), and parsing one costs more than the rest of its tweet
+_URL_CACHE: dict[str, tuple[str, str | None] | None] = {}
+_URL_CACHE_MAX = 200_000
+
+
+def _url_item(url: str) -> tuple[str, str | None] | None:
+    host, path = _host_path(url)
+    # links to tweets (quotes, media pages) and unexpanded t.co links are not shared URLs
+    if host == "t.co" or (host in _TWEET_HOSTS and "/status" in path):
+        item = None
+    else:
+        item = (url, (host[4:] if host.startswith("www.") else host) or None)
+    if len(_URL_CACHE) >= _URL_CACHE_MAX:
+        _URL_CACHE.clear()
+    _URL_CACHE[url] = item
+    return item
+
+
 def _url_list(entities_urls: list[dict] | None) -> list[dict]:
-    out = []
-    seen = set()
-    for u in entities_urls or ():
+    out: list[dict] = []
+    if not entities_urls:
+        return out
+    seen = None
+    cache = _URL_CACHE
+    for u in entities_urls:
         url = u.get("unwound_url") or u.get("expanded_url") or u.get("url")
-        if not url or url in seen:
+        if not url:
             continue
-        host, path = _host_path(url)
-        # links to tweets (quotes, media pages) and unexpanded t.co links are not shared URLs
-        if host == "t.co" or (host in _TWEET_HOSTS and "/status" in path):
+        item = cache.get(url, False)
+        if item is False:
+            item = _url_item(url)
+        if item is None:
             continue
-        seen.add(url)
-        out.append({"url": url, "domain": (host[4:] if host.startswith("www.") else host)
-                    or None})
+        if out:
+            if seen is None:
+                seen = {d["url"] for d in out}
+            if url in seen:
+                continue
+            seen.add(url)
+        out.append({"url": item[0], "domain": item[1]})
     return out
 
 
@@ -133,7 +164,7 @@ def _v2_media(m: dict) -> dict:
 class Includes:
     """Lookup tables for one v2 response's ``includes``; flat tweets carry theirs inline."""
 
-    __slots__ = ("users", "tweets", "media", "places", "normalized", "authors")
+    __slots__ = ("users", "tweets", "media", "places", "normalized", "authors", "media_norm")
 
     def __init__(self, includes: dict | None = None):
         inc = includes or {}
@@ -144,6 +175,7 @@ class Includes:
         # a page often retweets the same original many times: normalize it once
         self.normalized: dict[str, Record] = {}
         self.authors: dict[str, dict] = {}
+        self.media_norm: dict[str, dict] = {}
 
 
 _EMPTY = Includes()
@@ -151,40 +183,53 @@ _EMPTY = Includes()
 
 def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
     """One v2 tweet (page item, stream ``data`` or twarc2-flattened) → record."""
-    ent = t.get("entities") or {}
-    author_id = t.get("author_id")
-    retweet_of = quote_of = reply_to = None
-    retweeted = None
-    for ref in t.get("referenced_tweets") or ():
-        kind = ref.get("type")
-        if kind == "retweeted":
-            retweet_of = ref.get("id")
-            if _depth == 0:
-                # flattened tweets inline the referenced tweet; pages put it in includes
-                if "text" in ref:
-                    retweeted = normalize_v2(ref, inc, 1)
-                elif inc is not _EMPTY:
-                    retweeted = inc.normalized.get(retweet_of)
-                    if retweeted is None and retweet_of in inc.tweets:
-                        retweeted = inc.normalized[retweet_of] = normalize_v2(
-                            inc.tweets[retweet_of], inc, 1)
-        elif kind == "quoted":
-            quote_of = ref.get("id")
-        elif kind == "replied_to":
-            reply_to = ref.get("id")
+    # the hot path of every summary: every test and lookup below is paid per tweet
+    retweet_of = quote_of = reply_to = retweeted = None
+    refs = t.get("referenced_tweets")
+    if refs:
+        for ref in refs:
+            kind = ref.get("type")
+            if kind == "retweeted":
+                retweet_of = ref.get("id")
+                if _depth == 0:
+                    # flattened tweets inline the referenced tweet; pages put it in includes
+                    if "text" in ref:
+                        retweeted = normalize_v2(ref, inc, 1)
+                    elif inc is not _EMPTY:
+                        retweeted = inc.normalized.get(retweet_of)
+                        if retweeted is None and retweet_of in inc.tweets:
+                            retweeted = inc.normalized[retweet_of] = normalize_v2(
+                                inc.tweets[retweet_of], inc, 1)
+            elif kind == "quoted":
+                quote_of = ref.get("id")
+            elif kind == "replied_to":
+                reply_to = ref.get("id")
 
-    att = t.get("attachments") or {}
-    # flattened tweets inline the media objects they found but keep every key, like pages
-    found = {m.get("media_key"): m for m in att["media"]} if "media" in att else inc.media
     media = []
-    for key in att.get("media_keys") or ():
-        m = found.get(key)
-        # a key without its object (media removed for a policy violation) still counts
-        media.append(_v2_media(m) if m else {"key": key, "type": None, "url": None,
-                                             "preview": None, "alt_text": None})
+    att = t.get("attachments")
+    if att:
+        keys = att.get("media_keys")
+        if keys:
+            if "media" in att:
+                # flattened tweets inline the media objects they found but keep every key
+                found = {m.get("media_key"): m for m in att["media"]}
+                for key in keys:
+                    m = found.get(key)
+                    media.append(_v2_media(m) if m else _no_media(key))
+            else:
+                cache = inc.media_norm
+                for key in keys:
+                    m = cache.get(key)
+                    if m is None:
+                        m = inc.media.get(key)
+                        # a key without its object (removed for a policy violation) counts
+                        m = _v2_media(m) if m else _no_media(key)
+                        if inc is not _EMPTY:
+                            cache[key] = m
+                    media.append(m)
 
-    geo = t.get("geo") or {}
-    place = None
+    place = coords = None
+    geo = t.get("geo")
     if geo:
         p = geo.get("place") or inc.places.get(geo.get("place_id"))
         if p:
@@ -192,12 +237,14 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
                      "country_code": p.get("country_code")}
         elif geo.get("place_id"):
             place = {"id": geo["place_id"], "full_name": None, "country_code": None}
-    coords = (geo.get("coordinates") or {}).get("coordinates")
+        coords = (geo.get("coordinates") or {}).get("coordinates")
 
-    text = t.get("text") or ""
     if retweeted is not None and retweeted["author"]["username"]:
         text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+    else:
+        text = t.get("text") or ""
 
+    author_id = t.get("author_id")
     author = t.get("author")
     if author is not None or inc is _EMPTY:  # never cache in the shared empty tables
         author = _v2_user(author, author_id)
@@ -205,16 +252,35 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
         author = inc.authors.get(author_id)
         if author is None:
             author = inc.authors[author_id] = _v2_user(inc.users.get(author_id), author_id)
+
+    hashtags = mentions = urls = None
+    ent = t.get("entities")
+    if ent:
+        tags = ent.get("hashtags")
+        if tags:
+            try:
+                hashtags = list(map(_TAG, tags))
+            except (KeyError, TypeError):
+                hashtags = [h["tag"] for h in tags if "tag" in h]
+        names = ent.get("mentions")
+        if names:
+            try:
+                mentions = list(map(_USERNAME, names))
+            except (KeyError, TypeError):
+                mentions = [m["username"] for m in names if "username" in m]
+        if "urls" in ent:
+            urls = _url_list(ent["urls"])
+
+    ca = t.get("created_at")
     return {
         "id": t.get("id"),
-        "created_at": ca[:19] + "Z" if (ca := t.get("created_at")) and ca[4:5] == "-"
-        else iso_time(ca),
+        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
         "author": author,
         "text": text,
         "lang": t.get("lang"),
-        "hashtags": [h["tag"] for h in ent.get("hashtags") or () if "tag" in h],
-        "mentions": [m["username"] for m in ent.get("mentions") or () if "username" in m],
-        "urls": _url_list(ent.get("urls")),
+        "hashtags": hashtags if hashtags is not None else [],
+        "mentions": mentions if mentions is not None else [],
+        "urls": urls if urls is not None else [],
         "media": media,
         "retweet_of": retweet_of,
         "quote_of": quote_of,
@@ -226,6 +292,10 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
         "coordinates": coords,
         "source": t.get("source"),
     }
+
+
+def _no_media(key: Any) -> dict:
+    return {"key": key, "type": None, "url": None, "preview": None, "alt_text": None}
 
 
 # ---------------------------------------------------------------- v1.1
@@ -366,6 +436,13 @@ def tweets_in(obj: Any) -> tuple[list[dict], Includes | None, str]:
             if "id" in obj and "text" in obj:
                 return [obj], None, "v2-flat"
     raise NotTweets(_describe(obj))
+
+
+def tweet_id(raw: dict, fmt: str) -> Any:
+    """The id ``normalize(raw, …)["id"]`` will have, without normalizing (dedup comes first)."""
+    if fmt == "v1.1":
+        return raw.get("id_str") or (str(raw["id"]) if "id" in raw else None)
+    return raw.get("id")
 
 
 def normalize(raw: dict, inc: Includes | None, fmt: str) -> Record:

@@ -38,17 +38,27 @@ def _short(line: bytes) -> str:
     return text + ("…" if len(line) > 60 else "")
 
 
-def read_json_lines(path: str | Path) -> Iterator[tuple[int, Any] | Skip]:
+def read_json_lines(
+    path: str | Path, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, Any] | Skip]:
     """Yield ``(line_number, value)`` for each JSON line, or a ``Skip`` for bad ones.
 
     Blank lines are ignored. A file whose first line is not JSON but whose whole content
     is (a pretty-printed single response) yields that one value as line 1.
+
+    ``start``/``end`` read only the bytes [start, end) of a plain file, both at line
+    boundaries (see :func:`split_points`); line numbers then count from 1 at ``start``
+    (add :func:`lines_before` ``(path, start)`` for the file's own numbers).
     """
     name = str(path)
+    if start or end is not None:
+        yield from _read_range(path, name, start, end)
+        return
     with open_binary(path) as f:
         first = True
         for n, line in enumerate(f, 1):
-            if not line.strip():
+            # most lines start a JSON value; only the others need the costlier blank test
+            if line[:1] not in _STARTS and not line.strip():
                 continue
             try:
                 value = orjson.loads(line)
@@ -58,13 +68,104 @@ def read_json_lines(path: str | Path) -> Iterator[tuple[int, Any] | Skip]:
                     if whole is not None:
                         yield 1, whole
                         return
-                truncated = not line.endswith(b"\n")
-                why = "truncated line, invalid JSON" if truncated else f"not JSON ({e.msg})"
-                yield Skip(name, n, f"{why}: {_short(line)}")
+                yield _skip(name, n, line, e)
                 first = False
                 continue
             first = False
             yield n, value
+
+
+_STARTS = (b"{", b"[")
+
+
+def _skip(name: str, n: int, line: bytes, e: orjson.JSONDecodeError) -> Skip:
+    truncated = not line.endswith(b"\n")
+    why = "truncated line, invalid JSON" if truncated else f"not JSON ({e.msg})"
+    return Skip(name, n, f"{why}: {_short(line)}")
+
+
+def _read_range(path: str | Path, name: str, start: int, end: int | None):
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start if end is not None else None
+        for n, line in enumerate(f, 1):
+            if left is not None:
+                left -= len(line)
+                if left < 0:  # the range ends inside this line: it belongs to the next range
+                    return
+            if line[:1] in _STARTS or line.strip():
+                try:
+                    yield n, orjson.loads(line)
+                except orjson.JSONDecodeError as e:
+                    yield _skip(name, n, line, e)
+            if left == 0:
+                return
+
+
+def is_gzip(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def splittable(path: str | Path) -> bool:
+    """A plain file of one JSON value per line, which byte ranges can share out.
+
+    Not gzip (no random access) and not a pretty-printed single document (its first
+    non-blank line is JSON on its own).
+    """
+    if is_gzip(path):
+        return False
+    with open(path, "rb") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return False
+                return True
+    return False
+
+
+def split_points(path: str | Path, targets: list[int]) -> list[int]:
+    """The first line boundary at or after each target byte offset (sorted, deduplicated)."""
+    size = Path(path).stat().st_size
+    out: list[int] = []
+    with open(path, "rb") as f:
+        for target in targets:
+            if target <= 0:
+                continue
+            f.seek(target - 1)
+            f.readline()  # to the end of the line holding byte target-1
+            pos = f.tell()
+            if pos < size and (not out or pos > out[-1]):
+                out.append(pos)
+    return out
+
+
+def lines_before(path: str | Path, offset: int) -> int:
+    """How many lines end before byte ``offset`` (to turn range line numbers into file ones)."""
+    count = 0
+    left = offset
+    with open(path, "rb") as f:
+        while left > 0:
+            block = f.read(min(left, 1 << 22))
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    return count
+
+
+def uncompressed_size(path: str | Path) -> int:
+    """Bytes of JSON a file holds: its size, or a gzip file's recorded size (an estimate)."""
+    size = Path(path).stat().st_size
+    if not is_gzip(path):
+        return size
+    with open(path, "rb") as f:
+        f.seek(max(size - 4, 0))
+        isize = int.from_bytes(f.read(4), "little")
+    # ISIZE is modulo 4 GiB and only the last member's: fall back to a typical ratio
+    return isize if isize >= size else size * 6
 
 
 def _try_whole(path: str | Path) -> Any | None:

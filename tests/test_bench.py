@@ -1,0 +1,21 @@
+"""`python -m bench --quick` runs (figures are not checked: timings belong to bench/).
+
+P3 and P5 are left out here: tests/test_bench_searches.py and tests/test_bench_collect.py
+run their quick modes and check what they show.
+"""
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_quick_bench_runs(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "P1,P4", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for figure in ("P1 ratio summarize / floor", "P2 peak RSS", "P4 rebuild after a new chunk",
+                   "byte-identical to the incremental ones: yes"):
+        assert figure in res.stdout, figure
+    assert not (tmp_path / "results.md").exists()

@@ -1,0 +1,150 @@
+"""A rerun whose inputs only gained files reads just those, and its outputs are byte for
+byte those of a run from scratch; anything else about the state means a full recount."""
+
+import marshal
+import os
+
+import pytest
+
+from dnflow import summary as sm
+from dnflow.generate import write_archive
+from dnflow.summary import summarize
+
+from .conftest import V2
+
+OUTPUTS = ["summary.json", "cards.json", "hashtags.csv", "mentions.csv", "urls.csv",
+           "domains.csv", "media.csv", "users.csv", "retweets.csv", "languages.csv",
+           "sources.csv", "timeline.csv", "skipped.csv", "tweet-ids.txt", "tweets.csv"]
+META = {"slug": "t", "generated": "2026-11-28T00:00:00Z"}
+
+
+@pytest.fixture(scope="module")
+def chunks(tmp_path_factory):
+    d = tmp_path_factory.mktemp("chunks")
+    a, b = d / "a.jsonl", d / "b.jsonl.gz"
+    write_archive(a, 1500, 21, page_size=50)
+    write_archive(b, 300, 22, start="2026-11-09T00:00:00Z", days=1)
+    return [a, V2 / "media_policy_violation_on.jsonl", V2 / "streaming_output_with_error.jsonl",
+            b, V2 / "media_policy_violation_off.jsonl", a]
+
+
+def scratch(tmp_path, files, name="scratch", **kw):
+    out = tmp_path / name
+    summarize(files, out, META, **kw)
+    return {n: (out / n).read_bytes() for n in OUTPUTS}
+
+
+class Log(list):
+    def write(self, text):
+        self.append(text)
+
+
+def run(tmp_path, files, **kw):
+    log = Log()
+    summarize(files, tmp_path / "summary", META, log=log, state_dir=tmp_path / "state", **kw)
+    out = {n: (tmp_path / "summary" / n).read_bytes() for n in OUTPUTS}
+    incremental = any(line.startswith("incremental:") for line in log)
+    return out, incremental, "".join(log)
+
+
+def assert_same(got, want):
+    for name in OUTPUTS:
+        assert got[name] == want[name], name
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_new_files_only_are_read_and_outputs_match_scratch(tmp_path, chunks, workers):
+    kw = {"workers": workers, "min_parallel_bytes": 0}
+    for n in range(1, len(chunks) + 1):
+        got, incremental, log = run(tmp_path, chunks[:n], **kw)
+        assert incremental == (n > 1)
+        if n > 1:  # one file read: the new one
+            assert log.count("\nread ") == 1 and f"read {chunks[n - 1]}:" in log
+        assert_same(got, scratch(tmp_path, chunks[:n], f"s{n}"))
+
+
+def test_rerun_with_nothing_new_rewrites_the_same_outputs(tmp_path, chunks):
+    first, _, _ = run(tmp_path, chunks[:3])
+    again, incremental, log = run(tmp_path, chunks[:3])
+    assert incremental and "read " not in log
+    assert_same(again, first)
+
+
+def test_changed_removed_or_reordered_files_count_from_scratch(tmp_path, chunks):
+    a = tmp_path / "a.jsonl"
+    a.write_bytes(chunks[0].read_bytes())
+    files = [a, chunks[1]]
+    run(tmp_path, files)
+    os.utime(a, ns=(1, 1))  # touched: its size is the same, its time is not
+    got, incremental, _ = run(tmp_path, files + [chunks[3]])
+    assert not incremental
+    assert_same(got, scratch(tmp_path, files + [chunks[3]]))
+    got, incremental, _ = run(tmp_path, [chunks[1], a])  # another order
+    assert not incremental
+    assert_same(got, scratch(tmp_path, [chunks[1], a], "s2"))
+    got, incremental, _ = run(tmp_path, [a])  # a file fewer
+    assert not incremental
+    assert_same(got, scratch(tmp_path, [a], "s3"))
+
+
+def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatch):
+    files = chunks[:2]
+    want = scratch(tmp_path, chunks[:3])
+    state = tmp_path / "state"
+    run(tmp_path, files)
+    (state / sm._STATE).write_bytes(b"garbage")
+    got, incremental, _ = run(tmp_path, chunks[:3])
+    assert not incremental
+    assert_same(got, want)
+
+    run(tmp_path, files)
+    with open(state / "tweet-ids.txt", "a") as f:  # an id that counts do not know
+        f.write("123\n")
+    with open(state / sm._STATE, "rb") as f:
+        saved = marshal.load(f)
+    saved["lengths"]["tweet-ids.txt"] += 4
+    (state / sm._STATE).write_bytes(marshal.dumps(saved))
+    got, incremental, _ = run(tmp_path, chunks[:3])
+    assert not incremental
+    assert_same(got, want)
+
+    run(tmp_path, files)
+    monkeypatch.setattr(sm, "_code_fingerprint", lambda: "other counting code")
+    got, incremental, _ = run(tmp_path, chunks[:3])
+    assert not incremental
+    assert_same(got, want)
+
+
+def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monkeypatch):
+    run(tmp_path, chunks[:2])
+    calls = []
+    real = sm._Pass.run
+
+    def dying(self, segments):
+        if calls:
+            raise RuntimeError("killed")
+        calls.append(1)
+        # rows reach the state's files, then the run dies before saving its state
+        real(self, segments)
+        self.streams.tweets.flush()
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(sm._Pass, "run", dying)
+    with pytest.raises(RuntimeError):
+        run(tmp_path, chunks[:4])
+    monkeypatch.setattr(sm._Pass, "run", real)
+    got, incremental, _ = run(tmp_path, chunks[:4])
+    assert incremental  # the appended rows were cut back to the saved lengths
+    assert_same(got, scratch(tmp_path, chunks[:4]))
+
+
+def test_links_to_outputs_never_see_later_rows(tmp_path, chunks):
+    """The site hard-links summary files into its downloads: they keep their bytes."""
+    run(tmp_path, chunks[:2])
+    download = tmp_path / "download.csv"
+    os.link(tmp_path / "summary" / "tweets.csv", download)
+    before = download.read_bytes()
+    got, incremental, _ = run(tmp_path, chunks[:4])
+    assert incremental
+    assert download.read_bytes() == before
+    assert got["tweets.csv"].startswith(before) and len(got["tweets.csv"]) > len(before)
