@@ -40,7 +40,6 @@ rule summarize:
         [f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
     params:
         meta=lambda wc: _json.dumps(search_meta(wc.slug), sort_keys=True),
-        python=DNFLOW_PYTHON,
         # where Snakemake wants the outputs (under .snakemake/storage/ with a storage plugin)
         outdir=lambda wc, output: os.path.dirname(output[0]),
     threads: lambda wc, input: dnjobs.summarize_threads(list(input))
@@ -49,6 +48,8 @@ rule summarize:
     log:
         "logs/summarize/{slug}.log",
     # shell, not script: a script job imports Snakemake before it starts (~0.2 s a job)
+    # the interpreter is formatted in from the global, not a param: params are compared
+    # between runs, and the same venv reached by another path would recount every search
     shell:
-        "{params.python} -m dnflow.jobs summarize --outdir {params.outdir:q}"
+        "{DNFLOW_PYTHON} -m dnflow.jobs summarize --outdir {params.outdir:q}"
         " --log {log:q} --threads {threads} --meta {params.meta:q} {input:q}"
