@@ -50,7 +50,7 @@ def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path:
                                 state_dir=state_dir(outdir))
         except Exception as e:  # noqa: BLE001 - reported on the page, full trace in the log
             log.write(traceback.format_exc())
-            return write_failed(outdir, meta, f"{type(e).__name__}: {e}")
+            return write_failed(outdir, meta, f"{type(e).__name__}: {e}", files)
         log.write(f"{summary['tweets']} tweets, {summary['skipped']} lines skipped\n")
         return summary
 

@@ -1221,15 +1221,17 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     return summary
 
 
-def write_failed(outdir: str | Path, meta: dict[str, Any], error: str) -> dict[str, Any]:
-    """Empty outputs and a summary that says why, so the page and the site still build."""
+def write_failed(outdir: str | Path, meta: dict[str, Any], error: str,
+                 files: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """Empty outputs and a summary that says why, so the page and the site still build.
+    ``generated`` is still the inputs' time, so the feed and the index can date it."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = {name: outdir / name for name in STREAMED}
     for path in paths.values():
         path.unlink(missing_ok=True)  # it may be a link to a state file: never write through
     _Streams(paths, header=True).close()
-    summary = _write_counts(Counts(), outdir, meta, [], [], 0, [], 0)
+    summary = _write_counts(Counts(), outdir, meta, [Path(f) for f in files], [], 0, [], 0)
     summary["status"] = "failed"
     summary["error"] = error
     write_json(outdir / "summary.json", summary)

@@ -9,6 +9,7 @@ object), twarc2 flattened tweets (author and referenced tweets inlined) and v1.1
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import datetime
 from operator import itemgetter
@@ -243,6 +244,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
         text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
     else:
         text = t.get("text") or ""
+        if "&" in text:  # the API sends text HTML-escaped (&amp; &lt; &gt;); pages escape
+            text = html.unescape(text)
 
     author_id = t.get("author_id")
     author = t.get("author")
@@ -325,6 +328,8 @@ def _strip_html(source: str | None) -> str | None:
 def normalize_v1(t: dict, _depth: int = 0) -> Record:
     ext = t.get("extended_tweet") or {}
     text = ext.get("full_text") or t.get("full_text") or t.get("text") or ""
+    if "&" in text:  # HTML-escaped by the API, like v2
+        text = html.unescape(text)
     ent = ext.get("entities") or t.get("entities") or {}
     xent = ext.get("extended_entities") or t.get("extended_entities") or {}
     retweeted = None

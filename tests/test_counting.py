@@ -183,3 +183,24 @@ def test_sample_does_not_depend_on_file_order(tmp_path):
     ca = json.loads((tmp_path / "a" / "cards.json").read_text())["sample"]
     cb = json.loads((tmp_path / "b" / "cards.json").read_text())["sample"]
     assert len(ca) == 10 and [t["id"] for t in ca] == [t["id"] for t in cb]
+
+
+def test_api_escaped_text_is_unescaped_once(tmp_path):
+    """The API sends `&amp; &lt; &gt;`; the record holds the text as written (pages escape)."""
+    from .conftest import V2
+    s = summarize([V2 / "2sets.jsonl"], tmp_path, {"slug": "t"})
+    assert s["tweets"] == 200
+    text = (tmp_path / "tweets.csv").read_text(encoding="utf-8")
+    assert "<COMING UP NEXT>" in text and "&lt;COMING" not in text
+    tweet = dict(PAGE["data"][1], text="a &amp; b &lt;c&gt; &amp;amp;")
+    (rec,) = records({"data": [tweet], "includes": PAGE["includes"]})
+    assert rec["text"] == "a & b <c> &amp;"
+
+
+def test_failed_summary_is_dated_by_its_inputs(tmp_path):
+    from dnflow.summary import write_failed
+    src = write_lines(tmp_path / "a.jsonl", [PAGE])
+    s = write_failed(tmp_path / "out", {"slug": "t"}, "boom", [src])
+    assert s["status"] == "failed" and s["error"] == "boom"
+    assert s["generated"] and s["generated"].endswith("Z")
+    assert (tmp_path / "out" / "hashtags.csv").read_text().startswith("hashtag,count")
