@@ -1,18 +1,7 @@
 # One streaming pass per search over all its raw files → every count.
 # A big search shares its input between processes (threads: see dnflow.jobs); its state
 # in data/<slug>/state/ lets a rerun read only the files added since (docs/performance.md).
-import json as _json
-import os
-import sys
-
 from dnflow import jobs as dnjobs
-
-# the Python that runs dnflow's jobs: this one, or the conda env's where one is deployed
-DNFLOW_PYTHON = (
-    "python"
-    if "conda" in str(workflow.deployment_settings.deployment_method).lower()
-    else sys.executable
-)
 
 SUMMARY_FILES = [
     "summary.json",
@@ -39,17 +28,15 @@ rule summarize:
     output:
         [f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
     params:
-        meta=lambda wc: _json.dumps(search_meta(wc.slug), sort_keys=True),
-        # where Snakemake wants the outputs (under .snakemake/storage/ with a storage plugin)
-        outdir=lambda wc, output: os.path.dirname(output[0]),
+        meta=lambda wc: search_meta(wc.slug),
     threads: lambda wc, input: dnjobs.summarize_threads(list(input))
     conda:
         "../envs/dnflow.yaml"
     log:
         "logs/summarize/{slug}.log",
-    # shell, not script: a script job imports Snakemake before it starts (~0.2 s a job)
-    # the interpreter is formatted in from the global, not a param: params are compared
-    # between runs, and the same venv reached by another path would recount every search
-    shell:
-        "{DNFLOW_PYTHON} -m dnflow.jobs summarize --outdir {params.outdir:q}"
-        " --log {log:q} --threads {threads} --meta {params.meta:q} {input:q}"
+    # script, not `shell: python -m dnflow.jobs`, though a script job imports Snakemake
+    # first (~0.2 s a job): a shell job needs the interpreter's path, which as a param
+    # recounts everything when the venv is reached by another path, and as a global or an
+    # environment variable fails the provenance lint
+    script:
+        "../scripts/summarize.py"
