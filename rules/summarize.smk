@@ -1,6 +1,10 @@
 # One streaming pass per search over all its raw files → every count.
 # A big search shares its input between processes (threads: see dnflow.jobs); its state
 # in data/<slug>/state/ lets a rerun read only the files added since (docs/performance.md).
+import json
+import os
+import sys
+
 from dnflow import jobs as dnjobs
 
 SUMMARY_FILES = [
@@ -28,15 +32,18 @@ rule summarize:
     output:
         [f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
     params:
-        meta=lambda wc: search_meta(wc.slug),
+        meta=lambda wc: json.dumps(search_meta(wc.slug), sort_keys=True),
+        outdir=lambda wc, output: os.path.dirname(output[0]),
     threads: lambda wc, input: dnjobs.summarize_threads(list(input))
     conda:
         "../envs/dnflow.yaml"
     log:
         "logs/summarize/{slug}.log",
-    # script, not `shell: python -m dnflow.jobs`, though a script job imports Snakemake
-    # first (~0.2 s a job): a shell job needs the interpreter's path, which as a param
-    # recounts everything when the venv is reached by another path, and as a global or an
-    # environment variable fails the provenance lint
-    script:
-        "../scripts/summarize.py"
+    resources:
+        # the interpreter is a resource, not a param: params are compared between runs,
+        # and the same venv reached by another path would recount every search
+        python=sys.executable,
+    # shell, not script: a script job imports Snakemake before it starts (~0.2 s a job)
+    shell:
+        "{resources.python} -m dnflow.jobs summarize --outdir {params.outdir:q}"
+        " --log {log:q} --threads {threads} --meta {params.meta:q} {input:q}"
