@@ -2,8 +2,7 @@
 
 A ``shell:`` job running this module starts in about a tenth of a second; a ``script:``
 job first imports Snakemake to unpickle its ``snakemake`` object, which for a hundred
-small searches was most of the build (docs/performance.md). ``run_summarize`` keeps the
-``script:`` form working.
+small searches was most of the build (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 from dnflow.sources.archive import uncompressed_size
 from dnflow.summary import PARALLEL_MIN_BYTES, summarize, write_failed
@@ -54,11 +52,6 @@ def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path:
         log.write(f"{summary['tweets']} tweets, {summary['skipped']} lines skipped\n")
         return summary
 
-
-def run_summarize(smk: Any) -> dict:
-    """The same, given the ``snakemake`` object of a ``script:`` wrapper."""
-    return summarize_search(list(smk.input), Path(smk.output[0]).parent,
-                            dict(smk.params.meta), smk.log[0], int(smk.threads))
 
 
 def main(argv: list[str] | None = None) -> int:
