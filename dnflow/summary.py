@@ -37,9 +37,11 @@ from typing import Any
 
 import orjson
 
+from dnflow import v2struct
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
-from dnflow.tweets import NotTweets, Record, normalize, tweet_id, tweets_in
+from dnflow.tweets import NotTweets, Record, normalizer, tweet_id, tweets_in
+from dnflow.v2struct import Page
 
 TOP_CARDS = 25
 SAMPLE_SIZE = 10
@@ -561,34 +563,46 @@ class _Pass:
         base = None  # line number of the range's first line, worked out if a line is skipped
         ranged = bool(start) or end is not None
         lines = tweets = new = 0
-        for item in read_json_lines(path, start, end) if ranged else read_json_lines(path):
+        reader = (read_json_lines(path, start, end, loads=v2struct.loads) if ranged
+                  else read_json_lines(path, loads=v2struct.loads))
+        for item in reader:
             if item.__class__ is Skip:
                 skip = item
             else:
                 n, value = item
                 lines += 1
-                try:
-                    raws, inc, fmt = tweets_in(value)
-                except NotTweets as e:
-                    skip = Skip(str(path), n, str(e))
+                if value.__class__ is Page:
+                    raws, inc, fmt = v2struct.tweets_in(value)
+                    norm = v2struct.normalize
+                    tids = [raw.id for raw in raws]
+                    errors = value.errors
                 else:
+                    try:
+                        raws, inc, fmt = tweets_in(value)
+                    except NotTweets as e:
+                        raws = None
+                        skip = Skip(str(path), n, str(e))
+                    else:
+                        norm = normalizer(fmt)
+                        tids = [tweet_id(raw, fmt) for raw in raws]
+                        errors = value.get("errors") if fmt == "v2-page" else None
+                if raws is not None:
+                    if errors:
+                        self.api_errors += len(errors)
                     if fmt not in formats:
                         formats.add(fmt)
-                    if fmt == "v2-page" and value.get("errors"):
-                        self.api_errors += len(value["errors"])
                     tweets += len(raws)
                     recs = []
                     rows = []
                     ids = []
-                    for raw in raws:
-                        tid = tweet_id(raw, fmt)
+                    for raw, tid in zip(raws, tids, strict=True):
                         if tid is None:
                             continue
                         key = seen_key(tid)
                         if key in seen:
                             continue
                         seen.add(key)
-                        rec = normalize(raw, inc, fmt)
+                        rec = norm(raw, inc)
                         recs.append(rec)
                         rows.append(tweet_row(rec))
                         ids.append(tid)
@@ -965,7 +979,7 @@ def _code_fingerprint() -> str:
     """Counting code changes invalidate a saved state (its counts were made by old rules)."""
     h = hashlib.blake2b(f"{STATE_VERSION} {sys.version}".encode(), digest_size=16)
     here = Path(__file__).resolve().parent
-    for rel in ("summary.py", "tweets.py", "sources/archive.py"):
+    for rel in ("summary.py", "tweets.py", "v2struct.py", "sources/archive.py"):
         with contextlib.suppress(OSError):
             h.update((here / rel).read_bytes())
     return h.hexdigest()

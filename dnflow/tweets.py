@@ -10,7 +10,7 @@ object), twarc2 flattened tweets (author and referenced tweets inlined) and v1.1
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -96,13 +96,18 @@ def _url_item(url: str) -> tuple[str, str | None] | None:
 
 
 def _url_list(entities_urls: list[dict] | None) -> list[dict]:
-    out: list[dict] = []
     if not entities_urls:
-        return out
+        return []
+    return _url_list_of(
+        [u.get("unwound_url") or u.get("expanded_url") or u.get("url") for u in entities_urls])
+
+
+def _url_list_of(chosen: list[str | None]) -> list[dict]:
+    """The shared URLs of one tweet, distinct, from each URL entity's best address."""
+    out: list[dict] = []
     seen = None
     cache = _URL_CACHE
-    for u in entities_urls:
-        url = u.get("unwound_url") or u.get("expanded_url") or u.get("url")
+    for url in chosen:
         if not url:
             continue
         item = cache.get(url, False)
@@ -177,6 +182,13 @@ class Includes:
         self.normalized: dict[str, Record] = {}
         self.authors: dict[str, dict] = {}
         self.media_norm: dict[str, dict] = {}
+
+    @classmethod
+    def of(cls, users: dict, tweets: dict, media: dict, places: dict) -> Includes:
+        """Tables built by the caller (dnflow.v2struct decodes its own)."""
+        inc = cls()
+        inc.users, inc.tweets, inc.media, inc.places = users, tweets, media, places
+        return inc
 
 
 _EMPTY = Includes()
@@ -454,6 +466,19 @@ def normalize(raw: dict, inc: Includes | None, fmt: str) -> Record:
     if fmt == "v1.1":
         return normalize_v1(raw)
     return normalize_v2(raw, inc or _EMPTY)
+
+
+def _normalize_v1(raw: dict, inc: Includes | None) -> Record:
+    return normalize_v1(raw)
+
+
+def _normalize_v2(raw: dict, inc: Includes | None) -> Record:
+    return normalize_v2(raw, inc or _EMPTY)
+
+
+def normalizer(fmt: str) -> Callable[[dict, Includes | None], Record]:
+    """``normalize`` for one format, chosen once per page rather than once per tweet."""
+    return _normalize_v1 if fmt == "v1.1" else _normalize_v2
 
 
 def records(obj: Any) -> Iterator[Record]:

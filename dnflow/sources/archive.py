@@ -7,7 +7,7 @@ every unreadable line into a ``Skip`` naming the file and line instead of an exc
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -39,7 +39,8 @@ def _short(line: bytes) -> str:
 
 
 def read_json_lines(
-    path: str | Path, start: int = 0, end: int | None = None
+    path: str | Path, start: int = 0, end: int | None = None,
+    loads: Callable[[bytes], Any] = orjson.loads,
 ) -> Iterator[tuple[int, Any] | Skip]:
     """Yield ``(line_number, value)`` for each JSON line, or a ``Skip`` for bad ones.
 
@@ -49,10 +50,13 @@ def read_json_lines(
     ``start``/``end`` read only the bytes [start, end) of a plain file, both at line
     boundaries (see :func:`split_points`); line numbers then count from 1 at ``start``
     (add :func:`lines_before` ``(path, start)`` for the file's own numbers).
+
+    ``loads`` parses a line (it raises ``orjson.JSONDecodeError`` for one that is not
+    JSON); summaries pass :func:`dnflow.v2struct.loads`.
     """
     name = str(path)
     if start or end is not None:
-        yield from _read_range(path, name, start, end)
+        yield from _read_range(path, name, start, end, loads)
         return
     with open_binary(path) as f:
         first = True
@@ -61,7 +65,7 @@ def read_json_lines(
             if line[:1] not in _STARTS and not line.strip():
                 continue
             try:
-                value = orjson.loads(line)
+                value = loads(line)
             except orjson.JSONDecodeError as e:
                 if first and line.lstrip()[:1] in (b"{", b"["):
                     whole = _try_whole(path)
@@ -84,7 +88,8 @@ def _skip(name: str, n: int, line: bytes, e: orjson.JSONDecodeError) -> Skip:
     return Skip(name, n, f"{why}: {_short(line)}")
 
 
-def _read_range(path: str | Path, name: str, start: int, end: int | None):
+def _read_range(path: str | Path, name: str, start: int, end: int | None,
+                loads: Callable[[bytes], Any]):
     with open(path, "rb") as f:
         f.seek(start)
         left = end - start if end is not None else None
@@ -95,7 +100,7 @@ def _read_range(path: str | Path, name: str, start: int, end: int | None):
                     return
             if line[:1] in _STARTS or line.strip():
                 try:
-                    yield n, orjson.loads(line)
+                    yield n, loads(line)
                 except orjson.JSONDecodeError as e:
                     yield _skip(name, n, line, e)
             if left == 0:

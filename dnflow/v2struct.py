@@ -1,0 +1,245 @@
+"""X API v2 answers decoded straight into typed structs: the fast path of every summary.
+
+An API page is mostly what dnflow never reads (user descriptions, annotations, edit
+history, entity offsets). msgspec, given the fields below, skips the rest while parsing
+instead of building Python objects for it: the decode is cheaper than ``orjson.loads``
+of the same line, and the structs' attributes are cheaper to read than dict keys
+(docs/performance.md has the figures).
+
+This path changes no result: anything it does not take for certain (another format, a
+field of an unexpected type, an answer without tweets, invalid JSON) goes to the generic
+path, ``orjson.loads`` and :mod:`dnflow.tweets`, and ``normalize`` builds exactly the
+record :func:`dnflow.tweets.normalize_v2` builds for the same tweet (tests/test_v2struct.py
+compares both on every v2 file of the corpus).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import msgspec
+import orjson
+
+from dnflow.tweets import Includes, Record, _no_media, _url_list_of, _v2_media, iso_time
+
+
+# gc=False: these structs never form cycles, and the cyclic GC need not track them
+class _Tag(msgspec.Struct, gc=False):
+    tag: str  # required, as the generic path's itemgetter: a tag without one goes there
+
+
+class _Mention(msgspec.Struct, gc=False):
+    username: str
+
+
+class _Url(msgspec.Struct, gc=False):
+    url: str | None = None
+    expanded_url: str | None = None
+    unwound_url: str | None = None
+
+
+class _Entities(msgspec.Struct, gc=False):
+    hashtags: list[_Tag] | None = None
+    mentions: list[_Mention] | None = None
+    urls: list[_Url] | None = None
+
+
+class _Ref(msgspec.Struct, gc=False):
+    type: str | None = None
+    id: str | None = None
+
+
+class _Attachments(msgspec.Struct, gc=False):
+    media_keys: list[str] | None = None
+
+
+class _Geo(msgspec.Struct, gc=False):
+    place: dict[str, Any] | None = None
+    place_id: str | None = None
+    coordinates: dict[str, Any] | None = None
+
+
+class Tweet(msgspec.Struct, gc=False):
+    id: str | None = None
+    text: str | None = None
+    author_id: str | None = None
+    created_at: str | None = None
+    lang: str | None = None
+    source: str | None = None
+    public_metrics: dict[str, Any] | None = None  # kept whole: the record carries the API's
+    entities: _Entities | None = None
+    referenced_tweets: list[_Ref] | None = None
+    attachments: _Attachments | None = None
+    geo: _Geo | None = None
+
+
+class _UserMetrics(msgspec.Struct, gc=False):
+    followers_count: int | None = None
+    following_count: int | None = None
+
+
+class User(msgspec.Struct, gc=False):
+    id: str
+    username: str | None = None
+    name: str | None = None
+    verified: bool | None = None
+    profile_image_url: str | None = None
+    public_metrics: _UserMetrics | None = None
+
+
+class _Includes(msgspec.Struct, gc=False):
+    users: list[User] | None = None
+    tweets: list[Tweet] | None = None
+    media: list[dict[str, Any]] | None = None
+    places: list[dict[str, Any]] | None = None
+
+
+class Page(msgspec.Struct, gc=False):
+    """A v2 search page (``data`` list) or stream line (``data`` object)."""
+
+    data: list[Tweet] | Tweet | None = None
+    includes: _Includes | None = None
+    errors: Any = None
+
+
+_decode = msgspec.json.Decoder(Page).decode
+
+
+def loads(line: bytes) -> Any:
+    """A ``Page`` when the line is a v2 answer with tweets, else ``orjson.loads(line)``
+    (which raises ``orjson.JSONDecodeError`` for a line that is not JSON)."""
+    try:
+        page = _decode(line)
+    except msgspec.MsgspecError:  # not JSON, not an object, or a field of another type
+        return orjson.loads(line)
+    data = page.data
+    if data.__class__ is list:
+        # the generic path decides on the first item alone, and so does this one
+        if data and data[0].text is not None:
+            return page
+    elif data is not None and data.text is not None:
+        return page
+    return orjson.loads(line)  # rare: let the generic path say what it is
+
+
+def tweets_in(page: Page) -> tuple[list[Tweet], Includes, str]:
+    """:func:`dnflow.tweets.tweets_in` for a decoded ``Page``."""
+    inc = page.includes
+    if inc is None:
+        tables = Includes()
+    else:
+        tables = Includes.of(
+            users={u.id: u for u in inc.users} if inc.users else {},
+            tweets={t.id: t for t in inc.tweets if t.id is not None} if inc.tweets else {},
+            media={m["media_key"]: m for m in inc.media if "media_key" in m}
+            if inc.media else {},
+            places={p["id"]: p for p in inc.places if "id" in p} if inc.places else {},
+        )
+    data = page.data
+    if data.__class__ is list:
+        return data, tables, "v2-page"
+    return [data], tables, "v2-stream"
+
+
+def _user(u: User | None, user_id: str | None) -> dict:
+    if u is None:
+        return {"id": user_id, "username": None, "name": None, "followers": None,
+                "following": None, "verified": None, "profile_image_url": None}
+    pm = u.public_metrics
+    return {
+        "id": u.id,
+        "username": u.username,
+        "name": u.name,
+        "followers": pm.followers_count if pm is not None else None,
+        "following": pm.following_count if pm is not None else None,
+        "verified": u.verified,
+        "profile_image_url": u.profile_image_url,
+    }
+
+
+def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
+    """:func:`dnflow.tweets.normalize_v2` for a ``Tweet`` of a decoded page."""
+    retweet_of = quote_of = reply_to = retweeted = None
+    refs = t.referenced_tweets
+    if refs:
+        for ref in refs:
+            kind = ref.type
+            if kind == "retweeted":
+                retweet_of = ref.id
+                if _depth == 0:
+                    retweeted = inc.normalized.get(retweet_of)
+                    if retweeted is None and retweet_of in inc.tweets:
+                        retweeted = inc.normalized[retweet_of] = normalize(
+                            inc.tweets[retweet_of], inc, 1)
+            elif kind == "quoted":
+                quote_of = ref.id
+            elif kind == "replied_to":
+                reply_to = ref.id
+
+    media = []
+    att = t.attachments
+    if att is not None and att.media_keys:
+        cache = inc.media_norm
+        for key in att.media_keys:
+            m = cache.get(key)
+            if m is None:
+                m = inc.media.get(key)
+                m = cache[key] = _v2_media(m) if m else _no_media(key)
+            media.append(m)
+
+    place = coords = None
+    geo = t.geo
+    if geo is not None:
+        p = geo.place or inc.places.get(geo.place_id)
+        if p:
+            place = {"id": p.get("id"), "full_name": p.get("full_name"),
+                     "country_code": p.get("country_code")}
+        elif geo.place_id:
+            place = {"id": geo.place_id, "full_name": None, "country_code": None}
+        coords = (geo.coordinates or {}).get("coordinates")
+
+    if retweeted is not None and retweeted["author"]["username"]:
+        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+    else:
+        text = t.text or ""
+        if "&" in text:  # HTML-escaped by the API
+            text = html.unescape(text)
+
+    author_id = t.author_id
+    author = inc.authors.get(author_id)
+    if author is None:
+        author = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
+
+    hashtags: list = []
+    mentions: list = []
+    urls: list = []
+    ent = t.entities
+    if ent is not None:
+        if ent.hashtags:
+            hashtags = [h.tag for h in ent.hashtags]
+        if ent.mentions:
+            mentions = [m.username for m in ent.mentions]
+        if ent.urls:
+            urls = _url_list_of([u.unwound_url or u.expanded_url or u.url for u in ent.urls])
+
+    ca = t.created_at
+    return {
+        "id": t.id,
+        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
+        "author": author,
+        "text": text,
+        "lang": t.lang,
+        "hashtags": hashtags,
+        "mentions": mentions,
+        "urls": urls,
+        "media": media,
+        "retweet_of": retweet_of,
+        "quote_of": quote_of,
+        "reply_to": reply_to,
+        "retweeted": retweeted,
+        "metrics": t.public_metrics or {},
+        "place": place,
+        "coordinates": coords,
+        "source": t.source,
+    }
