@@ -1081,6 +1081,21 @@ def summarize(
     docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
     Returns the summary.json content.
     """
+    # records are trees (no cycles), so reference counting frees them all; the cyclic GC
+    # would only rescan the growing counters thousands of times (measured: 2.5x slower),
+    # and a state's load and the outputs' sorts millions of objects more
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _summarize(files, outdir, meta, log, workers, state_dir, min_parallel_bytes)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, Any] | None,
+               log: Any, workers: int | None, state_dir: str | Path | None,
+               min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [Path(f) for f in files]
@@ -1125,10 +1140,6 @@ def summarize(
             log.write(f"incremental: {done} files already counted, "
                       f"{len(files) - done} new\n")
     new_files = files[done:]
-    # records are trees (no cycles), so reference counting frees them all; the cyclic GC
-    # would only rescan the growing counters thousands of times (measured: 2.5x slower)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
         runs = plan(new_files, workers, min_parallel_bytes)
         runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
@@ -1139,9 +1150,6 @@ def summarize(
             for path in stream_paths.values():
                 path.unlink(missing_ok=True)
         raise
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     ids_all_int = state_dir is not None and set(map(type, p.counts.seen)) <= {int}
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
