@@ -106,9 +106,12 @@ class Counts:
         self.media: Counter[str] = Counter()
         # media key → (type, url, preview, alt_text): the first with a URL, else the first
         self.media_info: dict[str, tuple] = {}
-        # author id → [tweets, created_at of the profile ("" if it has no username, " " if
-        #              it has no time), its users.csv row (see _user_row)]
-        self.users: dict[str, list] = {}
+        # author (seen_key of its id, else its username) → its profile: the time key of
+        # the tweet it is from (_time_key), then its users.csv row (_user_row), in one bytes
+        # object; a big search has a profile per author, most of whom tweet once
+        self.users: dict[Any, bytes] = {}
+        # author → tweets beyond their first (no entry for those with one)
+        self.more: Counter[Any] = Counter()
         self.retweeted: Counter[str] = Counter()
         # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
         # the first seen (a third of the memory of the card's dict)
@@ -148,6 +151,7 @@ class Counts:
         oinfo = self.originals_info
         media_info = self.media_info
         users = self.users
+        more_l: list = []
         sample = self._sample
         crc32, adler32 = zlib.crc32, zlib.adler32
         user_row = _user_row
@@ -219,18 +223,22 @@ class Counts:
             aid = a["id"] or a["username"]
             if aid:
                 # the profile as of the newest tweet that names its author (the closest
-                # to "now"); equal times keep the later one
-                # ("" for a profile without username: any that has one replaces it)
-                u = users.get(aid)
-                if u is None:
-                    users[aid] = [1, (created or " ") if a["username"] else "", user_row(
-                        a["username"], a["name"], a["followers"], a["following"])]
-                else:
-                    u[0] += 1
-                    if a["username"] and (created or " ") >= u[1]:
-                        u[1] = created or " "
-                        u[2] = user_row(a["username"], a["name"], a["followers"],
-                                        a["following"])
+                # to "now"); equal times keep the later one; a profile without username
+                # is kept only until one with a username comes
+                if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
+                    aid = int(aid)  # seen_key, inlined: a third of the memory of the text
+                old = users.get(aid)
+                if old is not None:
+                    more_l.append(aid)
+                if a["username"]:
+                    t = created if len(created) == 20 and created.isascii() else _time_key(
+                        created)
+                    if old is None or t.encode() >= old[:20]:
+                        users[aid] = user_row(t, a["username"], a["name"], a["followers"],
+                                              a["following"])
+                elif old is None:
+                    users[aid] = user_row(_NOBODY, "", a["name"], a["followers"],
+                                          a["following"])
 
             # the sample keeps the smallest (hash, id): a min-heap of negated hashes
             tid = rec["id"]
@@ -256,27 +264,34 @@ class Counts:
             if self.last is None or hi > self.last:
                 self.last = hi
             _count_elements(self.minutes, [c[:16] for c in created_l])
-        for counter, keys in ((self.retweeted, retweeted_l), (self.hashtags, tags_l),
+        for counter, keys in ((self.retweeted, retweeted_l), (self.more, more_l),
+                              (self.hashtags, tags_l),
                               (self.mentions, names_l), (self.urls, urls_l),
                               (self.domains, domains_l), (self.media, media_l),
                               (self.languages, langs_l), (self.sources, sources_l)):
             if keys:
                 _count_elements(counter, keys)
 
-    def merge_users(self, theirs: dict[str, list]) -> None:
+    def merge_users(self, theirs: dict[Any, bytes]) -> None:
+        """Add profiles from tweets read after ours (their ``more`` merges with counters)."""
         users = self.users
+        more = []
         for aid, t in theirs.items():
             u = users.get(aid)
             if u is None:
                 users[aid] = t
             else:
-                u[0] += t[0]
-                # theirs names the author and is newer (or ours names nobody: "")
-                if t[1] and t[1] >= u[1]:
-                    u[1], u[2] = t[1], t[2]
+                more.append(aid)  # their first tweet is one more for us
+                # theirs names the author and is newer (or ours names nobody)
+                if t[:20] >= u[:20] and t[:20] != _NOBODY_B:
+                    users[aid] = t
+        _count_elements(self.more, more)
+
+    def user_tweets(self, aid: Any) -> int:
+        return 1 + self.more.get(aid, 0)
 
     _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                 "minutes", "media", "retweeted")
+                 "minutes", "media", "retweeted", "more")
 
     def to_state(self) -> dict:
         """Everything but ``seen``, as builtin types (for marshal)."""
@@ -301,7 +316,7 @@ class Counts:
         for attr in ("tweets", "retweets", "quotes", "replies", "originals"):
             setattr(self, attr, getattr(self, attr) + getattr(other, attr))
         for attr in ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                     "minutes", "media", "retweeted"):
+                     "minutes", "media", "retweeted", "more"):
             mine = getattr(self, attr)
             for k, v in getattr(other, attr).items():
                 mine[k] = mine.get(k, 0) + v
@@ -329,24 +344,41 @@ def _packed(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
-def _user_row(username: Any, name: Any, followers: Any, following: Any) -> bytes | tuple:
-    """An author's users.csv line with NUL where the tweet count goes (UTF-8), ready to
-    write: a big search has a row per author, and most of them never change again."""
+# the time key of a profile whose tweet names no username (any with one replaces it),
+# and of one whose tweet has no usable time: both sort before every real time
+_NOBODY = "\0" * 20
+_NOBODY_B = _NOBODY.encode()
+_NO_TIME = " " * 20
+# where a users.csv row takes its tweet count: lone surrogates never come out of JSON
+# parsers, and "surrogateescape" encodes this one as the byte 0xFF, never seen in UTF-8
+_COUNT_SLOT = "\udcff"
+_COUNT_SLOT_B = b"\xff"
+
+
+def _time_key(created: str) -> str:
+    """20 printable ASCII characters that sort as the profile's tweet time."""
+    if len(created) == 20 and created.isascii() and created.isprintable():
+        return created
+    return _NO_TIME
+
+
+def _user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -> bytes:
+    """An author's time key then users.csv line, the tweet count left as one 0xFF byte.
+
+    Built once per profile and kept as bytes: a big search has a row per author, and
+    most of them never change again.
+    """
     username = username or ""
     name = name or ""
     if followers.__class__ is not int:
         followers = _num(followers)
     if following.__class__ is not int:
         following = _num(following)
-    line = f"{username},{name},\0,{followers},{following}\r\n"
+    line = f"{username},{name},{_COUNT_SLOT},{followers},{following}\r\n"
     if line.count(",") != 4 or '"' in line or "\n" in line[:-1] or "\r" in line[:-2]:
-        if "\0" in f"{username}{name}":
-            return (username, name, followers, following)  # written by the csv module
-        head = _csv_plain((username, name, ""))[:-2]
-        line = head + "\0" + _csv_plain(("", followers, following))[:-2] + "\r\n"
-    elif line.count("\0") != 1:
-        return (username, name, followers, following)
-    return line.encode()
+        line = (_csv_plain((username, name, ""))[:-2] + _COUNT_SLOT
+                + _csv_plain(("", followers, following))[:-2] + "\r\n")
+    return (t + line).encode("utf-8", "surrogateescape")
 
 
 def _original(tid: str, orig: Record) -> tuple[bytes, bytes]:
@@ -878,7 +910,7 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
     os.replace(tmp, path)
 
 
-def _write_users(path: Path, users: dict[str, list]) -> None:
+def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
     """users.csv: by tweets, then username (case-folded); equal keys in first-seen order.
 
     The biggest count file of a big search (a row per author), so everything is done a
@@ -891,53 +923,38 @@ def _write_users(path: Path, users: dict[str, list]) -> None:
         tmp.write_bytes(header)
         os.replace(tmp, path)
         return
-    rows = [u[2] for u in users.values()]
-    tweets_by = [u[0] for u in users.values()]
-    if any(row.__class__ is not bytes for row in rows):
-        # a NUL in a value (see _user_row): the csv module writes every row
-        _write_users_slowly(tmp, header, rows, tweets_by)
-        os.replace(tmp, path)
-        return
-    data = b"".join(rows)
-    if b'"' not in data:
-        # no quoted field: each row is "username,name,\0,followers,following\r\n"; the
-        # usernames are taken out as bytes (decoding every row would take more memory)
-        names = b"\n".join(_FIRST_FIELD.findall(data)).decode().casefold().split("\n")
-        names.pop()  # the empty match after the last line
-    else:
-        names = [next(csv.reader([r.decode()]))[0].casefold() if r[:1] == b'"'
-                 else r[:r.index(b",")].decode().casefold() for r in rows]
-    del data
+    rows = list(users.values())  # time key (20 bytes) + row
+    extra = list(map(more.get, users, repeat(0)))  # tweets beyond the first
+    names: list[str] = []
+    for i in range(0, len(rows), _NAMES_CHUNK):  # in pieces: a whole copy would be the peak
+        chunk = rows[i:i + _NAMES_CHUNK]
+        data = b"".join(chunk)
+        if b'"' not in data:
+            # no quoted field: the usernames are taken out as bytes, a chunk at a time
+            # (decoding every row would take more memory)
+            names += b"\n".join(_USERNAME.findall(data)).decode().casefold().split("\n")
+        else:
+            names += [
+                next(csv.reader([r[20:].decode("utf-8", "surrogateescape")]))[0].casefold()
+                if r[20:21] == b'"' else r[20:r.index(b",", 20)].decode().casefold()
+                for r in chunk]
+    del chunk, data
     order = sorted(range(len(names)), key=names.__getitem__)
     del names
-    order.sort(key=tweets_by.__getitem__, reverse=True)
+    order.sort(key=extra.__getitem__, reverse=True)
     take = itemgetter(*order) if len(order) > 1 else (lambda seq: (seq[order[0]],))
-    body = b"".join(map(bytes.replace, take(rows), repeat(b"\0"),
-                        map(b"%d".__mod__, take(tweets_by))))
     with open(tmp, "wb") as f:
         f.write(header)
-        f.write(body)
+        f.writelines(map(_AFTER_TIME_KEY, map(
+            bytes.replace, take(rows), repeat(_COUNT_SLOT_B),
+            map(b"%d".__mod__, map((1).__add__, take(extra))))))
     os.replace(tmp, path)
 
 
-_FIRST_FIELD = re.compile(rb"^[^,]*", re.M)
-
-
-def _write_users_slowly(path: Path, header: bytes, rows: list, tweets_by: list[int]) -> None:
-    fields = [row if row.__class__ is tuple
-              else tuple(next(csv.reader([row.decode()]))[i] for i in (0, 1, 3, 4))
-              for row in rows]
-    names = [(f[0] or "").casefold() for f in fields]
-    order = sorted(range(len(rows)), key=names.__getitem__)
-    order.sort(key=tweets_by.__getitem__, reverse=True)
-    with open(path, "wb") as f:
-        f.write(header)
-        for i in order:
-            row = rows[i]
-            if row.__class__ is bytes:
-                f.write(row.replace(b"\0", b"%d" % tweets_by[i]))
-            else:
-                f.write(_csv_plain((row[0], row[1], tweets_by[i], row[2], row[3])).encode())
+_NAMES_CHUNK = 20_000
+# a row's username: what follows its 20-byte time key up to the first comma
+_USERNAME = re.compile(rb"^.{20}([^,\n]*)", re.M)
+_AFTER_TIME_KEY = itemgetter(slice(20, None))
 
 
 def _csv_plain(values: Iterable[Any]) -> str:
@@ -971,7 +988,7 @@ def _sources(stats: dict[int, dict], files: list[Path]) -> list[dict]:
 
 # ---------------------------------------------------------------- incremental state
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _STATE = "state.marshal"
 
 
@@ -1172,39 +1189,9 @@ def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
                   api_errors: int) -> dict[str, Any]:
-    for name, (header, attr) in COUNT_FILES.items():
-        _write_csv(outdir / name, header, _sorted_counts(getattr(counts, attr)))
-    _write_csv(
-        outdir / "media.csv",
-        ("media_key", "type", "url", "count", "preview_url", "alt_text"),
-        ((k, info[0] or "", info[1] or "", c, info[2] or "", info[3] or "")
-         for k, c in _sorted_counts(counts.media) for info in (counts.media_info[k],)),
-    )
-    _write_users(outdir / "users.csv", counts.users)
-    top = _sorted_counts(counts.retweeted)
-    info = counts.originals_info
-    lines = [b"tweet_id,username,text,retweets\r\n"]
-    for tid, c in top:
-        known = info.get(tid)
-        # an original the archive does not have (not in includes): its id only
-        lines.append(known[0] + b"%d\r\n" % c if known is not None
-                     else _csv_plain((tid, "", "", c)).encode())
-    tmp = outdir / ".retweets.csv.tmp"
-    tmp.write_bytes(b"".join(lines))
-    os.replace(tmp, outdir / "retweets.csv")
-    del lines
-    cards = []  # the most retweeted originals the archive has
-    for tid, c in top:
-        if len(cards) == TOP_CARDS:
-            break
-        if tid in info:
-            cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
+    """Write every count file and summary.json. Empties ``counts`` as it goes: users.csv,
+    the biggest, is written last, in the memory the others have given back."""
     bucket = bucket_for(counts.first, counts.last)
-    _write_csv(outdir / "timeline.csv", ("time", "count"), timeline(counts.minutes, bucket))
-    write_json(outdir / "cards.json", {
-        "top_retweeted": cards,
-        "sample": [_card(r) for r in counts.sample()],
-    })
     summary = {
         "slug": meta.get("slug"),
         "title": meta.get("title") or meta.get("slug"),
@@ -1239,6 +1226,42 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     for key in ("every",):
         if key in meta:
             summary[key] = meta[key]
+    for name, (header, attr) in COUNT_FILES.items():
+        _write_csv(outdir / name, header, _sorted_counts(getattr(counts, attr)))
+    _write_csv(
+        outdir / "media.csv",
+        ("media_key", "type", "url", "count", "preview_url", "alt_text"),
+        ((k, info[0] or "", info[1] or "", c, info[2] or "", info[3] or "")
+         for k, c in _sorted_counts(counts.media) for info in (counts.media_info[k],)),
+    )
+    top = _sorted_counts(counts.retweeted)
+    info = counts.originals_info
+    lines = [b"tweet_id,username,text,retweets\r\n"]
+    for tid, c in top:
+        known = info.get(tid)
+        # an original the archive does not have (not in includes): its id only
+        lines.append(known[0] + b"%d\r\n" % c if known is not None
+                     else _csv_plain((tid, "", "", c)).encode())
+    tmp = outdir / ".retweets.csv.tmp"
+    tmp.write_bytes(b"".join(lines))
+    os.replace(tmp, outdir / "retweets.csv")
+    del lines
+    cards = []  # the most retweeted originals the archive has
+    for tid, c in top:
+        if len(cards) == TOP_CARDS:
+            break
+        if tid in info:
+            cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
+    _write_csv(outdir / "timeline.csv", ("time", "count"), timeline(counts.minutes, bucket))
+    write_json(outdir / "cards.json", {
+        "top_retweeted": cards,
+        "sample": [_card(r) for r in counts.sample()],
+    })
+    counts.media_info, counts.originals_info, counts.minutes = {}, {}, Counter()
+    counts.media, counts.retweeted, counts.mentions, counts.urls = (
+        Counter(), Counter(), Counter(), Counter())
+    del top, info
+    _write_users(outdir / "users.csv", counts.users, counts.more)
     write_json(outdir / "summary.json", summary)
     return summary
 

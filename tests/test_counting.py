@@ -204,3 +204,33 @@ def test_failed_summary_is_dated_by_its_inputs(tmp_path):
     assert s["status"] == "failed" and s["error"] == "boom"
     assert s["generated"] and s["generated"].endswith("Z")
     assert (tmp_path / "out" / "hashtags.csv").read_text().startswith("hashtag,count")
+
+
+def _by(uid, tid, when, profile=None):
+    tweet = {"id": tid, "author_id": uid, "text": "t", "created_at": when}
+    inc = {"users": [profile]} if profile else {}
+    return {"data": [tweet], "includes": inc}
+
+
+def test_users_keep_the_profile_of_their_newest_tweet(tmp_path):
+    """Per author: every tweet counts; the profile is the newest tweet's that names them,
+    whatever the order of lines and files; a tweet without a profile never replaces one."""
+    old = {"id": "5", "username": "Old", "name": "Before",
+           "public_metrics": {"followers_count": 1, "following_count": 1}}
+    new = {"id": "5", "username": "New", "name": "After",
+           "public_metrics": {"followers_count": 9, "following_count": 2}}
+    lines = [
+        _by("5", "1", "2026-11-01T10:00:00.000Z"),  # no profile: kept only until one comes
+        _by("5", "2", "2026-11-03T10:00:00.000Z", new),
+        _by("5", "3", "2026-11-02T10:00:00.000Z", old),  # older, read later: ignored
+        _by("6", "4", "2026-11-02T10:00:00.000Z"),  # never named: counted without a name
+    ]
+    want = [("New", "After", "3", "9", "2"), ("", "", "1", "", "")]
+    for order in (lines, lines[::-1]):
+        a = write_lines(tmp_path / "a.jsonl", order[:2])
+        b = write_lines(tmp_path / "b.jsonl", order[2:])
+        summarize([a, b], tmp_path / "out", {"slug": "t"})
+        assert rows(tmp_path / "out" / "users.csv") == want
+        # the same from two processes, each with one file, merged
+        summarize([a, b], tmp_path / "par", {"slug": "t"}, workers=2, min_parallel_bytes=0)
+        assert rows(tmp_path / "par" / "users.csv") == want
