@@ -29,6 +29,7 @@ import traceback
 import zlib
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter
@@ -821,6 +822,12 @@ def _append(dst: Any, src_path: Path) -> None:
         dst.seek(0, os.SEEK_END)
 
 
+def _append_parts(streams: _Streams, paths: dict[str, Path]) -> None:
+    _append(streams.tweets, paths["tweets.csv"])
+    _append(streams.ids, paths["tweet-ids.txt"])
+    _append(streams.skipped_f, paths["skipped.csv"])
+
+
 def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
     """Count every run: the first here, the others in forked workers, merged in order."""
     if len(runs) == 1:
@@ -835,6 +842,8 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
             p.run(run)
         return
     jobs = []
+    copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
+    copies: list[Future] = []
     try:
         for k, run in enumerate(runs[1:], 1):
             recv, send = ctx.Pipe(duplex=False)
@@ -859,14 +868,13 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
                     theirs.append(value)
             if disjoint:
                 assert kind == "result"
+                # the kernel copies the worker's rows while this thread merges its counts
+                copies.append(copier.submit(_append_parts, p.streams, paths))
                 p.merge(value)
                 for seen in theirs:
                     p.counts.seen.update(seen)
                 for _, users in messages:
                     p.counts.merge_users(users)
-                _append(p.streams.tweets, paths["tweets.csv"])
-                _append(p.streams.ids, paths["tweet-ids.txt"])
-                _append(p.streams.skipped_f, paths["skipped.csv"])
                 if p.log is not None:
                     p.log.write(log_path.read_text(encoding="utf-8"))
             else:
@@ -874,9 +882,14 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
                 for _ in messages:
                     pass
                 del theirs, value
+                for done in copies:
+                    done.result()  # the rows before this run's
                 p.run(run)
             proc.join()
+        for done in copies:
+            done.result()
     finally:
+        copier.shutdown(wait=True)
         for proc, recv, _, paths, log_path in jobs:
             recv.close()
             if proc.is_alive():
