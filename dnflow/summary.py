@@ -754,9 +754,10 @@ _CHUNK = 100_000  # ids or users per message from a worker
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
     """A forked worker: count its segments, send the result in pieces, exit.
 
-    Sent in order: ("seen", ids…)*, ("result", everything but seen and users),
-    ("users", {…})*, ("end", None); or ("error", traceback) at any point. Pieces keep
-    both sides' memory low (the parent merges users a piece at a time).
+    Sent in order: ("span", (lowest, highest) id or None), ("seen", pickled ids)*,
+    ("result", everything but seen and users), ("users", {…})*, ("end", None); or
+    ("error", traceback) at any point. Pieces keep both sides' memory low (the parent
+    merges users a piece at a time), and ids stay pickled until the parent needs them.
     """
 
     def send(kind: str, value: Any) -> None:
@@ -771,8 +772,9 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
             streams.close()
         counts = p.counts
         seen, counts.seen = list(counts.seen), set()
+        send("span", _int_span(seen))
         for i in range(0, len(seen), _CHUNK):
-            send("seen", seen[i:i + _CHUNK])
+            send("seen", pickle.dumps(seen[i:i + _CHUNK], protocol=pickle.HIGHEST_PROTOCOL))
         del seen
         users, counts.users = counts.users, {}
         send("result", p.result())
@@ -787,6 +789,19 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
     finally:
         conn.close()
         os._exit(0)
+
+
+def _int_span(ids: Iterable[Any]) -> tuple[int, int] | None:
+    """(lowest, highest) of ids that are all ints (seen_key), else None."""
+    ids = list(ids) if not isinstance(ids, list | set) else ids
+    if not ids or not set(map(type, ids)) <= {int}:
+        return None
+    return min(ids), max(ids)
+
+
+def _overlap(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+    """Whether two spans of ids may share one (unknown spans may)."""
+    return a is None or b is None or not (a[1] < b[0] or b[1] < a[0])
 
 
 def _receive(proc: Any, recv: Any) -> Iterator[tuple[str, Any]]:
@@ -854,18 +869,27 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
         p.run(runs[0])
+        # X ids grow with time and a run is a stretch of the archive: when the spans of
+        # ids do not meet, no id needs looking up
+        span = _int_span(p.counts.seen)
         for k, (proc, recv, run, paths, log_path) in enumerate(jobs, 1):
             last = k == len(jobs)
             messages = _receive(proc, recv)
             disjoint = True
             theirs: list = []
+            kind, their_span = next(messages)
+            assert kind == "span"
+            check = _overlap(span, their_span)
             for kind, value in messages:
                 if kind != "seen":
                     break
-                if disjoint and not p.counts.seen.isdisjoint(value):
+                if not (disjoint and (check or not last)):
+                    continue
+                ids = pickle.loads(value)
+                if check and not p.counts.seen.isdisjoint(ids):
                     disjoint = False
-                if disjoint and not last:  # later workers are checked against these too
-                    theirs.append(value)
+                elif not last:  # later workers are checked against these too
+                    theirs.append(ids)
             if disjoint:
                 assert kind == "result"
                 # the kernel copies the worker's rows while this thread merges its counts
@@ -873,6 +897,8 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
                 p.merge(value)
                 for seen in theirs:
                     p.counts.seen.update(seen)
+                span = (None if span is None or their_span is None
+                        else (min(span[0], their_span[0]), max(span[1], their_span[1])))
                 for _, users in messages:
                     p.counts.merge_users(users)
                 if p.log is not None:

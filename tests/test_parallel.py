@@ -152,3 +152,13 @@ def test_gzip_sizes_are_estimated(tmp_path):
         f.write(b"{}\n" * 1000)
     assert sm.archive.uncompressed_size(path) == 3000
     assert not sm.archive.splittable(path)
+
+
+def test_id_spans_decide_when_ids_need_looking_up():
+    assert sm._int_span([5, 3, 9]) == (3, 9)
+    assert sm._int_span({7}) == (7, 7)
+    assert sm._int_span([3, "012"]) is None  # a non-canonical id: no span, always looked up
+    assert sm._int_span([]) is None
+    assert not sm._overlap((1, 4), (5, 9)) and not sm._overlap((5, 9), (1, 4))
+    assert sm._overlap((1, 5), (5, 9)) and sm._overlap((1, 9), (3, 4))
+    assert sm._overlap(None, (1, 2)) and sm._overlap((1, 2), None)
