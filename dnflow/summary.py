@@ -27,6 +27,7 @@ import shutil
 import sys
 import traceback
 import zlib
+from array import array
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -1029,11 +1030,13 @@ def _sources(stats: dict[int, dict], files: list[Path]) -> list[dict]:
 
 STATE_VERSION = 2
 _STATE = "state.marshal"
+_IDS_BIN = "ids.bin"
 
 
 def _code_fingerprint() -> str:
     """Counting code changes invalidate a saved state (its counts were made by old rules)."""
-    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version}".encode(), digest_size=16)
+    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
+                        digest_size=16)
     here = Path(__file__).resolve().parent
     for rel in ("summary.py", "tweets.py", "v2struct.py", "sources/archive.py"):
         with contextlib.suppress(OSError):
@@ -1065,32 +1068,76 @@ def _load_state(state_dir: Path, files: list[Path]) -> dict | None:
                 return None
             if path.stat().st_size > length:
                 os.truncate(path, length)
-        text = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8")
-        ids = text.split("\n")
-        ids.pop()  # the text after the last newline: empty
         counts = state["counts"] = Counts.from_state(state["counts"])
-        # seen holds seen_key(id): ints for canonical decimal ids (all of them, usually)
-        counts.seen = (set(map(int, ids)) if state["ids_all_int"]
-                       else {seen_key(i) for i in ids})
+        # seen holds seen_key(id): ints for canonical decimal ids (all of them, usually),
+        # which ids.bin holds as 8-byte integers: a third of the time of reading the text
+        if state["ids_all_int"]:
+            ids = array("q")
+            with open(state_dir / _IDS_BIN, "rb") as f:
+                ids.frombytes(f.read(state["ids_bytes"]))
+        else:
+            ids = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8").split("\n")
+            ids.pop()  # the text after the last newline: empty
+            ids = list(map(seen_key, ids))
+        counts.seen = set(ids)
         if len(counts.seen) != counts.tweets or len(ids) != counts.tweets:
             return None
+        if ids.__class__ is array:  # and tweet-ids.txt still says as much (a cheap count)
+            with open(state_dir / "tweet-ids.txt", "rb") as f:
+                if f.read().count(b"\n") != counts.tweets:
+                    return None
         return state
     except Exception:  # noqa: BLE001 - any damage means: count from scratch
         return None
 
 
-def _save_state(state_dir: Path, p: _Pass, files: list[Path], ids_all_int: bool) -> None:
+def _save_ids(state_dir: Path, prev: dict | None, ids_all_int: bool) -> int:
+    """Append this pass's ids (read back from tweet-ids.txt) to ids.bin; its new length.
+
+    Only what was added is read and written, so a small update costs little however big
+    the search; ids that do not fit (not all canonical, or too big) leave no ids.bin.
+    """
+    path = state_dir / _IDS_BIN
+    if prev is None:
+        old_text = old_bytes = 0
+    elif prev["ids_all_int"]:
+        old_text, old_bytes = prev["lengths"]["tweet-ids.txt"], prev["ids_bytes"]
+    else:
+        ids_all_int = False  # the ids before this pass are not all in ids.bin
+    if not ids_all_int:
+        path.unlink(missing_ok=True)
+        return 0
+    with open(state_dir / "tweet-ids.txt", "rb") as f:
+        f.seek(old_text)
+        text = f.read().decode("utf-8")
+    try:
+        new = array("q", map(int, text.split("\n")[:-1]))
+    except OverflowError:
+        path.unlink(missing_ok=True)
+        return 0
+    with open(path, "r+b" if old_bytes else "wb") as f:
+        f.truncate(old_bytes)  # what a failed run may have left after the saved length
+        f.seek(old_bytes)
+        f.write(new.tobytes())
+    return old_bytes + len(new) * new.itemsize
+
+
+def _save_state(state_dir: Path, p: _Pass, files: list[Path], ids_all_int: bool,
+                prev: dict | None) -> None:
     """marshal, not pickle: 5x faster to write and faster to read for these builtin types
     (a state is a cache for one Python version: the fingerprint includes it)."""
     counts = p.counts
-    seen, counts.seen = counts.seen, set()  # tweet-ids.txt holds them
+    seen, counts.seen = counts.seen, set()  # tweet-ids.txt and ids.bin hold them
     try:
+        ids_bytes = _save_ids(state_dir, prev, ids_all_int)
+        ids_all_int = ids_all_int and (ids_bytes > 0 or not counts.tweets)
         state = {
             "version": STATE_VERSION,
             "code": _code_fingerprint(),
             "applied": [_file_key(f) for f in files],
             "counts": counts.to_state(),
             "ids_all_int": ids_all_int,
+            "ids_bytes": ids_bytes,
             "stats": p.stats,
             "skipped": p.skipped,
             "skipped_sample": p.skipped_sample,
@@ -1210,7 +1257,7 @@ def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, 
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
     if state_dir is not None:
-        _save_state(state_dir, p, files, ids_all_int)
+        _save_state(state_dir, p, files, ids_all_int, state)
         for name in STREAMED:
             _publish(state_dir / name, outdir / name)
     else:

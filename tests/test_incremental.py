@@ -148,3 +148,21 @@ def test_links_to_outputs_never_see_later_rows(tmp_path, chunks):
     assert incremental
     assert download.read_bytes() == before
     assert got["tweets.csv"].startswith(before) and len(got["tweets.csv"]) > len(before)
+
+
+@pytest.mark.parametrize("odd_id", ["0123", "99999999999999999999"])
+def test_ids_that_are_not_8_byte_integers_keep_the_text_path(tmp_path, chunks, odd_id):
+    """ids.bin holds canonical ids below 2**63; a search with any other keeps its ids as
+    text, and both ways give the outputs of a run from scratch."""
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(
+        '{"data": [{"id": "%s", "text": "odd id", "author_id": "1"}], "meta": {}}\n' % odd_id)
+    files = chunks[:2]
+    run(tmp_path, files)
+    assert (tmp_path / "state" / sm._IDS_BIN).stat().st_size == 8 * len(
+        (tmp_path / "state" / "tweet-ids.txt").read_text().split())
+    for more in ([odd], [odd, chunks[3]]):
+        got, incremental, _ = run(tmp_path, files + more)
+        assert incremental, more
+        assert not (tmp_path / "state" / sm._IDS_BIN).exists()
+        assert_same(got, scratch(tmp_path, files + more, f"s{len(more)}"))
