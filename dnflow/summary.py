@@ -844,24 +844,14 @@ def _append_parts(streams: _Streams, paths: dict[str, Path]) -> None:
     _append(streams.skipped_f, paths["skipped.csv"])
 
 
-def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
-    """Count every run: the first here, the others in forked workers, merged in order."""
-    if len(runs) == 1:
-        p.run(runs[0])
-        return
+def _fork_workers(runs: list[list], outdir: Path) -> list[tuple]:
+    """A forked worker counting each run (raises ValueError where there is no fork)."""
     import multiprocessing
 
+    ctx = multiprocessing.get_context("fork")
+    jobs: list[tuple] = []
     try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:  # no fork (Windows): one process
-        for run in runs:
-            p.run(run)
-        return
-    jobs = []
-    copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
-    copies: list[Future] = []
-    try:
-        for k, run in enumerate(runs[1:], 1):
+        for k, run in enumerate(runs, 1):
             recv, send = ctx.Pipe(duplex=False)
             paths = _part_paths(outdir, k)
             log_path = outdir / f".log.part{k}.tmp"
@@ -869,10 +859,33 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
             proc.start()
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
-        p.run(runs[0])
-        # X ids grow with time and a run is a stretch of the archive: when the spans of
-        # ids do not meet, no id needs looking up
-        span = _int_span(p.counts.seen)
+    except BaseException:
+        _end_workers(jobs)
+        raise
+    return jobs
+
+
+def _end_workers(jobs: list[tuple]) -> None:
+    for proc, recv, _, paths, log_path in jobs:
+        recv.close()
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        for path in (*paths.values(), log_path):
+            path.unlink(missing_ok=True)
+
+
+def _merge_workers(p: _Pass, jobs: list[tuple], span: tuple[int, int] | None,
+                   load_seen: Any = None) -> None:
+    """Merge the workers' results into ``p``, in order, after what ``p`` has counted.
+
+    ``span``: the lowest and highest id ``p`` has seen (None: unknown). X ids grow with
+    time and a run is a stretch of the archive: when the spans of ids do not meet, no id
+    needs looking up. ``load_seen``: fills ``p.counts.seen`` when one must be after all.
+    """
+    copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
+    copies: list[Future] = []
+    try:
         for k, (proc, recv, run, paths, log_path) in enumerate(jobs, 1):
             last = k == len(jobs)
             messages = _receive(proc, recv)
@@ -881,6 +894,9 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
             kind, their_span = next(messages)
             assert kind == "span"
             check = _overlap(span, their_span)
+            if load_seen is not None and (check or not last):
+                load_seen()
+                load_seen = None
             for kind, value in messages:
                 if kind != "seen":
                     break
@@ -917,13 +933,24 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
             done.result()
     finally:
         copier.shutdown(wait=True)
-        for proc, recv, _, paths, log_path in jobs:
-            recv.close()
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-            for path in (*paths.values(), log_path):
-                path.unlink(missing_ok=True)
+
+
+def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
+    """Count every run: the first here, the others in forked workers, merged in order."""
+    if len(runs) == 1:
+        p.run(runs[0])
+        return
+    try:
+        jobs = _fork_workers(runs[1:], outdir)
+    except ValueError:  # no fork (Windows): one process
+        for run in runs:
+            p.run(run)
+        return
+    try:
+        p.run(runs[0])
+        _merge_workers(p, jobs, _int_span(p.counts.seen))
+    finally:
+        _end_workers(jobs)
 
 
 # ---------------------------------------------------------------- writing the outputs
@@ -950,8 +977,77 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
     os.replace(tmp, path)
 
 
+class _UsersWriter:
+    """users.csv, written by a helper process while this one writes everything else.
+
+    The biggest output to sort; on two cores its sort need not wait for the others. The
+    helper is forked before the counting, while this process is still small (a fork
+    later would share, and be measured with, all of the counters), and gets the rows
+    through a pipe in pieces.
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        recv, self._send = ctx.Pipe(duplex=False)
+        self._done, done_send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=self._child, args=(recv, done_send), daemon=True)
+        self.proc.start()
+        recv.close()
+        done_send.close()
+
+    @staticmethod
+    def _child(recv: Any, done: Any) -> None:
+        try:
+            rows: list[bytes] = []
+            extra: list[int] = []
+            while True:
+                kind, value = pickle.loads(recv.recv_bytes())
+                if kind == "path":
+                    break
+                rows += value[0]
+                extra += value[1]
+            _write_user_rows(value, rows, extra)
+            done.send_bytes(b"")
+        except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+            with contextlib.suppress(BaseException):
+                done.send_bytes(traceback.format_exc().encode())
+        finally:
+            os._exit(0)
+
+    def start(self, path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
+        rows = list(users.values())
+        extra = list(map(more.get, users, repeat(0)))
+        for i in range(0, len(rows), _CHUNK):
+            self._send.send_bytes(pickle.dumps(("rows", (rows[i:i + _CHUNK],
+                                                         extra[i:i + _CHUNK])), protocol=5))
+        self._send.send_bytes(pickle.dumps(("path", path)))
+
+    def wait(self) -> None:
+        try:
+            error = self._done.recv_bytes()
+        except EOFError:
+            raise RuntimeError(f"users.csv writer {self.proc.pid} died") from None
+        if error:
+            raise RuntimeError(f"users.csv writer failed:\n{error.decode()}")
+
+    def close(self) -> None:
+        self._send.close()
+        self._done.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+
+
 def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
+    _write_user_rows(path, list(users.values()), list(map(more.get, users, repeat(0))))
+
+
+def _write_user_rows(path: Path, rows: list[bytes], extra: list[int]) -> None:
     """users.csv: by tweets, then username (case-folded); equal keys in first-seen order.
+
+    ``rows`` are the profiles in first-seen order, ``extra`` their tweets beyond the first.
 
     The biggest count file of a big search (a row per author), so everything is done a
     whole column at a time: rows were formatted when counted, the sort keys are
@@ -959,12 +1055,10 @@ def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> Non
     """
     tmp = path.with_name(f".{path.name}.tmp")
     header = b"username,name,tweets,followers,following\r\n"
-    if not users:
+    if not rows:
         tmp.write_bytes(header)
         os.replace(tmp, path)
         return
-    rows = list(users.values())  # time key (20 bytes) + row
-    extra = list(map(more.get, users, repeat(0)))  # tweets beyond the first
     names: list[str] = []
     for i in range(0, len(rows), _NAMES_CHUNK):  # in pieces: a whole copy would be the peak
         chunk = rows[i:i + _NAMES_CHUNK]
@@ -1189,20 +1283,26 @@ def summarize(
     # and a state's load and the outputs' sorts millions of objects more
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    files = [Path(f) for f in files]
+    workers = _default_workers() if workers is None else workers
+    # a big search (by its inputs, counted before or not) has a big users.csv to sort
+    big = workers > 1 and sum(f.stat().st_size for f in files) >= min_parallel_bytes
+    users_writer = _UsersWriter() if big and hasattr(os, "fork") else None
     try:
-        return _summarize(files, outdir, meta, log, workers, state_dir, min_parallel_bytes)
+        return _summarize(files, outdir, meta, log, workers, state_dir, users_writer,
+                          min_parallel_bytes)
     finally:
+        if users_writer is not None:
+            users_writer.close()
         if gc_was_enabled:
             gc.enable()
 
 
-def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, Any] | None,
-               log: Any, workers: int | None, state_dir: str | Path | None,
-               min_parallel_bytes: int) -> dict[str, Any]:
+def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | None,
+               log: Any, workers: int, state_dir: str | Path | None,
+               users_writer: _UsersWriter | None, min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    files = [Path(f) for f in files]
-    workers = _default_workers() if workers is None else workers
 
     state = None
     if state_dir is not None:
@@ -1253,6 +1353,8 @@ def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, 
             for path in stream_paths.values():
                 path.unlink(missing_ok=True)
         raise
+    if users_writer is not None:  # its sort runs beside the state and the other outputs
+        users_writer.start(outdir / "users.csv", p.counts.users, p.counts.more)
     ids_all_int = state_dir is not None and set(map(type, p.counts.seen)) <= {int}
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
@@ -1269,12 +1371,12 @@ def _summarize(files: Iterable[str | Path], outdir: str | Path, meta: dict[str, 
             log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
                       f"({s['new']} new), {s['skipped']} skipped\n")
     return _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
-                         p.skipped_sample, p.api_errors)
+                         p.skipped_sample, p.api_errors, users_writer)
 
 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int) -> dict[str, Any]:
+                  api_errors: int, users_writer: _UsersWriter | None = None) -> dict[str, Any]:
     """Write every count file and summary.json. Empties ``counts`` as it goes: users.csv,
     the biggest, is written last, in the memory the others have given back."""
     bucket = bucket_for(counts.first, counts.last)
@@ -1347,7 +1449,10 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     counts.media, counts.retweeted, counts.mentions, counts.urls = (
         Counter(), Counter(), Counter(), Counter())
     del top, info
-    _write_users(outdir / "users.csv", counts.users, counts.more)
+    if users_writer is None:
+        _write_users(outdir / "users.csv", counts.users, counts.more)
+    else:
+        users_writer.wait()
     write_json(outdir / "summary.json", summary)
     return summary
 
