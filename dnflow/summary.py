@@ -1122,9 +1122,10 @@ def _sources(stats: dict[int, dict], files: list[Path]) -> list[dict]:
 
 # ---------------------------------------------------------------- incremental state
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 _STATE = "state.marshal"
 _IDS_BIN = "ids.bin"
+_HEAD = "state.head"
 
 
 def _code_fingerprint() -> str:
@@ -1143,18 +1144,34 @@ def _file_key(path: Path) -> tuple[str, int, int]:
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
 
 
-def _load_state(state_dir: Path, files: list[Path]) -> dict | None:
-    """The saved state if ``files`` are its files plus new ones at the end, else None."""
+def _matches(state: dict, files: list[Path]) -> bool:
+    """Whether a saved state was made by this code from ``files`` minus new ones at the end."""
+    if state.get("code") != _code_fingerprint():
+        return False
+    applied = state["applied"]
+    return len(applied) <= len(files) and all(
+        tuple(key) == _file_key(path) for key, path in zip(applied, files, strict=False))
+
+
+def _load_head(state_dir: Path, files: list[Path]) -> dict | None:
+    """The few bytes of a state that say which files are new, before the rest is read."""
+    try:
+        head = marshal.loads((state_dir / _HEAD).read_bytes())
+        return head if _matches(head, files) else None
+    except Exception:  # noqa: BLE001 - no head: the state is read the ordinary way
+        return None
+
+
+def _load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | None:
+    """The saved state if ``files`` are its files plus new ones at the end, else None.
+
+    ``seen=False`` leaves the ids out of ``counts.seen`` (see :func:`_read_seen`): an
+    update whose ids are all newer never needs them.
+    """
     try:
         state = marshal.loads((state_dir / _STATE).read_bytes())  # load(file): 3x slower
-        if state.get("code") != _code_fingerprint():
+        if not _matches(state, files):
             return None
-        applied = state["applied"]
-        if len(applied) > len(files):
-            return None
-        for key, path in zip(applied, files, strict=False):
-            if tuple(key) != _file_key(path):
-                return None
         # streamed files: cut what a failed run appended after the state was saved
         for name, length in state["lengths"].items():
             path = state_dir / name
@@ -1163,86 +1180,119 @@ def _load_state(state_dir: Path, files: list[Path]) -> dict | None:
             if path.stat().st_size > length:
                 os.truncate(path, length)
         counts = state["counts"] = Counts.from_state(state["counts"])
-        # seen holds seen_key(id): ints for canonical decimal ids (all of them, usually),
-        # which ids.bin holds as 8-byte integers: a third of the time of reading the text
-        if state["ids_all_int"]:
-            ids = array("q")
-            with open(state_dir / _IDS_BIN, "rb") as f:
-                ids.frombytes(f.read(state["ids_bytes"]))
-        else:
-            ids = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8").split("\n")
-            ids.pop()  # the text after the last newline: empty
-            ids = list(map(seen_key, ids))
-        counts.seen = set(ids)
-        if len(counts.seen) != counts.tweets or len(ids) != counts.tweets:
+        with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
+            if f.read().count(b"\n") != counts.tweets:
+                return None
+        if state["ids_all_int"] and state["ids_bytes"] != 8 * counts.tweets:
             return None
-        if ids.__class__ is array:  # and tweet-ids.txt still says as much (a cheap count)
-            with open(state_dir / "tweet-ids.txt", "rb") as f:
-                if f.read().count(b"\n") != counts.tweets:
-                    return None
+        if seen:
+            counts.seen = _read_seen(state_dir, state)
+            if len(counts.seen) != counts.tweets:
+                return None
         return state
     except Exception:  # noqa: BLE001 - any damage means: count from scratch
         return None
 
 
-def _save_ids(state_dir: Path, prev: dict | None, ids_all_int: bool) -> int:
-    """Append this pass's ids (read back from tweet-ids.txt) to ids.bin; its new length.
+def _read_seen(state_dir: Path, state: dict) -> set:
+    """seen_key() of every id a state has counted: ints for canonical decimal ids (all of
+    them, usually), which ids.bin holds as 8-byte integers (a third of the time of
+    reading the text)."""
+    if state["ids_all_int"]:
+        ids = array("q")
+        with open(state_dir / _IDS_BIN, "rb") as f:
+            ids.frombytes(f.read(state["ids_bytes"]))
+        return set(ids)
+    text = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8").split("\n")
+    text.pop()  # the text after the last newline: empty
+    return set(map(seen_key, text))
 
+
+def _save_ids(state_dir: Path, prev: dict | None, first_span: tuple[int, int] | None,
+              tweets: int) -> tuple[int, bool, tuple[int, int] | None]:
+    """Append this pass's ids (read back from tweet-ids.txt) to ids.bin.
+
+    Returns ids.bin's length, whether it holds every id, and the lowest and highest id.
     Only what was added is read and written, so a small update costs little however big
     the search; ids that do not fit (not all canonical, or too big) leave no ids.bin.
+    ``first_span``: the span of a pass without a state before it (its ids are all ints
+    when it has one).
     """
     path = state_dir / _IDS_BIN
+    span: tuple[int, int] | None
     if prev is None:
         old_text = old_bytes = 0
+        span, all_int = first_span, first_span is not None or not tweets
     elif prev["ids_all_int"]:
         old_text, old_bytes = prev["lengths"]["tweet-ids.txt"], prev["ids_bytes"]
+        span, all_int = prev["id_span"], True
     else:
-        ids_all_int = False  # the ids before this pass are not all in ids.bin
-    if not ids_all_int:
+        all_int = False  # the ids before this pass are not all in ids.bin
+    if all_int:
+        with open(state_dir / "tweet-ids.txt", "rb") as f:
+            f.seek(old_text)
+            raw = f.read()
+        try:
+            new = array("q", map(int, raw.split(b"\n")[:-1]))
+        except (OverflowError, ValueError):
+            all_int = False
+        if all_int and new and prev is not None:
+            # ids from the text are ints only where seen_key makes them ints: canonical
+            lo, hi = min(new), max(new)
+            all_int = lo > 0 and b"\n".join(map(b"%d".__mod__, new)) + b"\n" == raw
+            span = (min(span[0], lo), max(span[1], hi)) if span else (lo, hi)
+    if not all_int:
         path.unlink(missing_ok=True)
-        return 0
-    with open(state_dir / "tweet-ids.txt", "rb") as f:
-        f.seek(old_text)
-        text = f.read().decode("utf-8")
-    try:
-        new = array("q", map(int, text.split("\n")[:-1]))
-    except OverflowError:
-        path.unlink(missing_ok=True)
-        return 0
+        return 0, False, None
     with open(path, "r+b" if old_bytes else "wb") as f:
         f.truncate(old_bytes)  # what a failed run may have left after the saved length
         f.seek(old_bytes)
         f.write(new.tobytes())
-    return old_bytes + len(new) * new.itemsize
+    return old_bytes + len(new) * new.itemsize, True, span
 
 
-def _save_state(state_dir: Path, p: _Pass, files: list[Path], ids_all_int: bool,
-                prev: dict | None) -> None:
+def _save_state(state_dir: Path, p: _Pass, files: list[Path],
+                first_span: tuple[int, int] | None, prev: dict | None) -> Future:
     """marshal, not pickle: 5x faster to write and faster to read for these builtin types
-    (a state is a cache for one Python version: the fingerprint includes it)."""
+    (a state is a cache for one Python version: the fingerprint includes it).
+
+    The files are written by a thread (the kernel's copy, beside the other outputs);
+    the returned future says when and raises what went wrong.
+    """
     counts = p.counts
     seen, counts.seen = counts.seen, set()  # tweet-ids.txt and ids.bin hold them
     try:
-        ids_bytes = _save_ids(state_dir, prev, ids_all_int)
-        ids_all_int = ids_all_int and (ids_bytes > 0 or not counts.tweets)
+        ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, counts.tweets)
+        head = {"version": STATE_VERSION, "code": _code_fingerprint(),
+                "applied": [_file_key(f) for f in files]}
         state = {
-            "version": STATE_VERSION,
-            "code": _code_fingerprint(),
-            "applied": [_file_key(f) for f in files],
+            **head,
             "counts": counts.to_state(),
             "ids_all_int": ids_all_int,
             "ids_bytes": ids_bytes,
+            "id_span": span,
             "stats": p.stats,
             "skipped": p.skipped,
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
             "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
         }
-        tmp = state_dir / f".{_STATE}.tmp"
-        tmp.write_bytes(marshal.dumps(state))
-        os.replace(tmp, state_dir / _STATE)
+        data = [(name, marshal.dumps(value)) for name, value in
+                ((_STATE, state), (_HEAD, head))]  # the head last: it is only a hint
     finally:
         counts.seen = seen
+    writer = ThreadPoolExecutor(max_workers=1)
+    try:
+        return writer.submit(_write_files, state_dir, data)
+    finally:
+        writer.shutdown(wait=False)  # the write goes on; the future tells its end
+
+
+def _write_files(folder: Path, files: list[tuple[str, bytes]]) -> None:
+    for name, data in files:
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
 
 
 def _publish(src: Path, dst: Path) -> None:
@@ -1305,12 +1355,25 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     outdir.mkdir(parents=True, exist_ok=True)
 
     state = None
+    early: list[tuple] | None = None  # a worker counting the new files while the state loads
     if state_dir is not None:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        state = _load_state(state_dir, files)
+        head = _load_head(state_dir, files) if users_writer is not None else None
+        if head is not None and len(head["applied"]) < len(files):
+            known = len(head["applied"])
+            with contextlib.suppress(ValueError):  # no fork: the ordinary way
+                early = _fork_workers(
+                    [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
+        state = _load_state(state_dir, files, seen=early is None)
+        if early is not None and (state is None or len(state["applied"]) != known):
+            _end_workers(early)  # the head was stale: count what the state says is new
+            early = None
+            if state is not None:
+                state["counts"].seen = _read_seen(state_dir, state)
         if state is None:
-            (state_dir / _STATE).unlink(missing_ok=True)  # no half-valid state survives
+            for name in (_STATE, _HEAD):  # no half-valid state survives
+                (state_dir / name).unlink(missing_ok=True)
         stream_dir = state_dir
         stream_paths = {name: state_dir / name for name in STREAMED}
     else:
@@ -1341,28 +1404,40 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         p.api_errors = state["api_errors"]
         if log is not None:
             log.write(f"incremental: {done} files already counted, "
-                      f"{len(files) - done} new\n")
+                      f"{len(files) - done} new"
+                      f"{' (counted while the state loaded)' if early else ''}\n")
     new_files = files[done:]
     try:
-        runs = plan(new_files, workers, min_parallel_bytes)
-        runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
-        _count_all(p, runs, stream_dir)
+        if early is not None:
+            # new tweets are newer than the counted ones, usually: then ids need no lookup
+            counts = p.counts
+            _merge_workers(p, early, state["id_span"] if state["ids_all_int"] else None,
+                           lambda: counts.seen.update(_read_seen(state_dir, state)))
+        else:
+            runs = plan(new_files, workers, min_parallel_bytes)
+            runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
+            _count_all(p, runs, stream_dir)
     except BaseException:
         streams.close()
         if state_dir is None:
             for path in stream_paths.values():
                 path.unlink(missing_ok=True)
         raise
+    finally:
+        if early is not None:
+            _end_workers(early)
     if users_writer is not None:  # its sort runs beside the state and the other outputs
         users_writer.start(outdir / "users.csv", p.counts.users, p.counts.more)
-    ids_all_int = state_dir is not None and set(map(type, p.counts.seen)) <= {int}
+    # a first state's ids: all ints (canonical) or not, and their span
+    first_span = _int_span(p.counts.seen) if state_dir is not None and not state else None
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
     if state_dir is not None:
-        _save_state(state_dir, p, files, ids_all_int, state)
+        saving = _save_state(state_dir, p, files, first_span, state)
         for name in STREAMED:
             _publish(state_dir / name, outdir / name)
     else:
+        saving = None
         for name, path in stream_paths.items():
             os.replace(path, outdir / name)
     sources = _sources(p.stats, files)
@@ -1370,8 +1445,11 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         for s in sources[done:]:
             log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
                       f"({s['new']} new), {s['skipped']} skipped\n")
-    return _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
-                         p.skipped_sample, p.api_errors, users_writer)
+    summary = _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
+                            p.skipped_sample, p.api_errors, users_writer)
+    if saving is not None:
+        saving.result()
+    return summary
 
 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],

@@ -60,6 +60,8 @@ def test_new_files_only_are_read_and_outputs_match_scratch(tmp_path, chunks, wor
         assert incremental == (n > 1)
         if n > 1:  # one file read: the new one
             assert log.count("\nread ") == 1 and f"read {chunks[n - 1]}:" in log
+            # with two processes, by a worker started before the state is read
+            assert ("(counted while the state loaded)" in log) == (workers == 2)
         assert_same(got, scratch(tmp_path, chunks[:n], f"s{n}"))
 
 
@@ -166,3 +168,17 @@ def test_ids_that_are_not_8_byte_integers_keep_the_text_path(tmp_path, chunks, o
         assert incremental, more
         assert not (tmp_path / "state" / sm._IDS_BIN).exists()
         assert_same(got, scratch(tmp_path, files + more, f"s{len(more)}"))
+
+
+def test_a_stale_head_is_not_trusted(tmp_path, chunks):
+    """The head (which files are new, read before the state) may be older than the state
+    if a run died between writing the two: the state decides."""
+    kw = {"workers": 2, "min_parallel_bytes": 0}
+    run(tmp_path, chunks[:1], **kw)
+    head = (tmp_path / "state" / sm._HEAD).read_bytes()
+    run(tmp_path, chunks[:2], **kw)
+    (tmp_path / "state" / sm._HEAD).write_bytes(head)  # says one file where there are two
+    got, incremental, log = run(tmp_path, chunks[:3], **kw)
+    assert incremental and "while the state loaded" not in log
+    assert log.count("\nread ") == 1 and f"read {chunks[2]}:" in log
+    assert_same(got, scratch(tmp_path, chunks[:3]))
