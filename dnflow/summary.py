@@ -22,7 +22,6 @@ import io
 import marshal
 import os
 import pickle
-import re
 import shutil
 import sys
 import traceback
@@ -39,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from dnflow import v2struct
+from dnflow import userscsv, v2struct
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
 from dnflow.tweets import NotTweets, Record, normalizer, tweet_id, tweets_in
@@ -114,6 +113,9 @@ class Counts:
         self.users: dict[Any, bytes] = {}
         # author → tweets beyond their first (no entry for those with one)
         self.more: Counter[Any] = Counter()
+        # when a list: the authors merged in (merge_users), in order; counting here
+        # (count_page) makes it None, as the list would no longer hold every change
+        self.changed: list | None = None
         self.retweeted: Counter[str] = Counter()
         # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
         # the first seen (a third of the memory of the card's dict)
@@ -140,6 +142,7 @@ class Counts:
         # the hot loop of every summary: per tweet only list appends and a few dict
         # updates; the counters take each page's keys at once (collections' C counter)
         self.tweets += len(recs)
+        self.changed = None
         created_l: list[str] = []
         retweeted_l: list[str] = []
         tags_l: list[str] = []
@@ -278,6 +281,8 @@ class Counts:
         """Add profiles from tweets read after ours (their ``more`` merges with counters)."""
         users = self.users
         more = []
+        if self.changed is not None:
+            self.changed += theirs
         for aid, t in theirs.items():
             u = users.get(aid)
             if u is None:
@@ -297,7 +302,7 @@ class Counts:
 
     def to_state(self) -> dict:
         """Everything but ``seen``, as builtin types (for marshal)."""
-        state = {k: v for k, v in vars(self).items() if k != "seen"}
+        state = {k: v for k, v in vars(self).items() if k not in ("seen", "changed")}
         for k in self._COUNTERS:
             state[k] = dict(state[k])
         return state
@@ -354,7 +359,6 @@ _NO_TIME = " " * 20
 # where a users.csv row takes its tweet count: lone surrogates never come out of JSON
 # parsers, and "surrogateescape" encodes this one as the byte 0xFF, never seen in UTF-8
 _COUNT_SLOT = "\udcff"
-_COUNT_SLOT_B = b"\xff"
 
 
 def _time_key(created: str) -> str:
@@ -977,118 +981,8 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
     os.replace(tmp, path)
 
 
-class _UsersWriter:
-    """users.csv, written by a helper process while this one writes everything else.
-
-    The biggest output to sort; on two cores its sort need not wait for the others. The
-    helper is forked before the counting, while this process is still small (a fork
-    later would share, and be measured with, all of the counters), and gets the rows
-    through a pipe in pieces.
-    """
-
-    def __init__(self) -> None:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("fork")
-        recv, self._send = ctx.Pipe(duplex=False)
-        self._done, done_send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=self._child, args=(recv, done_send), daemon=True)
-        self.proc.start()
-        recv.close()
-        done_send.close()
-
-    @staticmethod
-    def _child(recv: Any, done: Any) -> None:
-        try:
-            rows: list[bytes] = []
-            extra: list[int] = []
-            while True:
-                kind, value = pickle.loads(recv.recv_bytes())
-                if kind == "path":
-                    break
-                rows += value[0]
-                extra += value[1]
-            _write_user_rows(value, rows, extra)
-            done.send_bytes(b"")
-        except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-            with contextlib.suppress(BaseException):
-                done.send_bytes(traceback.format_exc().encode())
-        finally:
-            os._exit(0)
-
-    def start(self, path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
-        rows = list(users.values())
-        extra = list(map(more.get, users, repeat(0)))
-        for i in range(0, len(rows), _CHUNK):
-            self._send.send_bytes(pickle.dumps(("rows", (rows[i:i + _CHUNK],
-                                                         extra[i:i + _CHUNK])), protocol=5))
-        self._send.send_bytes(pickle.dumps(("path", path)))
-
-    def wait(self) -> None:
-        try:
-            error = self._done.recv_bytes()
-        except EOFError:
-            raise RuntimeError(f"users.csv writer {self.proc.pid} died") from None
-        if error:
-            raise RuntimeError(f"users.csv writer failed:\n{error.decode()}")
-
-    def close(self) -> None:
-        self._send.close()
-        self._done.close()
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join()
-
-
 def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
-    _write_user_rows(path, list(users.values()), list(map(more.get, users, repeat(0))))
-
-
-def _write_user_rows(path: Path, rows: list[bytes], extra: list[int]) -> None:
-    """users.csv: by tweets, then username (case-folded); equal keys in first-seen order.
-
-    ``rows`` are the profiles in first-seen order, ``extra`` their tweets beyond the first.
-
-    The biggest count file of a big search (a row per author), so everything is done a
-    whole column at a time: rows were formatted when counted, the sort keys are
-    case-folded in one call, and two stable sorts on plain keys replace one on tuples.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    header = b"username,name,tweets,followers,following\r\n"
-    if not rows:
-        tmp.write_bytes(header)
-        os.replace(tmp, path)
-        return
-    names: list[str] = []
-    for i in range(0, len(rows), _NAMES_CHUNK):  # in pieces: a whole copy would be the peak
-        chunk = rows[i:i + _NAMES_CHUNK]
-        data = b"".join(chunk)
-        if b'"' not in data:
-            # no quoted field: the usernames are taken out as bytes, a chunk at a time
-            # (decoding every row would take more memory)
-            names += b"\n".join(_USERNAME.findall(data)).decode().casefold().split("\n")
-        else:
-            names += [
-                next(csv.reader([r[20:].decode("utf-8", "surrogateescape")]))[0].casefold()
-                if r[20:21] == b'"' else r[20:r.index(b",", 20)].decode().casefold()
-                for r in chunk]
-    del chunk, data
-    order = sorted(range(len(names)), key=names.__getitem__)
-    del names
-    order.sort(key=extra.__getitem__, reverse=True)
-    take = itemgetter(*order) if len(order) > 1 else (lambda seq: (seq[order[0]],))
-    with open(tmp, "wb") as f:
-        f.write(header)
-        f.writelines(map(_AFTER_TIME_KEY, map(
-            bytes.replace, take(rows), repeat(_COUNT_SLOT_B),
-            map(b"%d".__mod__, map((1).__add__, take(extra))))))
-    os.replace(tmp, path)
-
-
-_NAMES_CHUNK = 20_000
-# a row's username: what follows its 20-byte time key up to the first comma
-_USERNAME = re.compile(rb"^.{20}([^,\n]*)", re.M)
-_AFTER_TIME_KEY = itemgetter(slice(20, None))
+    userscsv.write(path, list(users.values()), list(map(more.get, users, repeat(0))))
 
 
 def _csv_plain(values: Iterable[Any]) -> str:
@@ -1133,7 +1027,7 @@ def _code_fingerprint() -> str:
     h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
                         digest_size=16)
     here = Path(__file__).resolve().parent
-    for rel in ("summary.py", "tweets.py", "v2struct.py", "sources/archive.py"):
+    for rel in ("summary.py", "tweets.py", "v2struct.py", "userscsv.py", "sources/archive.py"):
         with contextlib.suppress(OSError):
             h.update((here / rel).read_bytes())
     return h.hexdigest()
@@ -1252,7 +1146,8 @@ def _save_ids(state_dir: Path, prev: dict | None, first_span: tuple[int, int] | 
 
 
 def _save_state(state_dir: Path, p: _Pass, files: list[Path],
-                first_span: tuple[int, int] | None, prev: dict | None) -> Future:
+                first_span: tuple[int, int] | None, prev: dict | None,
+                users_token: str) -> Future:
     """marshal, not pickle: 5x faster to write and faster to read for these builtin types
     (a state is a cache for one Python version: the fingerprint includes it).
 
@@ -1271,6 +1166,7 @@ def _save_state(state_dir: Path, p: _Pass, files: list[Path],
             "ids_all_int": ids_all_int,
             "ids_bytes": ids_bytes,
             "id_span": span,
+            "users_token": users_token,
             "stats": p.stats,
             "skipped": p.skipped,
             "skipped_sample": p.skipped_sample,
@@ -1337,7 +1233,7 @@ def summarize(
     workers = _default_workers() if workers is None else workers
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
     big = workers > 1 and sum(f.stat().st_size for f in files) >= min_parallel_bytes
-    users_writer = _UsersWriter() if big and hasattr(os, "fork") else None
+    users_writer = userscsv.Writer() if big and hasattr(os, "fork") else None
     try:
         return _summarize(files, outdir, meta, log, workers, state_dir, users_writer,
                           min_parallel_bytes)
@@ -1350,7 +1246,7 @@ def summarize(
 
 def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | None,
                log: Any, workers: int, state_dir: str | Path | None,
-               users_writer: _UsersWriter | None, min_parallel_bytes: int) -> dict[str, Any]:
+               users_writer: userscsv.Writer | None, min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
 
@@ -1411,6 +1307,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         if early is not None:
             # new tweets are newer than the counted ones, usually: then ids need no lookup
             counts = p.counts
+            counts.changed = []  # the helper writing users.csv needs only these
             _merge_workers(p, early, state["id_span"] if state["ids_all_int"] else None,
                            lambda: counts.seen.update(_read_seen(state_dir, state)))
         else:
@@ -1426,14 +1323,17 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     finally:
         if early is not None:
             _end_workers(early)
+    # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
+    tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
     if users_writer is not None:  # its sort runs beside the state and the other outputs
-        users_writer.start(outdir / "users.csv", p.counts.users, p.counts.more)
+        users_writer.start(outdir / "users.csv", p.counts.users, p.counts.more,
+                           state_dir, tokens, p.counts.changed)
     # a first state's ids: all ints (canonical) or not, and their span
     first_span = _int_span(p.counts.seen) if state_dir is not None and not state else None
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
     if state_dir is not None:
-        saving = _save_state(state_dir, p, files, first_span, state)
+        saving = _save_state(state_dir, p, files, first_span, state, tokens[1])
         for name in STREAMED:
             _publish(state_dir / name, outdir / name)
     else:
@@ -1445,8 +1345,18 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         for s in sources[done:]:
             log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
                       f"({s['new']} new), {s['skipped']} skipped\n")
+
+    def users_written() -> None:
+        users_writer.wait()
+        if log is not None and users_writer.spliced:
+            log.write(f"users.csv spliced: {len(set(p.counts.changed or ()))} authors "
+                      "changed\n")
+        if state_dir is not None:
+            _publish(state_dir / "users.csv", outdir / "users.csv")
+
     summary = _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
-                            p.skipped_sample, p.api_errors, users_writer)
+                            p.skipped_sample, p.api_errors,
+                            users_written if users_writer is not None else None)
     if saving is not None:
         saving.result()
     return summary
@@ -1454,7 +1364,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_writer: _UsersWriter | None = None) -> dict[str, Any]:
+                  api_errors: int, users_written: Any = None) -> dict[str, Any]:
     """Write every count file and summary.json. Empties ``counts`` as it goes: users.csv,
     the biggest, is written last, in the memory the others have given back."""
     bucket = bucket_for(counts.first, counts.last)
@@ -1527,10 +1437,10 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     counts.media, counts.retweeted, counts.mentions, counts.urls = (
         Counter(), Counter(), Counter(), Counter())
     del top, info
-    if users_writer is None:
+    if users_written is None:
         _write_users(outdir / "users.csv", counts.users, counts.more)
     else:
-        users_writer.wait()
+        users_written()  # by the helper started before
     write_json(outdir / "summary.json", summary)
     return summary
 

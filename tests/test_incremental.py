@@ -1,6 +1,7 @@
 """A rerun whose inputs only gained files reads just those, and its outputs are byte for
 byte those of a run from scratch; anything else about the state means a full recount."""
 
+import json
 import marshal
 import os
 
@@ -55,6 +56,7 @@ def assert_same(got, want):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_new_files_only_are_read_and_outputs_match_scratch(tmp_path, chunks, workers):
     kw = {"workers": workers, "min_parallel_bytes": 0}
+    spliced = 0
     for n in range(1, len(chunks) + 1):
         got, incremental, log = run(tmp_path, chunks[:n], **kw)
         assert incremental == (n > 1)
@@ -62,7 +64,11 @@ def test_new_files_only_are_read_and_outputs_match_scratch(tmp_path, chunks, wor
             assert log.count("\nread ") == 1 and f"read {chunks[n - 1]}:" in log
             # with two processes, by a worker started before the state is read
             assert ("(counted while the state loaded)" in log) == (workers == 2)
+            spliced += "users.csv spliced" in log
         assert_same(got, scratch(tmp_path, chunks[:n], f"s{n}"))
+    # then users.csv is spliced (the changed authors only), when the new tweets did not
+    # overlap the counted ones (here: corpus files after generated ones)
+    assert spliced >= (2 if workers == 2 else 0)
 
 
 def test_rerun_with_nothing_new_rewrites_the_same_outputs(tmp_path, chunks):
@@ -157,8 +163,8 @@ def test_ids_that_are_not_8_byte_integers_keep_the_text_path(tmp_path, chunks, o
     """ids.bin holds canonical ids below 2**63; a search with any other keeps its ids as
     text, and both ways give the outputs of a run from scratch."""
     odd = tmp_path / "odd.jsonl"
-    odd.write_text(
-        '{"data": [{"id": "%s", "text": "odd id", "author_id": "1"}], "meta": {}}\n' % odd_id)
+    odd.write_text(json.dumps(
+        {"data": [{"id": odd_id, "text": "odd id", "author_id": "1"}], "meta": {}}) + "\n")
     files = chunks[:2]
     run(tmp_path, files)
     assert (tmp_path / "state" / sm._IDS_BIN).stat().st_size == 8 * len(
