@@ -296,18 +296,41 @@ def test_rendering_is_deterministic(site: Path, tmp_path: Path) -> None:
         assert (site / rel).read_bytes() == (again / rel).read_bytes(), rel
 
 
-def test_zip_is_deterministic_and_complete(site: Path) -> None:
+def test_zip_is_deterministic_and_holds_what_does_not_grow_per_tweet(site: Path) -> None:
+    """Every download but tweets.csv and the raw archives (their own downloads, which can
+    be gigabytes: the zip is remade whenever the search changes)."""
     with zipfile.ZipFile(site / "kpop" / "downloads" / "kpop.zip") as z:
         names = z.namelist()
         assert names == sorted(names)
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-        assert "kpop/raw/2sets.jsonl" in names and "kpop/summary.json" in names
+        assert "kpop/summary.json" in names and "kpop/tweet-ids.txt" in names
         downloads = site / "kpop" / "downloads"
         for n in names:
             assert z.read(n) == (downloads / n.split("/", 1)[1]).read_bytes()
     on_disk = {str(p.relative_to(site / "kpop" / "downloads"))
                for p in (site / "kpop" / "downloads").rglob("*") if p.is_file()}
-    assert on_disk - {"kpop.zip"} == {n.split("/", 1)[1] for n in names}
+    assert {n.split("/", 1)[1] for n in names} == {
+        n for n in on_disk if n not in ("kpop.zip", "tweets.csv") and not n.startswith("raw/")}
+    assert "raw/2sets.jsonl" in on_disk and "tweets.csv" in on_disk
+
+
+def test_many_raw_files_are_all_listed_on_their_own_page(tmp_path: Path) -> None:
+    from dnflow.site.render import MAX_DOWNLOAD_ROWS, build_downloads
+
+    raw = []
+    for i in range(MAX_DOWNLOAD_ROWS + 5):
+        path = tmp_path / "in" / f"chunk {i:03d}#<b>.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("{}\n")
+        raw.append({"path": str(path)})
+    summary = {"title": "Many <chunks>", "sources": raw}
+    (tmp_path / "s").mkdir()
+    got = build_downloads(tmp_path / "s", tmp_path / "d", "many", summary)
+    assert len(got["raw"]) == MAX_DOWNLOAD_ROWS and got["raw_more"]["count"] == 5
+    page = (tmp_path / "d" / "raw.html").read_text()
+    assert page.count('<li><a href="raw/chunk%20') == MAX_DOWNLOAD_ROWS + 5
+    assert "chunk%20104%23%3Cb%3E.jsonl" in page and "Many &lt;chunks&gt;" in page
+    assert "<b>" not in page
 
 
 def test_page_size_is_bounded(tmp_path: Path) -> None:
