@@ -146,16 +146,20 @@ def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monk
     assert_same(got, scratch(tmp_path, chunks[:4]))
 
 
-def test_links_to_outputs_never_see_later_rows(tmp_path, chunks):
-    """The site hard-links summary files into its downloads: they keep their bytes."""
+def test_links_to_outputs_only_ever_grow(tmp_path, chunks):
+    """The site hard-links summary files into its downloads: an update appends to them
+    (no copy of the whole search), a recount leaves them as they were."""
     run(tmp_path, chunks[:2])
     download = tmp_path / "download.csv"
     os.link(tmp_path / "summary" / "tweets.csv", download)
     before = download.read_bytes()
     got, incremental, _ = run(tmp_path, chunks[:4])
     assert incremental
-    assert download.read_bytes() == before
     assert got["tweets.csv"].startswith(before) and len(got["tweets.csv"]) > len(before)
+    assert download.read_bytes() == got["tweets.csv"]
+    grown = download.read_bytes()
+    got, incremental, _ = run(tmp_path, chunks[1:4])  # a file fewer: from scratch
+    assert not incremental and download.read_bytes() == grown != got["tweets.csv"]
 
 
 @pytest.mark.parametrize("odd_id", ["0123", "99999999999999999999"])

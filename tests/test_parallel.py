@@ -156,9 +156,11 @@ def test_gzip_sizes_are_estimated(tmp_path):
 
 def test_id_spans_decide_when_ids_need_looking_up():
     assert sm._int_span([5, 3, 9]) == (3, 9)
-    assert sm._int_span({7}) == (7, 7)
     assert sm._int_span([3, "012"]) is None  # a non-canonical id: no span, always looked up
-    assert sm._int_span([]) is None
+    assert sm._int_span(["a", "b"]) is None
+    empty = sm._int_span([])
+    assert not sm._overlap(empty, (1, 9)) and sm._union(empty, (3, 4)) == (3, 4)
+    assert sm._union((1, 4), (6, 9)) == (1, 9) and sm._union(None, (1, 2)) is None
     assert not sm._overlap((1, 4), (5, 9)) and not sm._overlap((5, 9), (1, 4))
     assert sm._overlap((1, 5), (5, 9)) and sm._overlap((1, 9), (3, 4))
     assert sm._overlap(None, (1, 2)) and sm._overlap((1, 2), None)
