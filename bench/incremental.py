@@ -7,6 +7,7 @@ outputs are compared byte for byte with a run from scratch over both files.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ OUTPUTS = ["summary.json", "cards.json", "hashtags.csv", "mentions.csv", "urls.c
 def _timed(files: list[Path], outdir: Path, state: Path | None) -> tuple[float, dict]:
     from dnflow.summary import summarize
 
+    os.sync()  # the last build's writes out of the way, as hours after it under cron
     t = time.perf_counter()
     s = summarize(files, outdir, {"slug": "bench"}, state_dir=state)
     return time.perf_counter() - t, s
@@ -29,6 +31,7 @@ def _timed(files: list[Path], outdir: Path, state: Path | None) -> tuple[float, 
 def _page(summary: Path, site: Path) -> float:
     from dnflow.site.render import build_page
 
+    os.sync()
     t = time.perf_counter()
     build_page(summary, site / "index.html", site / "downloads", "bench", base="/")
     return time.perf_counter() - t

@@ -49,7 +49,6 @@ SAMPLE_SIZE = 10
 SKIPPED_SAMPLE = 100
 # below this many bytes of JSON, starting and merging workers costs more than it saves
 PARALLEL_MIN_BYTES = 24 * 2**20
-FIRST_RUN_EXTRA = 0.01
 
 COUNT_FILES = {
     # file: (header, counter attribute)
@@ -727,10 +726,7 @@ def plan(files: list[Path], workers: int, min_bytes: int = PARALLEL_MIN_BYTES) -
     if total < min_bytes:
         return whole
     runs: list[list] = [[] for _ in range(workers)]
-    # the first run is counted here, the others in workers that must then send what they
-    # counted: the first gets a little more, so those sends overlap its counting
-    shift = int(total * FIRST_RUN_EXTRA)
-    bounds = [min(total * (k + 1) // workers + shift, total) for k in range(workers)]
+    bounds = [total * (k + 1) // workers for k in range(workers)]  # end of each run
     k = 0
     pos = 0
     for i, (path, size) in enumerate(zip(files, sizes, strict=True)):

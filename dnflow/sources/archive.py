@@ -17,6 +17,9 @@ import orjson
 # A single pretty-printed API answer is one document over many lines. Anything bigger than
 # this is certainly not one answer, so it is read line by line and its bad lines reported.
 MAX_PRETTY_BYTES = 64 * 1024 * 1024
+# lines are read through a 1 MiB buffer: with the default 8 KiB, splitting a big archive
+# into lines took a quarter of the time of parsing them (0.95 s against 0.23 s for 1.9 GB)
+READ_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,7 @@ def open_binary(path: str | Path) -> IO[bytes]:
     """Open plain or gzip by content, not by name (archives get renamed)."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if gz else open(path, "rb", buffering=READ_BUFFER)  # noqa: SIM115
 
 
 def _short(line: bytes) -> str:
@@ -90,7 +93,7 @@ def _skip(name: str, n: int, line: bytes, e: orjson.JSONDecodeError) -> Skip:
 
 def _read_range(path: str | Path, name: str, start: int, end: int | None,
                 loads: Callable[[bytes], Any]):
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=READ_BUFFER) as f:
         f.seek(start)
         left = end - start if end is not None else None
         for n, line in enumerate(f, 1):
