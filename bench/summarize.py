@@ -104,7 +104,7 @@ def rows(r: dict) -> list[tuple[str, str]]:
     return [
         ("archive", f"{r['tweets']:,} tweets, {r['bytes'] / 2**20:,.0f} MB plain JSONL "
                     "(generated, seed 42, unique ids)"),
-        ("floor: bare orjson.loads of every line (1 process)",
+        ("floor: bare orjson.loads of every line, read as dnflow reads (1 MiB buffer, 1 process)",
          f"{r['floor_s']:.2f} s ({r['floor_tweets_per_s']:,.0f} tweets/s), "
          f"CPU {r['floor_cpu']:.1f} s"),
         ("dnflow summarize (all counts and files, one pass)",
