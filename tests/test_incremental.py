@@ -95,36 +95,42 @@ def test_changed_removed_or_reordered_files_count_from_scratch(tmp_path, chunks)
     assert_same(got, scratch(tmp_path, [a], "s3"))
 
 
-def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatch):
+# one process, and two: a worker counting the new files while the state loads
+PROCESSES = [{}, {"workers": 2, "min_parallel_bytes": 0}]
+
+
+@pytest.mark.parametrize("kw", PROCESSES)
+def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatch, kw):
     files = chunks[:2]
     want = scratch(tmp_path, chunks[:3])
     state = tmp_path / "state"
-    run(tmp_path, files)
+    run(tmp_path, files, **kw)
     (state / sm._STATE).write_bytes(b"garbage")
-    got, incremental, _ = run(tmp_path, chunks[:3])
+    got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
 
-    run(tmp_path, files)
+    run(tmp_path, files, **kw)
     with open(state / "tweet-ids.txt", "a") as f:  # an id that counts do not know
         f.write("123\n")
     with open(state / sm._STATE, "rb") as f:
         saved = marshal.load(f)
     saved["lengths"]["tweet-ids.txt"] += 4
     (state / sm._STATE).write_bytes(marshal.dumps(saved))
-    got, incremental, _ = run(tmp_path, chunks[:3])
+    got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
 
-    run(tmp_path, files)
+    run(tmp_path, files, **kw)
     monkeypatch.setattr(sm, "_code_fingerprint", lambda: "other counting code")
-    got, incremental, _ = run(tmp_path, chunks[:3])
+    got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
 
 
-def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monkeypatch):
-    run(tmp_path, chunks[:2])
+@pytest.mark.parametrize("kw", PROCESSES)
+def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monkeypatch, kw):
+    run(tmp_path, chunks[:2], **kw)
     calls = []
     real = sm._Pass.run
 
@@ -139,9 +145,9 @@ def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monk
 
     monkeypatch.setattr(sm._Pass, "run", dying)
     with pytest.raises(RuntimeError):
-        run(tmp_path, chunks[:4])
+        run(tmp_path, chunks[:4], **kw)
     monkeypatch.setattr(sm._Pass, "run", real)
-    got, incremental, _ = run(tmp_path, chunks[:4])
+    got, incremental, _ = run(tmp_path, chunks[:4], **kw)
     assert incremental  # the appended rows were cut back to the saved lengths
     assert_same(got, scratch(tmp_path, chunks[:4]))
 
