@@ -117,6 +117,27 @@ def test_monthly_budget(tmp_path):
     assert len(ids) == len(set(ids)) == 250 + r3["new_tweets"]
 
 
+def test_the_token_can_come_from_a_file(tmp_path):
+    """X_BEARER_TOKEN_FILE: only a path in the environment (cluster jobs copy it)."""
+    token_file = tmp_path / "token"
+    with make_api(50, token=TOKEN) as api:
+        token_file.write_text(f"{TOKEN}\n")
+        rec = collect(tmp_path, api, "2026-11-28T00", token=None,
+                      X_BEARER_TOKEN_FILE=str(token_file))
+        assert rec["status"] == "ok" and rec["new_tweets"] > 0
+        for content, why in (("", "is empty"), (None, "cannot read")):
+            if content is None:
+                token_file.unlink()
+            else:
+                token_file.write_text(content)
+            rec = collect(tmp_path / why, api, "2026-11-28T00", token=None,
+                          X_BEARER_TOKEN_FILE=str(token_file))
+            assert rec["status"] == "failed"
+            assert rec["error"].startswith(f"X_BEARER_TOKEN_FILE: {token_file}")
+            assert why in rec["error"]
+    assert TOKEN not in "".join(p.read_text() for p in tmp_path.rglob("*.json"))
+
+
 def test_missing_token_fails_clearly_and_is_retried(tmp_path):
     with make_api(50, token=TOKEN) as api:
         rec = collect(tmp_path, api, "2026-11-28T00", token=None)

@@ -56,6 +56,9 @@ from dnflow import windows as dnwindows
 
 API_HOST = "https://api.twitter.com"
 TOKEN_ENV = "X_BEARER_TOKEN"
+# or the path of a file holding it: then only a path is in the environment, which cluster
+# schedulers copy into every job (docs/scaling.md)
+TOKEN_FILE_ENV = "X_BEARER_TOKEN_FILE"
 API_URL_ENV = "DNFLOW_X_API_URL"
 
 # Everything a bearer (app-only) token may read, so the archive is as complete as the API
@@ -812,10 +815,10 @@ def collect_window(
         out(f"chunk {paths.chunk} already complete ({tweets} tweets): record recovered")
         return _finish(record_path, record)
 
-    token = (env.get(TOKEN_ENV) or "").strip()
-    if not token:
-        record.update(status="failed", error=f"{TOKEN_ENV} is not set: export the bearer "
-                      f"token of your X developer app before running snakemake")
+    try:
+        token = bearer_token(env)
+    except CollectError as e:
+        record.update(status="failed", error=str(e))
         out(f"FAILED: {record['error']}")
         return _finish(record_path, record)
     api_url = env.get(API_URL_ENV) or None
@@ -882,6 +885,29 @@ def _logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
     return write
 
 
+def bearer_token(env: Mapping[str, str]) -> str:
+    """The token from X_BEARER_TOKEN, else from the file X_BEARER_TOKEN_FILE names (its
+    first line); CollectError, naming the variable or the file, when there is none."""
+    token = (env.get(TOKEN_ENV) or "").strip()
+    if token:
+        return token
+    path = (env.get(TOKEN_FILE_ENV) or "").strip()
+    if not path:
+        raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
+                           f"developer app (or {TOKEN_FILE_ENV}, the path of a file holding "
+                           "it) before running snakemake")
+    try:
+        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CollectError(f"{TOKEN_FILE_ENV}: {path}: cannot read it "
+                           f"({getattr(e, 'strerror', None) or e})") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise CollectError(f"{TOKEN_FILE_ENV}: {path} is empty (it should hold the bearer "
+                           "token on its first line)")
+    return token
+
+
 # --------------------------------------------------------------------------- estimate
 
 
@@ -894,10 +920,7 @@ def estimate(slug: str, search: Mapping[str, Any], *, env: Mapping[str, str] | N
     budget, max_tweets, requests}``; raises CollectError for a missing or refused token.
     """
     env = os.environ if env is None else env
-    token = (env.get(TOKEN_ENV) or "").strip()
-    if not token:
-        raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
-                           f"developer app")
+    token = bearer_token(env)
     endpoint = search.get("endpoint", "recent")
     t = Transport(token, api_url=env.get(API_URL_ENV) or None, backoff=Backoff.from_env(env),
                   sleep=sleep, log=log, adapter=adapter)
