@@ -294,9 +294,6 @@ class Counts:
         users.update(theirs)
         _count_elements(self.more, both)  # their first tweet is one more for us
 
-    def user_tweets(self, aid: Any) -> int:
-        return 1 + self.more.get(aid, 0)
-
     _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
                  "minutes", "media", "retweeted", "more")
 
@@ -1101,7 +1098,8 @@ def _load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict |
         with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
             if f.read().count(b"\n") != counts.tweets:
                 return None
-        if state["ids_all_int"] and state["ids_bytes"] != 8 * counts.tweets:
+        if state["ids_all_int"] and (state["ids_bytes"] != 8 * counts.tweets or (
+                state_dir / _IDS_BIN).stat().st_size < state["ids_bytes"]):
             return None
         if seen:
             counts.seen = _read_seen(state_dir, state)

@@ -122,6 +122,13 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
     assert_same(got, want)
 
     run(tmp_path, files, **kw)
+    ids = state / sm._IDS_BIN  # an id short
+    os.truncate(ids, ids.stat().st_size - 8)
+    got, incremental, _ = run(tmp_path, chunks[:3], **kw)
+    assert not incremental
+    assert_same(got, want)
+
+    run(tmp_path, files, **kw)
     monkeypatch.setattr(sm, "_code_fingerprint", lambda: "other counting code")
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
