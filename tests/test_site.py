@@ -424,3 +424,31 @@ def test_site_rules_run_once(site: Path, tmp_path: Path) -> None:
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert "Nothing to be done" in second.stdout + second.stderr
     # `snakemake --lint` of the whole workflow: tests/test_pipeline.py
+
+
+def test_top_users_read_the_same_with_or_without_the_csv_module(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """users.csv without quoted fields is split by one regex (a big search has a row per
+    author); the rankings are the csv module's, ties and empty counts included."""
+    from dnflow.site import data as sd
+
+    rows = [("username", "name", "tweets", "followers", "following")]
+    rows += [(f"u{i % 7}", f"N {i}", str(1 + i % 3), "" if i % 11 == 0 else str(i * 37 % 50),
+              "" if i % 5 == 0 else str(i % 4)) for i in range(300)]
+    plain = tmp_path / "plain.csv"
+    with open(plain, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    quoted = tmp_path / "quoted.csv"
+    with open(quoted, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows + [("q,uote", 'a "b"', "1", "3", "1")])
+    for path in (plain, quoted):
+        got = sd.top_users(path)
+        want_rows = [r for r in sd.iter_rows(path) if sd.to_int(r["followers"]) is not None]
+        followed = sorted(want_rows, key=lambda r: (-int(r["followers"]), r["username"]))
+        assert [r["followers"] for r in got[0]] == [r["followers"] for r in followed[:25]]
+        assert [r["username"] for r in got[0]][:1] == [followed[0]["username"]]
+        assert all(isinstance(v, str) for r in got[0] + got[1] for v in r.values())
+    assert sd.top_users(tmp_path / "missing.csv") == ([], [])
+    fast = sd.top_users(plain)
+    monkeypatch.setattr(sd, "_USER_LINE", re.compile(rb"(?!)"))  # every file: csv module
+    assert sd.top_users(plain) == fast

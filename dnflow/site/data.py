@@ -231,22 +231,61 @@ def top_users(path: Path, n: int = TOP_N) -> tuple[list[dict], list[dict]]:
 
     Ratio is followers / following, with following 0 counted as 1.
     """
-    by_followers: list[tuple[int, str, int, dict]] = []  # min-heaps of the best n so far
-    by_ratio: list[tuple[float, str, int, dict]] = []
-    for i, r in enumerate(iter_rows(path)):
-        followers = to_int(r.get("followers"))
+    by_followers: list[tuple] = []  # min-heaps of the best n so far
+    by_ratio: list[tuple] = []
+    for i, (followers, following, username, r) in enumerate(_user_numbers(path)):
         if followers is None:
             continue
         # ties: the smaller username ranks first, so it must compare as "larger" here
         if len(by_followers) < n or followers >= by_followers[0][0]:
-            _push(by_followers, (followers, _desc(r.get("username") or ""), i, r), n)
-        following = to_int(r.get("following"))
+            _push(by_followers, (followers, _desc(username), i, r), n)
         if following is not None:
             ratio = followers / max(following, 1)
             if len(by_ratio) < n or ratio >= by_ratio[0][0]:
-                _push(by_ratio, (ratio, _desc(r.get("username") or ""), i, r), n)
-    return ([dict(r, _score=str(k)) for k, _, _, r in sorted(by_followers, reverse=True)],
-            [dict(r, _score=repr(k)) for k, _, _, r in sorted(by_ratio, reverse=True)])
+                _push(by_ratio, (ratio, _desc(username), i, r), n)
+    return ([dict(_user_dict(r), _score=str(k)) for k, _, _, r in sorted(by_followers,
+                                                                        reverse=True)],
+            [dict(_user_dict(r), _score=repr(k)) for k, _, _, r in sorted(by_ratio,
+                                                                         reverse=True)])
+
+
+_USERS_HEADER = b"username,name,tweets,followers,following"
+# a users.csv line without quoted fields (dnflow writes most of them so)
+_USER_LINE = re.compile(rb"([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*)\r?\n")
+
+
+def _user_numbers(path: Path) -> Iterator[tuple[int | None, int | None, str, Any]]:
+    """(followers, following, username, row) per users.csv row; ``row`` as _user_dict
+    takes it. A big search's users.csv has a row per author (389k for a million tweets):
+    without quoted fields, one regex splits them all and only the best become dicts."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    header, _, body = data.partition(b"\n")
+    rows = _USER_LINE.findall(body) if header.rstrip(b"\r") == _USERS_HEADER and (
+        b'"' not in body) else None
+    if rows is None or len(rows) != body.count(b"\n"):  # a line the regex did not take
+        for r in iter_rows(path):  # quoted fields (or not dnflow's): the csv module
+            yield (to_int(r.get("followers")), to_int(r.get("following")),
+                   r.get("username") or "", r)
+        return
+    for r in rows:
+        yield _int_or_none(r[3]), _int_or_none(r[4]), r[0].decode(), r
+
+
+def _int_or_none(b: bytes) -> int | None:
+    try:
+        return int(b)
+    except ValueError:
+        return None
+
+
+def _user_dict(r: Any) -> dict[str, str]:
+    if isinstance(r, dict):
+        return r
+    return dict(zip(("username", "name", "tweets", "followers", "following"),
+                    (v.decode() for v in r), strict=True))
 
 
 def _desc(s: str) -> str:
