@@ -22,7 +22,7 @@ import re
 import traceback
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, count, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -224,9 +224,10 @@ class Writer:
         """
         self._args = (path, users, more, state, tokens)
         if state is not None and changed is not None and tokens is not None:
-            keys = set(changed)
-            found = {i: (row, more.get(k, 0)) for i, (k, row) in enumerate(users.items())
-                     if k in keys}
+            # first-seen indexes of the changed authors, found by C-level loops
+            where = compress(count(), map(set(changed).__contains__, users))
+            rows, keys = list(users.values()), list(users)
+            found = {i: (rows[i], more.get(keys[i], 0)) for i in where}
             self._send.send_bytes(pickle.dumps(
                 ("splice", (path, state, tokens[0], tokens[1], found)), protocol=5))
             self._spliced = True
