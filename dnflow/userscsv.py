@@ -22,7 +22,7 @@ import re
 import traceback
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, compress, count, repeat
+from itertools import accumulate, compress, count, islice, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ HEADER = b"username,name,tweets,followers,following\r\n"
 TIME_KEY = 20
 COUNT_SLOT = b"\xff"
 ORDER = "users.order"  # beside a state's users.csv: what a splice needs of the last one
-_CHUNK = 100_000
+_CHUNK = 50_000
+_KEY, _VALUE = itemgetter(0), itemgetter(1)
 _NAMES_CHUNK = 20_000
 # a row's username: what follows its time key up to the first comma
 _USERNAME = re.compile(rb"^.{%d}([^,\n]*)" % TIME_KEY, re.M)
@@ -74,25 +75,42 @@ def _save_order(path: Path, token: Any, order: array, lengths: array) -> None:
     _replace(path, [pickle.dumps((token, order, lengths), protocol=5)])
 
 
+class Rows:
+    """users.csv's rows as they come, in first-seen order: each piece is formatted and its
+    usernames cut out on arrival (the helper does it while the next piece is on its way),
+    so that :meth:`write` is left with the sort."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.lines: list[bytes] = []
+        self.extra: list[int] = []
+
+    def add(self, rows: list[bytes], extra: list[int]) -> None:
+        """Profiles (time key + line) and their tweets beyond the first."""
+        self.names += _names(rows)
+        self.lines += map(_AFTER_TIME_KEY, map(
+            bytes.replace, rows, repeat(COUNT_SLOT), map(b"%d".__mod__, map((1).__add__,
+                                                                          extra))))
+        self.extra += extra
+
+    def write(self, path: Path, state: Path | None = None, token: Any = None) -> None:
+        """Two stable sorts on plain keys (not one on tuples), then the lines in order;
+        with ``state``, also what a later :func:`splice` needs there."""
+        order = sorted(range(len(self.names)), key=self.names.__getitem__)
+        order.sort(key=self.extra.__getitem__, reverse=True)
+        lines = list(map(self.lines.__getitem__, order))
+        _replace(path, [HEADER, *lines])
+        if state is not None:
+            _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)))
+
+
 def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = None,
           token: Any = None) -> None:
     """users.csv from ``rows`` (profiles in first-seen order) and ``extra`` (their tweets
-    beyond the first); with ``state``, also what a later :func:`splice` needs there.
-
-    Two stable sorts on plain keys replace one on tuples; rows were formatted when
-    counted.
-    """
-    names = _names(rows)
-    order = sorted(range(len(names)), key=names.__getitem__)
-    del names
-    order.sort(key=extra.__getitem__, reverse=True)
-    take = itemgetter(*order) if len(order) > 1 else (lambda seq: tuple(seq[i] for i in order))
-    lines = list(map(_AFTER_TIME_KEY, map(
-        bytes.replace, take(rows), repeat(COUNT_SLOT),
-        map(b"%d".__mod__, map((1).__add__, take(extra))))))
-    _replace(path, [HEADER, *lines])
-    if state is not None:
-        _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)))
+    beyond the first)."""
+    table = Rows()
+    table.add(rows, extra)
+    table.write(path, state, token)
 
 
 def splice(path: Path, state: Path, prev_token: Any, token: Any,
@@ -188,13 +206,11 @@ class Writer:
     @staticmethod
     def _child(recv: Any, done: Any) -> None:
         try:
-            rows: list[bytes] = []
-            extra: list[int] = []
+            table = Rows()
             while True:
                 kind, value = pickle.loads(recv.recv_bytes())
                 if kind == "rows":
-                    rows += value[0]
-                    extra += value[1]
+                    table.add(*value)
                     continue
                 if kind == "splice":
                     path, state, prev_token, token, changed = value
@@ -204,7 +220,7 @@ class Writer:
                     done.send_bytes(b"all")  # the parent sends every row instead
                     continue
                 path, state, token = value
-                write(path, rows, extra, state, token)
+                table.write(path, state, token)
                 done.send_bytes(b"")
                 return
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises
@@ -237,11 +253,12 @@ class Writer:
     def _send_all(self) -> None:
         path, users, more, state, tokens = self._args
         self._spliced = False
-        rows = list(users.values())
-        extra = list(map(more.get, users, repeat(0)))
-        for i in range(0, len(rows), _CHUNK):
+        # a piece at a time: the helper formats each while the next one is made
+        items = iter(users.items())
+        while chunk := list(islice(items, _CHUNK)):
             self._send.send_bytes(pickle.dumps(("rows", (
-                rows[i:i + _CHUNK], extra[i:i + _CHUNK])), protocol=5))
+                list(map(_VALUE, chunk)),
+                list(map(more.get, map(_KEY, chunk), repeat(0))))), protocol=5))
         target = state / "users.csv" if state is not None else path
         self._send.send_bytes(pickle.dumps(
             ("write", (target, state, tokens[1] if tokens else None))))
