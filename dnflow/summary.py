@@ -236,9 +236,9 @@ class Counts:
                 if old is not None:
                     more_l.append(aid)
                 if a["username"]:
-                    t = created if len(created) == 20 and created.isascii() else _time_key(
-                        created)
-                    if old is None or t.encode() >= old[:20]:
+                    t = created if len(created) == TIME_KEY and created.isascii() else (
+                        _time_key(created))
+                    if old is None or t.encode() >= old[:TIME_KEY]:
                         users[aid] = user_row(t, a["username"], a["name"], a["followers"],
                                               a["following"])
                 elif old is None:
@@ -289,7 +289,7 @@ class Counts:
         for aid in both:
             t = theirs.pop(aid)
             # theirs names the author and is newer (or ours names nobody)
-            if t[:20] >= users[aid][:20] and t[:20] != _NOBODY_B:
+            if t[:TIME_KEY] >= users[aid][:TIME_KEY] and t[:TIME_KEY] != _NOBODY_B:
                 users[aid] = t
         users.update(theirs)
         _count_elements(self.more, both)  # their first tweet is one more for us
@@ -350,17 +350,19 @@ def _packed(value: Any) -> bytes:
 
 # the time key of a profile whose tweet names no username (any with one replaces it),
 # and of one whose tweet has no usable time: both sort before every real time
-_NOBODY = "\0" * 20
+# (the format of a profile is dnflow.userscsv's: TIME_KEY bytes, then the row)
+TIME_KEY = userscsv.TIME_KEY
+_NOBODY = "\0" * TIME_KEY
 _NOBODY_B = _NOBODY.encode()
-_NO_TIME = " " * 20
+_NO_TIME = " " * TIME_KEY
 # where a users.csv row takes its tweet count: lone surrogates never come out of JSON
-# parsers, and "surrogateescape" encodes this one as the byte 0xFF, never seen in UTF-8
-_COUNT_SLOT = "\udcff"
+# parsers, and "surrogateescape" encodes this one as userscsv.COUNT_SLOT (0xFF)
+_COUNT_SLOT = userscsv.COUNT_SLOT.decode("utf-8", "surrogateescape")
 
 
 def _time_key(created: str) -> str:
-    """20 printable ASCII characters that sort as the profile's tweet time."""
-    if len(created) == 20 and created.isascii() and created.isprintable():
+    """TIME_KEY printable ASCII characters that sort as the profile's tweet time."""
+    if len(created) == TIME_KEY and created.isascii() and created.isprintable():
         return created
     return _NO_TIME
 
