@@ -160,6 +160,7 @@ class Counts:
         sample = self._sample
         crc32, adler32 = zlib.crc32, zlib.adler32
         user_row = _user_row
+        tk = TIME_KEY
         # a tweet whose CRC is above the sample's largest cannot enter it
         worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
         for rec in recs:
@@ -236,9 +237,9 @@ class Counts:
                 if old is not None:
                     more_l.append(aid)
                 if a["username"]:
-                    t = created if len(created) == TIME_KEY and created.isascii() else (
-                        _time_key(created))
-                    if old is None or t.encode() >= old[:TIME_KEY]:
+                    t = created if len(created) == tk and created.isascii() else _time_key(
+                        created)
+                    if old is None or t.encode() >= old[:tk]:
                         users[aid] = user_row(t, a["username"], a["name"], a["followers"],
                                               a["following"])
                 elif old is None:
