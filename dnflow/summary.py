@@ -17,7 +17,6 @@ import contextlib
 import csv
 import gc
 import hashlib
-import heapq
 import io
 import marshal
 import os
@@ -25,9 +24,8 @@ import pickle
 import shutil
 import sys
 import traceback
-import zlib
 from array import array
-from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from collections import Counter  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -39,13 +37,14 @@ from typing import Any
 import orjson
 
 from dnflow import userscsv, v2struct
+from dnflow.counts import Counts, seen_key
+from dnflow.rows import TWEETS_CSV_HEADER, card, csv_line, csv_plain, tweet_row
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
-from dnflow.tweets import NotTweets, Record, normalizer, tweet_id, tweets_in
+from dnflow.tweets import NotTweets, normalizer, tweet_id, tweets_in
 from dnflow.v2struct import Page
 
 TOP_CARDS = 25
-SAMPLE_SIZE = 10
 SKIPPED_SAMPLE = 100
 # below this many bytes of JSON, starting and merging workers costs more than it saves
 PARALLEL_MIN_BYTES = 24 * 2**20
@@ -59,439 +58,9 @@ COUNT_FILES = {
     "languages.csv": (("lang", "count"), "languages"),
     "sources.csv": (("source", "count"), "sources"),
 }
-TWEETS_CSV_HEADER = (
-    "id", "created_at", "author_id", "username", "name", "type", "text", "lang",
-    "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
-    "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
-)
 # the streamed outputs, in the order a pass writes them
 STREAMED = ("tweets.csv", "tweet-ids.txt", "skipped.csv")
 SKIPPED_HEADER = ("file", "line", "reason")
-
-
-def tweet_type(rec: Record) -> str:
-    if rec["retweet_of"]:
-        return "retweet"
-    if rec["quote_of"]:
-        return "quote"
-    if rec["reply_to"]:
-        return "reply"
-    return "original"
-
-
-def seen_key(tid: Any) -> Any:
-    """What dedup stores for a tweet id: canonical decimal ids as ints (less than half the
-    memory of their text), anything else as it is. "12" → 12, "012" stays "012"."""
-    if tid.__class__ is str and tid.isascii() and tid.isdigit() and tid[0] != "0":
-        return int(tid)
-    return tid
-
-
-class Counts:
-    """Every counter of a search; ``count_page`` takes the new tweets of one page.
-
-    Counts of disjoint tweets merge exactly (``merge``): every rule below is a sum, a
-    min/max, or "first seen" — never anything that depends on how the input was cut.
-    """
-
-    def __init__(self) -> None:
-        self.seen: set = set()  # seen_key() of every id counted
-        self.tweets = self.retweets = self.quotes = self.replies = self.originals = 0
-        self.hashtags: Counter[str] = Counter()
-        self.mentions: Counter[str] = Counter()
-        self.urls: Counter[str] = Counter()
-        self.domains: Counter[str] = Counter()
-        self.languages: Counter[str] = Counter()
-        self.sources: Counter[str] = Counter()
-        self.minutes: Counter[str] = Counter()
-        self.media: Counter[str] = Counter()
-        # media key → (type, url, preview, alt_text): the first with a URL, else the first
-        self.media_info: dict[str, tuple] = {}
-        # author (seen_key of its id, else its username) → its profile: the time key of
-        # the tweet it is from (_time_key), then its users.csv row (_user_row), in one bytes
-        # object; a big search has a profile per author, most of whom tweet once
-        self.users: dict[Any, bytes] = {}
-        # author → tweets beyond their first (no entry for those with one)
-        self.more: Counter[Any] = Counter()
-        # when a list: the authors merged in (merge_users), in order; counting here
-        # (count_page) makes it None, as the list would no longer hold every change
-        self.changed: list | None = None
-        self.retweeted: Counter[str] = Counter()
-        # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
-        # the first seen (a third of the memory of the card's dict)
-        self.originals_info: dict[str, tuple[bytes, bytes]] = {}
-        self.first: str | None = None
-        self.last: str | None = None
-        # min-heap of (-hash, id, record): the SAMPLE_SIZE smallest (hash, id) pairs
-        self._sample: list[tuple[int, str, Record]] = []
-
-    def add(self, rec: Record) -> bool:
-        """Count one tweet; False (and nothing counted) if its id was seen already."""
-        tid = rec["id"]
-        if tid is None:
-            return False
-        key = seen_key(tid)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        self.count_page([rec])
-        return True
-
-    def count_page(self, recs: list[Record]) -> None:
-        """Count tweets whose ids the caller has just added to ``seen``."""
-        # the hot loop of every summary: per tweet only list appends and a few dict
-        # updates; the counters take each page's keys at once (collections' C counter)
-        self.tweets += len(recs)
-        self.changed = None
-        created_l: list[str] = []
-        retweeted_l: list[str] = []
-        tags_l: list[str] = []
-        names_l: list[str] = []
-        urls_l: list[str] = []
-        domains_l: list[str] = []
-        media_l: list[str] = []
-        langs_l: list[str] = []
-        sources_l: list[str] = []
-        quotes = replies = originals = 0
-        oinfo = self.originals_info
-        media_info = self.media_info
-        users = self.users
-        more_l: list = []
-        sample = self._sample
-        crc32, adler32 = zlib.crc32, zlib.adler32
-        user_row = _user_row
-        tk = TIME_KEY
-        # a tweet whose CRC is above the sample's largest cannot enter it
-        worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
-        for rec in recs:
-            created = rec["created_at"]
-            if created:
-                created_l.append(created)
-            else:
-                created = ""
-            orig = rec["retweeted"]
-            retweet_of = rec["retweet_of"]
-            if retweet_of:
-                retweeted_l.append(retweet_of)
-                if orig is not None and retweet_of not in oinfo:
-                    oinfo[retweet_of] = _original(retweet_of, orig)
-            elif rec["quote_of"]:
-                quotes += 1
-            if rec["reply_to"]:
-                replies += 1
-            elif not (retweet_of or rec["quote_of"]):
-                originals += 1
-
-            # a retweet's own entities are cut with its text: count the original's;
-            # once per tweet however often it repeats them
-            src = orig if orig is not None else rec
-            tags = src["hashtags"]
-            if tags:
-                if len(tags) == 1:
-                    tags_l.append(tags[0].casefold())
-                else:
-                    tags_l.extend({h.casefold() for h in tags})
-            names = src["mentions"]
-            if names:
-                if len(names) == 1:
-                    names_l.append(names[0].casefold())
-                else:
-                    names_l.extend({m.casefold() for m in names})
-            urls = src["urls"]
-            if urls:
-                # already distinct per tweet (tweets.py)
-                if len(urls) == 1:
-                    u = urls[0]
-                    urls_l.append(u["url"])
-                    if u["domain"]:
-                        domains_l.append(u["domain"])
-                else:
-                    urls_l.extend([u["url"] for u in urls])
-                    domains_l.extend({u["domain"] for u in urls if u["domain"]})
-            media = src["media"]
-            if media:
-                for m in media:
-                    key = m["key"]
-                    if key is None:
-                        continue
-                    media_l.append(key)
-                    known = media_info.get(key)
-                    if known is None or (known[1] is None and m["url"]):
-                        media_info[key] = (m["type"], m["url"], m["preview"], m["alt_text"])
-            lang = rec["lang"] or (orig["lang"] if orig else None)
-            if lang:
-                langs_l.append(lang)
-            source = rec["source"]
-            if source:
-                sources_l.append(source)
-
-            a = rec["author"]
-            aid = a["id"] or a["username"]
-            if aid:
-                # the profile as of the newest tweet that names its author (the closest
-                # to "now"); equal times keep the later one; a profile without username
-                # is kept only until one with a username comes
-                if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
-                    aid = int(aid)  # seen_key, inlined: a third of the memory of the text
-                old = users.get(aid)
-                if old is not None:
-                    more_l.append(aid)
-                if a["username"]:
-                    t = created if len(created) == tk and created.isascii() else _time_key(
-                        created)
-                    if old is None or t.encode() >= old[:tk]:
-                        users[aid] = user_row(t, a["username"], a["name"], a["followers"],
-                                              a["following"])
-                elif old is None:
-                    users[aid] = user_row(_NOBODY, "", a["name"], a["followers"],
-                                          a["following"])
-
-            # the sample keeps the smallest (hash, id): a min-heap of negated hashes
-            tid = rec["id"]
-            b = tid.encode()
-            h = crc32(b)
-            if h <= worst:
-                key = -(h << 32 | adler32(b))
-                if len(sample) < SAMPLE_SIZE:
-                    heapq.heappush(sample, (key, tid, rec))
-                elif key >= sample[0][0] and (key > sample[0][0] or tid > sample[0][1]):
-                    heapq.heapreplace(sample, (key, tid, rec))
-                if len(sample) >= SAMPLE_SIZE:
-                    worst = (-sample[0][0]) >> 32
-
-        self.retweets += len(retweeted_l)
-        self.quotes += quotes
-        self.replies += replies
-        self.originals += originals
-        if created_l:
-            lo, hi = min(created_l), max(created_l)
-            if self.first is None or lo < self.first:
-                self.first = lo
-            if self.last is None or hi > self.last:
-                self.last = hi
-            _count_elements(self.minutes, [c[:16] for c in created_l])
-        for counter, keys in ((self.retweeted, retweeted_l), (self.more, more_l),
-                              (self.hashtags, tags_l),
-                              (self.mentions, names_l), (self.urls, urls_l),
-                              (self.domains, domains_l), (self.media, media_l),
-                              (self.languages, langs_l), (self.sources, sources_l)):
-            if keys:
-                _count_elements(counter, keys)
-
-    def merge_users(self, theirs: dict[Any, bytes]) -> None:
-        """Add profiles from tweets read after ours (their ``more`` merges with counters)."""
-        users = self.users
-        if self.changed is not None:
-            self.changed += theirs
-        # authors both sides have (a set operation, in C); the others are added at once,
-        # in their order, as one at a time would add them
-        both = [aid for aid in theirs if aid in users] if len(theirs) < 64 else list(
-            theirs.keys() & users.keys())
-        for aid in both:
-            t = theirs.pop(aid)
-            # theirs names the author and is newer (or ours names nobody)
-            if t[:TIME_KEY] >= users[aid][:TIME_KEY] and t[:TIME_KEY] != _NOBODY_B:
-                users[aid] = t
-        users.update(theirs)
-        _count_elements(self.more, both)  # their first tweet is one more for us
-
-    _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                 "minutes", "media", "retweeted", "more")
-
-    def to_state(self) -> dict:
-        """Everything but ``seen``, as builtin types (for marshal)."""
-        state = {k: v for k, v in vars(self).items() if k not in ("seen", "changed")}
-        for k in self._COUNTERS:
-            state[k] = dict(state[k])
-        return state
-
-    @classmethod
-    def from_state(cls, state: dict) -> Counts:
-        counts = cls()
-        for k, v in state.items():
-            setattr(counts, k, Counter(v) if k in cls._COUNTERS else v)
-        return counts
-
-    def sample(self) -> list[Record]:
-        return [r for _, _, r in sorted(self._sample, key=lambda s: s[:2], reverse=True)]
-
-    def merge(self, other: Counts) -> None:
-        """Add the counts of tweets read after ours, none of them seen by us."""
-        self.seen |= other.seen
-        for attr in ("tweets", "retweets", "quotes", "replies", "originals"):
-            setattr(self, attr, getattr(self, attr) + getattr(other, attr))
-        for attr in ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                     "minutes", "media", "retweeted", "more"):
-            mine = getattr(self, attr)
-            for k, v in getattr(other, attr).items():
-                mine[k] = mine.get(k, 0) + v
-        if other.first is not None and (self.first is None or other.first < self.first):
-            self.first = other.first
-        if other.last is not None and (self.last is None or other.last > self.last):
-            self.last = other.last
-        info = self.media_info
-        for key, m in other.media_info.items():
-            known = info.get(key)
-            if known is None or (known[1] is None and m[1]):
-                info[key] = m
-        if other.users:
-            self.merge_users(other.users)
-        for tid, card in other.originals_info.items():
-            self.originals_info.setdefault(tid, card)
-        both = self._sample + other._sample
-        self._sample = heapq.nlargest(SAMPLE_SIZE, both, key=lambda s: s[:2])
-        heapq.heapify(self._sample)
-
-
-def _packed(value: Any) -> bytes:
-    """orjson bytes that take only their size: orjson's own keep its whole work buffer
-    (about 1 KiB however short the JSON), which for every user of a big search adds up."""
-    return bytes(memoryview(orjson.dumps(value)))
-
-
-# the time key of a profile whose tweet names no username (any with one replaces it),
-# and of one whose tweet has no usable time: both sort before every real time
-# (the format of a profile is dnflow.userscsv's: TIME_KEY bytes, then the row)
-TIME_KEY = userscsv.TIME_KEY
-_NOBODY = "\0" * TIME_KEY
-_NOBODY_B = _NOBODY.encode()
-_NO_TIME = " " * TIME_KEY
-# where a users.csv row takes its tweet count: lone surrogates never come out of JSON
-# parsers, and "surrogateescape" encodes this one as userscsv.COUNT_SLOT (0xFF)
-_COUNT_SLOT = userscsv.COUNT_SLOT.decode("utf-8", "surrogateescape")
-
-
-def _time_key(created: str) -> str:
-    """TIME_KEY printable ASCII characters that sort as the profile's tweet time."""
-    if len(created) == TIME_KEY and created.isascii() and created.isprintable():
-        return created
-    return _NO_TIME
-
-
-def _user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -> bytes:
-    """An author's time key then users.csv line, the tweet count left as one 0xFF byte.
-
-    Built once per profile and kept as bytes: a big search has a row per author, and
-    most of them never change again.
-    """
-    username = username or ""
-    name = name or ""
-    if followers.__class__ is not int:
-        followers = _num(followers)
-    if following.__class__ is not int:
-        following = _num(following)
-    line = f"{username},{name},{_COUNT_SLOT},{followers},{following}\r\n"
-    if line.count(",") != 4 or '"' in line or "\n" in line[:-1] or "\r" in line[:-2]:
-        line = (_csv_plain((username, name, ""))[:-2] + _COUNT_SLOT
-                + _csv_plain(("", followers, following))[:-2] + "\r\n")
-    return (t + line).encode("utf-8", "surrogateescape")
-
-
-def _original(tid: str, orig: Record) -> tuple[bytes, bytes]:
-    row = _csv_plain((tid, orig["author"]["username"] or "", orig["text"] or ""))
-    return (row[:-2] + ",").encode(), _packed(_card(orig))
-
-
-def _card(rec: Record) -> dict:
-    """What a tweet card needs, without the bulk of a full record."""
-    return {
-        "id": rec["id"],
-        "created_at": rec["created_at"],
-        "author": {k: rec["author"][k] for k in ("id", "username", "name", "verified",
-                                                  "profile_image_url")},
-        "text": rec["text"],
-        "lang": rec["lang"],
-        "hashtags": rec["hashtags"],
-        "mentions": rec["mentions"],
-        "urls": rec["urls"],
-        "media": rec["media"],
-        "metrics": rec["metrics"],
-        "retweet_of": rec["retweet_of"],
-        "quote_of": rec["quote_of"],
-        "reply_to": rec["reply_to"],
-    }
-
-
-# ---------------------------------------------------------------- tweets.csv rows
-
-_METRICS = itemgetter("retweet_count", "reply_count", "like_count", "quote_count")
-
-
-def tweet_row(rec: Record) -> bytes:
-    """One tweets.csv line (UTF-8), as ``csv.writer(quoting=QUOTE_NONNUMERIC)`` writes it.
-
-    Formatted by hand (the csv module walks every character of every field): strings
-    and missing values quoted, quotes doubled, counts as bare numbers, CRLF ends. A value
-    with a quote, or not a string, takes the csv module's path.
-    """
-    a = rec["author"]
-    m = rec["metrics"]
-    place = rec["place"]
-    if rec["retweet_of"]:
-        kind = "retweet"
-    elif rec["quote_of"]:
-        kind = "quote"
-    elif rec["reply_to"]:
-        kind = "reply"
-    else:
-        kind = "original"
-    urls = rec["urls"]
-    media = rec["media"]
-    try:
-        rc, pc, lc, qc = _METRICS(m)
-    except KeyError:  # a count the data does not have: written empty, by the csv module
-        return _csv_row(rec).encode()
-    if not (type(rc) is int and type(pc) is int and type(lc) is int and type(qc) is int):
-        return _csv_row(rec).encode()
-    # None is written as "" (quoted, as csv does): `"" if v is None else v`, inlined
-    try:
-        head = '","'.join((
-            rec["id"],
-            "" if (v := rec["created_at"]) is None else v,
-            "" if (v := a["id"]) is None else v,
-            "" if (v := a["username"]) is None else v,
-            "" if (v := a["name"]) is None else v,
-            kind,
-            rec["text"],
-            "" if (v := rec["lang"]) is None else v,
-            "" if (v := rec["retweet_of"]) is None else v,
-            "" if (v := rec["quote_of"]) is None else v,
-            "" if (v := rec["reply_to"]) is None else v,
-            " ".join(rec["hashtags"]),
-            " ".join(rec["mentions"]),
-            " ".join([u["url"] for u in urls]) if urls else "",
-            " ".join([x["key"] for x in media if x["key"]]) if media else "",
-        ))
-        source = "" if (v := rec["source"]) is None else v
-        place = "" if place is None or (v := place["full_name"]) is None else v
-        line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
-    except TypeError:  # a value that is not text where text is expected: let csv say it
-        return _csv_row(rec).encode()
-    # 17 quoted fields: any other quote came from a value and must be doubled
-    if line.count(b'"') != 34:
-        return _csv_row(rec).encode()
-    return line
-
-
-def _csv_line(values: Iterable[Any]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC).writerow(values)
-    return buf.getvalue()
-
-
-def _csv_row(rec: Record) -> str:
-    a = rec["author"]
-    m = rec["metrics"]
-    place = rec["place"]
-    return _csv_line((
-        rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
-        tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
-        rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
-        " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
-        " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
-        m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
-        m.get("quote_count"), rec["source"], place["full_name"] if place else None,
-    ))
 
 
 # ---------------------------------------------------------------- time buckets
@@ -558,7 +127,7 @@ class _Streams:
         self.ids = open(paths["tweet-ids.txt"], mode)  # noqa: SIM115
         self.skipped_f = open(paths["skipped.csv"], mode)  # noqa: SIM115
         if header:
-            self.tweets.write(_csv_line(TWEETS_CSV_HEADER).encode())
+            self.tweets.write(csv_line(TWEETS_CSV_HEADER).encode())
             self.skipped([SKIPPED_HEADER])
 
     def skipped(self, rows: list[tuple]) -> None:
@@ -991,11 +560,6 @@ def _sorted_counts(counter: Counter[str]) -> list[tuple[str, int]]:
     return items
 
 
-def _num(v: Any) -> Any:
-    # a number, or nothing (followers/following the archive does not have)
-    return v if v.__class__ is int or isinstance(v, int) else ""
-
-
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -1007,12 +571,6 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
 
 def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
     userscsv.write(path, list(users.values()), list(map(more.get, users, repeat(0))))
-
-
-def _csv_plain(values: Iterable[Any]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf).writerow(values)
-    return buf.getvalue()
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -1051,7 +609,8 @@ def _code_fingerprint() -> str:
     h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
                         digest_size=16)
     here = Path(__file__).resolve().parent
-    for rel in ("summary.py", "tweets.py", "v2struct.py", "userscsv.py", "sources/archive.py"):
+    for rel in ("summary.py", "counts.py", "rows.py", "tweets.py", "v2struct.py", "userscsv.py",
+                "sources/archive.py"):
         with contextlib.suppress(OSError):
             h.update((here / rel).read_bytes())
     return h.hexdigest()
@@ -1438,7 +997,7 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
         known = info.get(tid)
         # an original the archive does not have (not in includes): its id only
         lines.append(known[0] + b"%d\r\n" % c if known is not None
-                     else _csv_plain((tid, "", "", c)).encode())
+                     else csv_plain((tid, "", "", c)).encode())
     tmp = outdir / ".retweets.csv.tmp"
     tmp.write_bytes(b"".join(lines))
     os.replace(tmp, outdir / "retweets.csv")
@@ -1452,7 +1011,7 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     _write_csv(outdir / "timeline.csv", ("time", "count"), timeline(counts.minutes, bucket))
     write_json(outdir / "cards.json", {
         "top_retweeted": cards,
-        "sample": [_card(r) for r in counts.sample()],
+        "sample": [card(r) for r in counts.sample()],
     })
     counts.media_info, counts.originals_info, counts.minutes = {}, {}, Counter()
     counts.media, counts.retweeted, counts.mentions, counts.urls = (

@@ -13,7 +13,8 @@ import pytest
 
 from dnflow import summary as sm
 from dnflow.generate import write_archive
-from dnflow.summary import plan, summarize, tweet_row
+from dnflow.rows import csv_row, tweet_row
+from dnflow.summary import plan, summarize
 from dnflow.tweets import records
 
 from .conftest import CORPUS, V2
@@ -126,7 +127,7 @@ WEIRD = {
 
 def test_rows_match_the_csv_module():
     for rec in records(WEIRD):
-        want = sm._csv_row(rec).encode()
+        want = csv_row(rec).encode()
         assert tweet_row(rec) == want, rec["id"]
 
 

@@ -5,15 +5,15 @@ import random
 import pytest
 
 from dnflow import userscsv
-from dnflow.summary import _NOBODY, _user_row
+from dnflow.rows import NOBODY, user_row
 
 NAMES = ["alice", "Alice", "bob", "", 'qu"ote', "com,ma", "zoë", "ZOË", "x" * 30]
 
 
 def profile(rng: random.Random, day: int) -> bytes:
     name = rng.choice(NAMES)
-    t = _NOBODY if not name else f"2026-11-{day:02d}T10:00:00Z"
-    return _user_row(t, name, rng.choice(["N", "Na, me", ""]), rng.randrange(100), None)
+    t = NOBODY if not name else f"2026-11-{day:02d}T10:00:00Z"
+    return user_row(t, name, rng.choice(["N", "Na, me", ""]), rng.randrange(100), None)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -48,7 +48,7 @@ def test_splice_equals_a_whole_write(tmp_path, seed):
 
 
 def test_a_splice_needs_the_users_csv_of_the_state_it_updates(tmp_path):
-    rows = [_user_row(_NOBODY, "a", "A", 1, 1)]
+    rows = [user_row(NOBODY, "a", "A", 1, 1)]
     state = tmp_path / "state"
     state.mkdir()
     userscsv.write(state / "users.csv", rows, [0], state, "t1")

@@ -1,0 +1,286 @@
+"""Every counter of a search, and the counting rules the README and every page describe
+("how counted").
+
+Two ways in, held to the same results: ``Counts.count_page`` takes normalized records
+(any format), ``count_v2`` takes the decoded structs of a v2 page (dnflow.v2struct)
+straight, without a record per tweet: the hot path of every big summary
+(docs/performance.md; tests/test_v2count.py compares both on every v2 line of the
+corpus and on generated archives).
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from typing import Any
+
+from dnflow.rows import NOBODY, NOBODY_B, TIME_KEY, original_row, time_key, user_row
+from dnflow.tweets import Record
+
+SAMPLE_SIZE = 10
+
+
+def seen_key(tid: Any) -> Any:
+    """What dedup stores for a tweet id: canonical decimal ids as ints (less than half the
+    memory of their text), anything else as it is. "12" → 12, "012" stays "012"."""
+    if tid.__class__ is str and tid.isascii() and tid.isdigit() and tid[0] != "0":
+        return int(tid)
+    return tid
+
+
+class Counts:
+    """Every counter of a search; ``count_page`` takes the new tweets of one page.
+
+    Counts of disjoint tweets merge exactly (``merge``): every rule below is a sum, a
+    min/max, or "first seen" — never anything that depends on how the input was cut.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set = set()  # seen_key() of every id counted
+        self.tweets = self.retweets = self.quotes = self.replies = self.originals = 0
+        self.hashtags: Counter[str] = Counter()
+        self.mentions: Counter[str] = Counter()
+        self.urls: Counter[str] = Counter()
+        self.domains: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.minutes: Counter[str] = Counter()
+        self.media: Counter[str] = Counter()
+        # media key → (type, url, preview, alt_text): the first with a URL, else the first
+        self.media_info: dict[str, tuple] = {}
+        # author (seen_key of its id, else its username) → its profile: the time key of
+        # the tweet it is from (time_key), then its users.csv row (user_row), in one bytes
+        # object; a big search has a profile per author, most of whom tweet once
+        self.users: dict[Any, bytes] = {}
+        # author → tweets beyond their first (no entry for those with one)
+        self.more: Counter[Any] = Counter()
+        # when a list: the authors merged in (merge_users), in order; counting here
+        # (count_page) makes it None, as the list would no longer hold every change
+        self.changed: list | None = None
+        self.retweeted: Counter[str] = Counter()
+        # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
+        # the first seen (a third of the memory of the card's dict)
+        self.originals_info: dict[str, tuple[bytes, bytes]] = {}
+        self.first: str | None = None
+        self.last: str | None = None
+        # min-heap of (-hash, id, record): the SAMPLE_SIZE smallest (hash, id) pairs
+        self._sample: list[tuple[int, str, Record]] = []
+
+    def add(self, rec: Record) -> bool:
+        """Count one tweet; False (and nothing counted) if its id was seen already."""
+        tid = rec["id"]
+        if tid is None:
+            return False
+        key = seen_key(tid)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.count_page([rec])
+        return True
+
+    def count_page(self, recs: list[Record]) -> None:
+        """Count tweets whose ids the caller has just added to ``seen``."""
+        # the hot loop of every summary: per tweet only list appends and a few dict
+        # updates; the counters take each page's keys at once (collections' C counter)
+        self.tweets += len(recs)
+        self.changed = None
+        created_l: list[str] = []
+        retweeted_l: list[str] = []
+        tags_l: list[str] = []
+        names_l: list[str] = []
+        urls_l: list[str] = []
+        domains_l: list[str] = []
+        media_l: list[str] = []
+        langs_l: list[str] = []
+        sources_l: list[str] = []
+        quotes = replies = originals = 0
+        oinfo = self.originals_info
+        media_info = self.media_info
+        users = self.users
+        more_l: list = []
+        sample = self._sample
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        make_row = user_row
+        tk = TIME_KEY
+        # a tweet whose CRC is above the sample's largest cannot enter it
+        worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
+        for rec in recs:
+            created = rec["created_at"]
+            if created:
+                created_l.append(created)
+            else:
+                created = ""
+            orig = rec["retweeted"]
+            retweet_of = rec["retweet_of"]
+            if retweet_of:
+                retweeted_l.append(retweet_of)
+                if orig is not None and retweet_of not in oinfo:
+                    oinfo[retweet_of] = original_row(retweet_of, orig)
+            elif rec["quote_of"]:
+                quotes += 1
+            if rec["reply_to"]:
+                replies += 1
+            elif not (retweet_of or rec["quote_of"]):
+                originals += 1
+
+            # a retweet's own entities are cut with its text: count the original's;
+            # once per tweet however often it repeats them
+            src = orig if orig is not None else rec
+            tags = src["hashtags"]
+            if tags:
+                if len(tags) == 1:
+                    tags_l.append(tags[0].casefold())
+                else:
+                    tags_l.extend({h.casefold() for h in tags})
+            names = src["mentions"]
+            if names:
+                if len(names) == 1:
+                    names_l.append(names[0].casefold())
+                else:
+                    names_l.extend({m.casefold() for m in names})
+            urls = src["urls"]
+            if urls:
+                # already distinct per tweet (tweets.py)
+                if len(urls) == 1:
+                    u = urls[0]
+                    urls_l.append(u["url"])
+                    if u["domain"]:
+                        domains_l.append(u["domain"])
+                else:
+                    urls_l.extend([u["url"] for u in urls])
+                    domains_l.extend({u["domain"] for u in urls if u["domain"]})
+            media = src["media"]
+            if media:
+                for m in media:
+                    key = m["key"]
+                    if key is None:
+                        continue
+                    media_l.append(key)
+                    known = media_info.get(key)
+                    if known is None or (known[1] is None and m["url"]):
+                        media_info[key] = (m["type"], m["url"], m["preview"], m["alt_text"])
+            lang = rec["lang"] or (orig["lang"] if orig else None)
+            if lang:
+                langs_l.append(lang)
+            source = rec["source"]
+            if source:
+                sources_l.append(source)
+
+            a = rec["author"]
+            aid = a["id"] or a["username"]
+            if aid:
+                # the profile as of the newest tweet that names its author (the closest
+                # to "now"); equal times keep the later one; a profile without username
+                # is kept only until one with a username comes
+                if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
+                    aid = int(aid)  # seen_key, inlined: a third of the memory of the text
+                old = users.get(aid)
+                if old is not None:
+                    more_l.append(aid)
+                if a["username"]:
+                    t = created if len(created) == tk and created.isascii() else time_key(
+                        created)
+                    if old is None or t.encode() >= old[:tk]:
+                        users[aid] = make_row(t, a["username"], a["name"], a["followers"],
+                                              a["following"])
+                elif old is None:
+                    users[aid] = make_row(NOBODY, "", a["name"], a["followers"],
+                                          a["following"])
+
+            # the sample keeps the smallest (hash, id): a min-heap of negated hashes
+            tid = rec["id"]
+            b = tid.encode()
+            h = crc32(b)
+            if h <= worst:
+                key = -(h << 32 | adler32(b))
+                if len(sample) < SAMPLE_SIZE:
+                    heapq.heappush(sample, (key, tid, rec))
+                elif key >= sample[0][0] and (key > sample[0][0] or tid > sample[0][1]):
+                    heapq.heapreplace(sample, (key, tid, rec))
+                if len(sample) >= SAMPLE_SIZE:
+                    worst = (-sample[0][0]) >> 32
+
+        self.retweets += len(retweeted_l)
+        self.quotes += quotes
+        self.replies += replies
+        self.originals += originals
+        if created_l:
+            lo, hi = min(created_l), max(created_l)
+            if self.first is None or lo < self.first:
+                self.first = lo
+            if self.last is None or hi > self.last:
+                self.last = hi
+            _count_elements(self.minutes, [c[:16] for c in created_l])
+        for counter, keys in ((self.retweeted, retweeted_l), (self.more, more_l),
+                              (self.hashtags, tags_l),
+                              (self.mentions, names_l), (self.urls, urls_l),
+                              (self.domains, domains_l), (self.media, media_l),
+                              (self.languages, langs_l), (self.sources, sources_l)):
+            if keys:
+                _count_elements(counter, keys)
+
+    def merge_users(self, theirs: dict[Any, bytes]) -> None:
+        """Add profiles from tweets read after ours (their ``more`` merges with counters)."""
+        users = self.users
+        if self.changed is not None:
+            self.changed += theirs
+        # authors both sides have (a set operation, in C); the others are added at once,
+        # in their order, as one at a time would add them
+        both = [aid for aid in theirs if aid in users] if len(theirs) < 64 else list(
+            theirs.keys() & users.keys())
+        for aid in both:
+            t = theirs.pop(aid)
+            # theirs names the author and is newer (or ours names nobody)
+            if t[:TIME_KEY] >= users[aid][:TIME_KEY] and t[:TIME_KEY] != NOBODY_B:
+                users[aid] = t
+        users.update(theirs)
+        _count_elements(self.more, both)  # their first tweet is one more for us
+
+    _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
+                 "minutes", "media", "retweeted", "more")
+
+    def to_state(self) -> dict:
+        """Everything but ``seen``, as builtin types (for marshal)."""
+        state = {k: v for k, v in vars(self).items() if k not in ("seen", "changed")}
+        for k in self._COUNTERS:
+            state[k] = dict(state[k])
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> Counts:
+        counts = cls()
+        for k, v in state.items():
+            setattr(counts, k, Counter(v) if k in cls._COUNTERS else v)
+        return counts
+
+    def sample(self) -> list[Record]:
+        return [r for _, _, r in sorted(self._sample, key=lambda s: s[:2], reverse=True)]
+
+    def merge(self, other: Counts) -> None:
+        """Add the counts of tweets read after ours, none of them seen by us."""
+        self.seen |= other.seen
+        for attr in ("tweets", "retweets", "quotes", "replies", "originals"):
+            setattr(self, attr, getattr(self, attr) + getattr(other, attr))
+        for attr in ("hashtags", "mentions", "urls", "domains", "languages", "sources",
+                     "minutes", "media", "retweeted", "more"):
+            mine = getattr(self, attr)
+            for k, v in getattr(other, attr).items():
+                mine[k] = mine.get(k, 0) + v
+        if other.first is not None and (self.first is None or other.first < self.first):
+            self.first = other.first
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
+        info = self.media_info
+        for key, m in other.media_info.items():
+            known = info.get(key)
+            if known is None or (known[1] is None and m[1]):
+                info[key] = m
+        if other.users:
+            self.merge_users(other.users)
+        for tid, card in other.originals_info.items():
+            self.originals_info.setdefault(tid, card)
+        both = self._sample + other._sample
+        self._sample = heapq.nlargest(SAMPLE_SIZE, both, key=lambda s: s[:2])
+        heapq.heapify(self._sample)
+

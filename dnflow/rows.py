@@ -1,0 +1,198 @@
+"""The bytes of output rows: tweets.csv lines, users.csv profiles, retweets.csv rows and
+tweet cards, as counting keeps them.
+
+Formatted by hand where it is hot (the csv module walks every character of every field),
+always with the csv module's bytes: anything unusual (a quote in a value, a value that is
+not text) takes the csv module's path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from operator import itemgetter
+from typing import Any
+
+import orjson
+
+from dnflow import userscsv
+from dnflow.tweets import Record
+
+TWEETS_CSV_HEADER = (
+    "id", "created_at", "author_id", "username", "name", "type", "text", "lang",
+    "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
+    "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
+)
+
+
+def tweet_type(rec: Record) -> str:
+    if rec["retweet_of"]:
+        return "retweet"
+    if rec["quote_of"]:
+        return "quote"
+    if rec["reply_to"]:
+        return "reply"
+    return "original"
+
+
+def packed(value: Any) -> bytes:
+    """orjson bytes that take only their size: orjson's own keep its whole work buffer
+    (about 1 KiB however short the JSON), which for every user of a big search adds up."""
+    return bytes(memoryview(orjson.dumps(value)))
+
+
+# the time key of a profile whose tweet names no username (any with one replaces it),
+# and of one whose tweet has no usable time: both sort before every real time
+# (the format of a profile is dnflow.userscsv's: TIME_KEY bytes, then the row)
+TIME_KEY = userscsv.TIME_KEY
+NOBODY = "\0" * TIME_KEY
+NOBODY_B = NOBODY.encode()
+NO_TIME = " " * TIME_KEY
+# where a users.csv row takes its tweet count: lone surrogates never come out of JSON
+# parsers, and "surrogateescape" encodes this one as userscsv.COUNT_SLOT (0xFF)
+COUNT_SLOT_STR = userscsv.COUNT_SLOT.decode("utf-8", "surrogateescape")
+
+
+def time_key(created: str) -> str:
+    """TIME_KEY printable ASCII characters that sort as the profile's tweet time."""
+    if len(created) == TIME_KEY and created.isascii() and created.isprintable():
+        return created
+    return NO_TIME
+
+
+def user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -> bytes:
+    """An author's time key then users.csv line, the tweet count left as one 0xFF byte.
+
+    Built once per profile and kept as bytes: a big search has a row per author, and
+    most of them never change again.
+    """
+    username = username or ""
+    name = name or ""
+    if followers.__class__ is not int:
+        followers = num(followers)
+    if following.__class__ is not int:
+        following = num(following)
+    line = f"{username},{name},{COUNT_SLOT_STR},{followers},{following}\r\n"
+    if line.count(",") != 4 or '"' in line or "\n" in line[:-1] or "\r" in line[:-2]:
+        line = (csv_plain((username, name, ""))[:-2] + COUNT_SLOT_STR
+                + csv_plain(("", followers, following))[:-2] + "\r\n")
+    return (t + line).encode("utf-8", "surrogateescape")
+
+
+def original_row(tid: str, orig: Record) -> tuple[bytes, bytes]:
+    row = csv_plain((tid, orig["author"]["username"] or "", orig["text"] or ""))
+    return (row[:-2] + ",").encode(), packed(card(orig))
+
+
+def card(rec: Record) -> dict:
+    """What a tweet card needs, without the bulk of a full record."""
+    return {
+        "id": rec["id"],
+        "created_at": rec["created_at"],
+        "author": {k: rec["author"][k] for k in ("id", "username", "name", "verified",
+                                                  "profile_image_url")},
+        "text": rec["text"],
+        "lang": rec["lang"],
+        "hashtags": rec["hashtags"],
+        "mentions": rec["mentions"],
+        "urls": rec["urls"],
+        "media": rec["media"],
+        "metrics": rec["metrics"],
+        "retweet_of": rec["retweet_of"],
+        "quote_of": rec["quote_of"],
+        "reply_to": rec["reply_to"],
+    }
+
+
+# ---------------------------------------------------------------- tweets.csv rows
+
+METRICS = itemgetter("retweet_count", "reply_count", "like_count", "quote_count")
+
+
+def tweet_row(rec: Record) -> bytes:
+    """One tweets.csv line (UTF-8), as ``csv.writer(quoting=QUOTE_NONNUMERIC)`` writes it.
+
+    Formatted by hand (the csv module walks every character of every field): strings
+    and missing values quoted, quotes doubled, counts as bare numbers, CRLF ends. A value
+    with a quote, or not a string, takes the csv module's path.
+    """
+    a = rec["author"]
+    m = rec["metrics"]
+    place = rec["place"]
+    if rec["retweet_of"]:
+        kind = "retweet"
+    elif rec["quote_of"]:
+        kind = "quote"
+    elif rec["reply_to"]:
+        kind = "reply"
+    else:
+        kind = "original"
+    urls = rec["urls"]
+    media = rec["media"]
+    try:
+        rc, pc, lc, qc = METRICS(m)
+    except KeyError:  # a count the data does not have: written empty, by the csv module
+        return csv_row(rec).encode()
+    if not (type(rc) is int and type(pc) is int and type(lc) is int and type(qc) is int):
+        return csv_row(rec).encode()
+    # None is written as "" (quoted, as csv does): `"" if v is None else v`, inlined
+    try:
+        head = '","'.join((
+            rec["id"],
+            "" if (v := rec["created_at"]) is None else v,
+            "" if (v := a["id"]) is None else v,
+            "" if (v := a["username"]) is None else v,
+            "" if (v := a["name"]) is None else v,
+            kind,
+            rec["text"],
+            "" if (v := rec["lang"]) is None else v,
+            "" if (v := rec["retweet_of"]) is None else v,
+            "" if (v := rec["quote_of"]) is None else v,
+            "" if (v := rec["reply_to"]) is None else v,
+            " ".join(rec["hashtags"]),
+            " ".join(rec["mentions"]),
+            " ".join([u["url"] for u in urls]) if urls else "",
+            " ".join([x["key"] for x in media if x["key"]]) if media else "",
+        ))
+        source = "" if (v := rec["source"]) is None else v
+        place = "" if place is None or (v := place["full_name"]) is None else v
+        line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
+    except TypeError:  # a value that is not text where text is expected: let csv say it
+        return csv_row(rec).encode()
+    # 17 quoted fields: any other quote came from a value and must be doubled
+    if line.count(b'"') != 34:
+        return csv_row(rec).encode()
+    return line
+
+
+def csv_line(values: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC).writerow(values)
+    return buf.getvalue()
+
+
+def csv_row(rec: Record) -> str:
+    a = rec["author"]
+    m = rec["metrics"]
+    place = rec["place"]
+    return csv_line((
+        rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
+        tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
+        rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
+        " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
+        " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
+        m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
+        m.get("quote_count"), rec["source"], place["full_name"] if place else None,
+    ))
+
+
+def num(v: Any) -> Any:
+    # a number, or nothing (followers/following the archive does not have)
+    return v if v.__class__ is int or isinstance(v, int) else ""
+
+
+def csv_plain(values: Iterable[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(values)
+    return buf.getvalue()
