@@ -11,12 +11,24 @@ corpus and on generated archives).
 from __future__ import annotations
 
 import heapq
+import html
 import zlib
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from typing import Any
 
-from dnflow.rows import NOBODY, NOBODY_B, TIME_KEY, original_row, time_key, user_row
-from dnflow.tweets import Record
+from dnflow import v2struct
+from dnflow.rows import (
+    METRICS,
+    NOBODY,
+    NOBODY_B,
+    TIME_KEY,
+    csv_row,
+    original_row,
+    time_key,
+    tweet_row,
+    user_row,
+)
+from dnflow.tweets import Record, iso_time
 
 SAMPLE_SIZE = 10
 
@@ -284,3 +296,260 @@ class Counts:
         self._sample = heapq.nlargest(SAMPLE_SIZE, both, key=lambda s: s[:2])
         heapq.heapify(self._sample)
 
+
+
+def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, list, list]:
+    """Count the tweets of a decoded v2 page (``v2struct.tweets_in``) whose ids are not in
+    ``seen`` (which gains them), straight from the structs: what ``Counts.count_page`` and
+    ``rows.tweet_row`` do with ``v2struct.normalize``'s records, without making a record
+    per tweet. Returns the new tweets' tweets.csv rows, their ids and their seen keys.
+
+    A tweet with a place (rare) is normalized and counted by ``count_page``: in a page
+    the order of counting does not matter (an author's profile, a media's info and an
+    original are the same for every tweet of the page). A record is also made for a tweet
+    that enters the sample, for an original counted for the first time (its card), and
+    for a row the csv module must write (a quote in a value, a count that is missing).
+    """
+    normalize = v2struct.normalize
+    entities_of = v2struct.entities_of
+    rows: list[bytes] = []
+    ids: list[str] = []
+    keys: list = []
+    slow: list[Record] = []
+    created_l: list[str] = []
+    retweeted_l: list[str] = []
+    tags_l: list[str] = []
+    names_l: list[str] = []
+    urls_l: list[str] = []
+    domains_l: list[str] = []
+    media_l: list[str] = []
+    langs_l: list[str] = []
+    sources_l: list[str] = []
+    more_l: list = []
+    quotes = replies = originals = 0
+    oinfo = counts.originals_info
+    media_info = counts.media_info
+    users = counts.users
+    sample = counts._sample
+    crc32, adler32 = zlib.crc32, zlib.adler32
+    make_row = user_row
+    tk = TIME_KEY
+    worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
+    authors = inc.authors
+    # original id → what its retweets count and show: (hashtags, mentions, urls, media,
+    # lang, author's username, text), or None when the page does not have it
+    origs: dict[str, tuple | None] = {}
+    for t in raws:
+        tid = t.id
+        if tid is None:
+            continue
+        key = int(tid) if tid.isdigit() and tid.isascii() and tid[0] != "0" else tid
+        if key in seen:
+            continue
+        seen.add(key)
+        keys.append(key)
+        ids.append(tid)
+        if t.geo is not None:
+            rec = normalize(t, inc)
+            slow.append(rec)
+            rows.append(tweet_row(rec))
+            continue
+
+        retweet_of = quote_of = reply_to = None
+        refs = t.referenced_tweets
+        if refs:
+            for ref in refs:
+                kind = ref.type
+                if kind == "retweeted":
+                    retweet_of = ref.id
+                elif kind == "quoted":
+                    quote_of = ref.id
+                elif kind == "replied_to":
+                    reply_to = ref.id
+        tags, names, urls, media = entities_of(t, inc)
+        src = None  # the original's facts, for a retweet of one the page has
+        if retweet_of is not None:
+            src = origs.get(retweet_of, False)
+            if src is False:
+                src = origs[retweet_of] = _original_facts(retweet_of, inc, oinfo)
+        if retweet_of:
+            retweeted_l.append(retweet_of)
+        elif quote_of:
+            quotes += 1
+        if reply_to:
+            replies += 1
+        elif not (retweet_of or quote_of):
+            originals += 1
+
+        # a retweet's own entities are cut with its text: count the original's;
+        # once per tweet however often it repeats them
+        if src is None:
+            ctags, cnames, curls, cmedia = tags, names, urls, media
+            lang = t.lang
+            text = t.text or ""
+            if "&" in text:
+                text = html.unescape(text)
+        else:
+            ctags, cnames, curls, cmedia, olang, ousername, otext = src
+            lang = t.lang or olang
+            if ousername:
+                text = f"RT @{ousername}: {otext}"
+            else:
+                text = t.text or ""
+                if "&" in text:
+                    text = html.unescape(text)
+        if ctags:
+            if len(ctags) == 1:
+                tags_l.append(ctags[0].casefold())
+            else:
+                tags_l.extend({h.casefold() for h in ctags})
+        if cnames:
+            if len(cnames) == 1:
+                names_l.append(cnames[0].casefold())
+            else:
+                names_l.extend({m.casefold() for m in cnames})
+        if curls:
+            if len(curls) == 1:
+                u = curls[0]
+                urls_l.append(u["url"])
+                if u["domain"]:
+                    domains_l.append(u["domain"])
+            else:
+                urls_l.extend([u["url"] for u in curls])
+                domains_l.extend({u["domain"] for u in curls if u["domain"]})
+        if cmedia:
+            for m in cmedia:
+                mk = m["key"]
+                if mk is None:
+                    continue
+                media_l.append(mk)
+                known = media_info.get(mk)
+                if known is None or (known[1] is None and m["url"]):
+                    media_info[mk] = (m["type"], m["url"], m["preview"], m["alt_text"])
+        if lang:
+            langs_l.append(lang)
+        source = t.source
+        if source:
+            sources_l.append(source)
+        ca = t.created_at
+        created = ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca)
+        if created:
+            created_l.append(created)
+        else:
+            created = ""
+
+        a = authors.get(t.author_id) or v2struct.author_of(inc, t.author_id)
+        aid = a["id"] or a["username"]
+        if aid:
+            if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
+                aid = int(aid)
+            old = users.get(aid)
+            if old is not None:
+                more_l.append(aid)
+            if a["username"]:
+                tt = created if len(created) == tk and created.isascii() else time_key(
+                    created)
+                if old is None or tt.encode() >= old[:tk]:
+                    users[aid] = make_row(tt, a["username"], a["name"], a["followers"],
+                                          a["following"])
+            elif old is None:
+                users[aid] = make_row(NOBODY, "", a["name"], a["followers"], a["following"])
+
+        b = tid.encode()
+        h = crc32(b)
+        if h <= worst:
+            skey = -(h << 32 | adler32(b))
+            if len(sample) < SAMPLE_SIZE:
+                heapq.heappush(sample, (skey, tid, normalize(t, inc)))
+            elif skey >= sample[0][0] and (skey > sample[0][0] or tid > sample[0][1]):
+                heapq.heapreplace(sample, (skey, tid, normalize(t, inc)))
+            if len(sample) >= SAMPLE_SIZE:
+                worst = (-sample[0][0]) >> 32
+
+        # the tweets.csv line, as rows.tweet_row writes it
+        line = None
+        pm = t.public_metrics
+        if pm is not None:
+            try:
+                rc, pc, lc, qc = METRICS(pm)
+            except KeyError:
+                rc = None
+            if type(rc) is int and type(pc) is int and type(lc) is int and type(qc) is int:
+                if retweet_of:
+                    kind = "retweet"
+                elif quote_of:
+                    kind = "quote"
+                elif reply_to:
+                    kind = "reply"
+                else:
+                    kind = "original"
+                try:
+                    head = '","'.join((
+                        tid,
+                        created,
+                        "" if (v := a["id"]) is None else v,
+                        "" if (v := a["username"]) is None else v,
+                        "" if (v := a["name"]) is None else v,
+                        kind,
+                        text,
+                        "" if (v := t.lang) is None else v,
+                        "" if retweet_of is None else retweet_of,
+                        "" if quote_of is None else quote_of,
+                        "" if reply_to is None else reply_to,
+                        " ".join(tags),
+                        " ".join(names),
+                        " ".join([u["url"] for u in urls]) if urls else "",
+                        " ".join([x["key"] for x in media if x["key"]]) if media else "",
+                    ))
+                except TypeError:  # not text where text is expected
+                    pass
+                else:
+                    line = (f'"{head}",{rc},{pc},{lc},{qc},'
+                            f'"{"" if source is None else source}",""\r\n').encode()
+                    # 17 quoted fields: any other quote came from a value
+                    if line.count(b'"') != 34:
+                        line = None
+        rows.append(line if line is not None else csv_row(normalize(t, inc)).encode())
+
+    counts.tweets += len(ids) - len(slow)
+    counts.changed = None
+    counts.retweets += len(retweeted_l)
+    counts.quotes += quotes
+    counts.replies += replies
+    counts.originals += originals
+    if created_l:
+        lo, hi = min(created_l), max(created_l)
+        if counts.first is None or lo < counts.first:
+            counts.first = lo
+        if counts.last is None or hi > counts.last:
+            counts.last = hi
+        _count_elements(counts.minutes, [c[:16] for c in created_l])
+    for counter, ks in ((counts.retweeted, retweeted_l), (counts.more, more_l),
+                        (counts.hashtags, tags_l), (counts.mentions, names_l),
+                        (counts.urls, urls_l), (counts.domains, domains_l),
+                        (counts.media, media_l), (counts.languages, langs_l),
+                        (counts.sources, sources_l)):
+        if ks:
+            _count_elements(counter, ks)
+    if slow:
+        counts.count_page(slow)
+    return rows, ids, keys
+
+
+def _original_facts(tid: str, inc: Any, oinfo: dict) -> tuple | None:
+    """What a retweet of ``tid`` counts and shows of its original (None if the page does
+    not have it); the first time an original is counted, also its retweets.csv row and
+    card into ``oinfo`` (only truthy ids are counted, as ``count_page`` counts them)."""
+    orec = inc.normalized.get(tid)
+    if orec is None and tid not in inc.tweets:
+        return None
+    if orec is None and tid and tid not in oinfo:
+        orec = inc.normalized[tid] = v2struct.normalize(inc.tweets[tid], inc, 1)
+    if orec is not None:
+        if tid and tid not in oinfo:
+            oinfo[tid] = original_row(tid, orec)
+        return (orec["hashtags"], orec["mentions"], orec["urls"], orec["media"],
+                orec["lang"], orec["author"]["username"], orec["text"])
+    o = inc.tweets[tid]
+    a = inc.authors.get(o.author_id) or v2struct.author_of(inc, o.author_id)
+    return (*v2struct.entities_of(o, inc), o.lang, a["username"], v2struct.text_of(o))

@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from dnflow import userscsv, v2struct
-from dnflow.counts import Counts, seen_key
+from dnflow.counts import Counts, count_v2, seen_key
 from dnflow.rows import TWEETS_CSV_HEADER, card, csv_line, csv_plain, tweet_row
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
@@ -140,6 +140,32 @@ class _Streams:
             f.close()
 
 
+def _count_records(counts: Counts, raws: list, inc: Any, seen: set,
+                   fmt: str) -> tuple[list, list, list]:
+    """``count_v2`` for a page of any format: through a normalized record per tweet."""
+    norm = normalizer(fmt)
+    recs = []
+    rows = []
+    ids = []
+    keys = []
+    for raw in raws:
+        tid = tweet_id(raw, fmt)
+        if tid is None:
+            continue
+        key = seen_key(tid)
+        if key in seen:
+            continue
+        seen.add(key)
+        keys.append(key)
+        rec = norm(raw, inc)
+        recs.append(rec)
+        rows.append(tweet_row(rec))
+        ids.append(tid)
+    if recs:
+        counts.count_page(recs)
+    return rows, ids, keys
+
+
 class _Pass:
     """Reads segments (whole files or byte ranges of plain files) into one Counts."""
 
@@ -170,7 +196,6 @@ class _Pass:
         formats = stats["formats"]
         counts = self.counts
         seen = counts.seen
-        count_page = counts.count_page
         tweets_f = self.streams.tweets
         ids_f = self.streams.ids
         skips: list[Skip] = []
@@ -185,10 +210,9 @@ class _Pass:
             else:
                 n, value = item
                 lines += 1
-                if value.__class__ is Page:
+                fast = value.__class__ is Page
+                if fast:
                     raws, inc, fmt = v2struct.tweets_in(value)
-                    norm = v2struct.normalize
-                    tids = [raw.id for raw in raws]
                     errors = value.errors
                 else:
                     try:
@@ -197,8 +221,6 @@ class _Pass:
                         raws = None
                         skip = Skip(str(path), n, str(e))
                     else:
-                        norm = normalizer(fmt)
-                        tids = [tweet_id(raw, fmt) for raw in raws]
                         errors = value.get("errors") if fmt == "v2-page" else None
                 if raws is not None:
                     if errors:
@@ -206,27 +228,12 @@ class _Pass:
                     if fmt not in formats:
                         formats.add(fmt)
                     tweets += len(raws)
-                    recs = []
-                    rows = []
-                    ids = []
-                    keys = []
-                    for raw, tid in zip(raws, tids, strict=True):
-                        if tid is None:
-                            continue
-                        key = seen_key(tid)
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        keys.append(key)
-                        rec = norm(raw, inc)
-                        recs.append(rec)
-                        rows.append(tweet_row(rec))
-                        ids.append(tid)
+                    rows, ids, keys = (count_v2(counts, raws, inc, seen) if fast
+                                       else _count_records(counts, raws, inc, seen, fmt))
                     if ids:
                         if self.span is not None:
                             self.span = _union(self.span, _int_span(keys))
                         new += len(ids)
-                        count_page(recs)
                         tweets_f.write(b"".join(rows))
                         ids.append("")
                         ids_f.write("\n".join(ids).encode())
@@ -333,16 +340,17 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
     return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
 
 
-_CHUNK = 100_000  # ids or users per message from a worker
+_CHUNK = 100_000  # users per message from a worker
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
     """A forked worker: count its segments, send the result in pieces, exit.
 
-    Sent in order: ("span", (lowest, highest) id or None), ("seen", pickled ids)*,
-    ("result", everything but seen and users), ("users", {…})*, ("end", None); or
-    ("error", traceback) at any point. Pieces keep both sides' memory low (the parent
-    merges users a piece at a time), and ids stay pickled until the parent needs them.
+    Sent in order: ("span", (lowest, highest) id or None), ("result", everything but
+    the ids and users), ("users", {…})*, ("end", None); or ("error", traceback) at any
+    point. Pieces keep both sides' memory low (the parent merges users a piece at a
+    time). The ids are not sent: the parent seldom needs them (see _merge_workers), and
+    then reads them from the worker's tweet-ids part.
     """
 
     def send(kind: str, value: Any) -> None:
@@ -356,11 +364,8 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
             p.run(segments)
             streams.close()
         counts = p.counts
-        seen, counts.seen = list(counts.seen), set()
+        counts.seen = set()  # the parent reads them from the ids file if it needs them
         send("span", p.span)
-        for i in range(0, len(seen), _CHUNK):
-            send("seen", pickle.dumps(seen[i:i + _CHUNK], protocol=pickle.HIGHEST_PROTOCOL))
-        del seen
         users, counts.users = counts.users, {}
         send("result", p.result())
         items = list(users.items())
@@ -488,30 +493,24 @@ def _merge_workers(p: _Pass, jobs: list[tuple], load_seen: Any = None) -> None:
             last = k == len(jobs)
             messages = _receive(proc, recv)
             disjoint = True
-            theirs: list = []
+            theirs: set | None = None
             kind, their_span = next(messages)
             assert kind == "span"
             check = _overlap(p.span, their_span)
             if load_seen is not None and (check or not last):
                 load_seen()
                 load_seen = None
-            for kind, value in messages:
-                if kind != "seen":
-                    break
-                if not (disjoint and (check or not last)):
-                    continue
-                ids = pickle.loads(value)
-                if check and not p.counts.seen.isdisjoint(ids):
-                    disjoint = False
-                elif not last:  # later workers are checked against these too
-                    theirs.append(ids)
+            if check or not last:  # later workers are checked against these too
+                theirs = _part_seen(paths)
+                disjoint = not check or p.counts.seen.isdisjoint(theirs)
+            kind, value = next(messages)
+            assert kind == "result"
             if disjoint:
-                assert kind == "result"
                 # the kernel copies the worker's rows while this thread merges its counts
                 copies.append(copier.submit(_append_parts, p.streams, paths))
                 p.merge(value)
-                for seen in theirs:
-                    p.counts.seen.update(seen)
+                if theirs is not None:
+                    p.counts.seen |= theirs
                 p.span = _union(p.span, their_span)
                 for _, users in messages:
                     p.counts.merge_users(users)
@@ -670,6 +669,13 @@ def _load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict |
         return state
     except Exception:  # noqa: BLE001 - any damage means: count from scratch
         return None
+
+
+def _part_seen(paths: dict[str, Path]) -> set:
+    """seen_key() of every id a worker counted, from its tweet-ids part."""
+    text = paths["tweet-ids.txt"].read_bytes().decode("utf-8").split("\n")
+    text.pop()  # the text after the last newline: empty
+    return set(map(seen_key, text))
 
 
 def _read_seen(state_dir: Path, state: dict) -> set:

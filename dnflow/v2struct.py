@@ -158,6 +158,43 @@ def _user(u: User | None, user_id: str | None) -> dict:
     }
 
 
+def author_of(inc: Includes, author_id: str | None) -> dict:
+    """The author's part of a record, made once per page and author."""
+    author = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
+    return author
+
+
+def text_of(t: Tweet) -> str:
+    """A tweet's own text, unescaped (the API escapes &, < and > as HTML)."""
+    text = t.text or ""
+    return html.unescape(text) if "&" in text else text
+
+
+def entities_of(t: Tweet, inc: Includes) -> tuple[Any, Any, Any, Any]:
+    """The hashtags, mentions, URLs and media of a record, each an empty tuple when the
+    tweet has none (cheaper to make than a list; a record turns them into lists)."""
+    tags = names = urls = media = ()
+    ent = t.entities
+    if ent is not None:
+        if ent.hashtags:
+            tags = [h.tag for h in ent.hashtags]
+        if ent.mentions:
+            names = [m.username for m in ent.mentions]
+        if ent.urls:
+            urls = _url_list_of([u.unwound_url or u.expanded_url or u.url for u in ent.urls])
+    att = t.attachments
+    if att is not None and att.media_keys:
+        media = []
+        cache = inc.media_norm
+        for key in att.media_keys:
+            m = cache.get(key)
+            if m is None:
+                m = inc.media.get(key)
+                m = cache[key] = _v2_media(m) if m else _no_media(key)
+            media.append(m)
+    return tags, names, urls, media
+
+
 def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
     """:func:`dnflow.tweets.normalize_v2` for a ``Tweet`` of a decoded page."""
     retweet_of = quote_of = reply_to = retweeted = None
@@ -177,16 +214,6 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
             elif kind == "replied_to":
                 reply_to = ref.id
 
-    media = []
-    att = t.attachments
-    if att is not None and att.media_keys:
-        cache = inc.media_norm
-        for key in att.media_keys:
-            m = cache.get(key)
-            if m is None:
-                m = inc.media.get(key)
-                m = cache[key] = _v2_media(m) if m else _no_media(key)
-            media.append(m)
 
     place = coords = None
     geo = t.geo
@@ -202,26 +229,9 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
     if retweeted is not None and retweeted["author"]["username"]:
         text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
     else:
-        text = t.text or ""
-        if "&" in text:  # HTML-escaped by the API
-            text = html.unescape(text)
-
-    author_id = t.author_id
-    author = inc.authors.get(author_id)
-    if author is None:
-        author = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
-
-    hashtags: list = []
-    mentions: list = []
-    urls: list = []
-    ent = t.entities
-    if ent is not None:
-        if ent.hashtags:
-            hashtags = [h.tag for h in ent.hashtags]
-        if ent.mentions:
-            mentions = [m.username for m in ent.mentions]
-        if ent.urls:
-            urls = _url_list_of([u.unwound_url or u.expanded_url or u.url for u in ent.urls])
+        text = text_of(t)
+    author = inc.authors.get(t.author_id) or author_of(inc, t.author_id)
+    hashtags, mentions, urls, media = entities_of(t, inc)
 
     ca = t.created_at
     return {
@@ -230,10 +240,10 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
         "author": author,
         "text": text,
         "lang": t.lang,
-        "hashtags": hashtags,
-        "mentions": mentions,
-        "urls": urls,
-        "media": media,
+        "hashtags": hashtags or [],
+        "mentions": mentions or [],
+        "urls": urls or [],
+        "media": media or [],
         "retweet_of": retweet_of,
         "quote_of": quote_of,
         "reply_to": reply_to,
