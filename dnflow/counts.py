@@ -335,7 +335,7 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
     make_row = user_row
     tk = TIME_KEY
     worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
-    authors = inc.authors
+    users_tab = inc.users
     # original id → what its retweets count and show: (hashtags, mentions, urls, media,
     # lang, author's username, text), or None when the page does not have it
     origs: dict[str, tuple | None] = {}
@@ -438,22 +438,33 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
         else:
             created = ""
 
-        a = authors.get(t.author_id) or v2struct.author_of(inc, t.author_id)
-        aid = a["id"] or a["username"]
+        # the author, from the page's user struct (no record's author dict)
+        author_id = t.author_id
+        u = users_tab.get(author_id)
+        if u is None:
+            a_id, username, name = author_id, None, None
+        else:
+            a_id, username, name = u.id, u.username, u.name
+        aid = a_id or username
         if aid:
             if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
                 aid = int(aid)
             old = users.get(aid)
             if old is not None:
                 more_l.append(aid)
-            if a["username"]:
+            if username:
                 tt = created if len(created) == tk and created.isascii() else time_key(
                     created)
                 if old is None or tt.encode() >= old[:tk]:
-                    users[aid] = make_row(tt, a["username"], a["name"], a["followers"],
-                                          a["following"])
+                    pm = u.public_metrics
+                    users[aid] = (make_row(tt, username, name, None, None) if pm is None else
+                                  make_row(tt, username, name, pm.followers_count,
+                                           pm.following_count))
             elif old is None:
-                users[aid] = make_row(NOBODY, "", a["name"], a["followers"], a["following"])
+                pm = None if u is None else u.public_metrics
+                users[aid] = (make_row(NOBODY, "", name, None, None) if pm is None else
+                              make_row(NOBODY, "", name, pm.followers_count,
+                                       pm.following_count))
 
         b = tid.encode()
         h = crc32(b)
@@ -487,9 +498,9 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
                     head = '","'.join((
                         tid,
                         created,
-                        "" if (v := a["id"]) is None else v,
-                        "" if (v := a["username"]) is None else v,
-                        "" if (v := a["name"]) is None else v,
+                        "" if a_id is None else a_id,
+                        "" if username is None else username,
+                        "" if name is None else name,
                         kind,
                         text,
                         "" if (v := t.lang) is None else v,
