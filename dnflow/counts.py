@@ -20,12 +20,10 @@ from dnflow import v2struct
 from dnflow.rows import (
     METRICS,
     NOBODY,
-    NOBODY_B,
     TIME_KEY,
     csv_row,
     original_row,
     time_key,
-    tweet_row,
     user_row,
 )
 from dnflow.tweets import Record, iso_time
@@ -65,11 +63,10 @@ class Counts:
         # the tweet it is from (time_key), then its users.csv row (user_row), in one bytes
         # object; a big search has a profile per author, most of whom tweet once
         self.users: dict[Any, bytes] = {}
-        # author → tweets beyond their first (no entry for those with one)
+        # author → tweets beyond their first (no entry for those with one). Both are
+        # this process's part since it last handed them to the authors' table
+        # (dnflow.userscsv.Table), which merges the parts and keeps them with a state
         self.more: Counter[Any] = Counter()
-        # when a list: the authors merged in (merge_users), in order; counting here
-        # (count_page) makes it None, as the list would no longer hold every change
-        self.changed: list | None = None
         self.retweeted: Counter[str] = Counter()
         # retweeted id → (its retweets.csv row up to the count, its card as orjson bytes):
         # the first seen (a third of the memory of the card's dict)
@@ -96,7 +93,6 @@ class Counts:
         # the hot loop of every summary: per tweet only list appends and a few dict
         # updates; the counters take each page's keys at once (collections' C counter)
         self.tweets += len(recs)
-        self.changed = None
         created_l: list[str] = []
         retweeted_l: list[str] = []
         tags_l: list[str] = []
@@ -232,29 +228,13 @@ class Counts:
             if keys:
                 _count_elements(counter, keys)
 
-    def merge_users(self, theirs: dict[Any, bytes]) -> None:
-        """Add profiles from tweets read after ours (their ``more`` merges with counters)."""
-        users = self.users
-        if self.changed is not None:
-            self.changed += theirs
-        # authors both sides have (a set operation, in C); the others are added at once,
-        # in their order, as one at a time would add them
-        both = [aid for aid in theirs if aid in users] if len(theirs) < 64 else list(
-            theirs.keys() & users.keys())
-        for aid in both:
-            t = theirs.pop(aid)
-            # theirs names the author and is newer (or ours names nobody)
-            if t[:TIME_KEY] >= users[aid][:TIME_KEY] and t[:TIME_KEY] != NOBODY_B:
-                users[aid] = t
-        users.update(theirs)
-        _count_elements(self.more, both)  # their first tweet is one more for us
-
     _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                 "minutes", "media", "retweeted", "more")
+                 "minutes", "media", "retweeted")
 
     def to_state(self) -> dict:
-        """Everything but ``seen``, as builtin types (for marshal)."""
-        state = {k: v for k, v in vars(self).items() if k not in ("seen", "changed")}
+        """Everything but ``seen`` and the authors (the table's), as builtin types (for
+        marshal)."""
+        state = {k: v for k, v in vars(self).items() if k not in ("seen", "users", "more")}
         for k in self._COUNTERS:
             state[k] = dict(state[k])
         return state
@@ -270,12 +250,13 @@ class Counts:
         return [r for _, _, r in sorted(self._sample, key=lambda s: s[:2], reverse=True)]
 
     def merge(self, other: Counts) -> None:
-        """Add the counts of tweets read after ours, none of them seen by us."""
+        """Add the counts of tweets read after ours, none of them seen by us (all but the
+        authors: each process's go to the authors' table)."""
         self.seen |= other.seen
         for attr in ("tweets", "retweets", "quotes", "replies", "originals"):
             setattr(self, attr, getattr(self, attr) + getattr(other, attr))
         for attr in ("hashtags", "mentions", "urls", "domains", "languages", "sources",
-                     "minutes", "media", "retweeted", "more"):
+                     "minutes", "media", "retweeted"):
             mine = getattr(self, attr)
             for k, v in getattr(other, attr).items():
                 mine[k] = mine.get(k, 0) + v
@@ -288,8 +269,6 @@ class Counts:
             known = info.get(key)
             if known is None or (known[1] is None and m[1]):
                 info[key] = m
-        if other.users:
-            self.merge_users(other.users)
         for tid, card in other.originals_info.items():
             self.originals_info.setdefault(tid, card)
         both = self._sample + other._sample
@@ -304,18 +283,15 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
     ``rows.tweet_row`` do with ``v2struct.normalize``'s records, without making a record
     per tweet. Returns the new tweets' tweets.csv rows, their ids and their seen keys.
 
-    A tweet with a place (rare) is normalized and counted by ``count_page``: in a page
-    the order of counting does not matter (an author's profile, a media's info and an
-    original are the same for every tweet of the page). A record is also made for a tweet
-    that enters the sample, for an original counted for the first time (its card), and
-    for a row the csv module must write (a quote in a value, a count that is missing).
+    A record is still made for a tweet that enters the sample, for an original counted
+    for the first time (its card), and for a row the csv module must write (a quote in
+    a value, a count that is missing).
     """
     normalize = v2struct.normalize
     entities_of = v2struct.entities_of
     rows: list[bytes] = []
     ids: list[str] = []
     keys: list = []
-    slow: list[Record] = []
     created_l: list[str] = []
     retweeted_l: list[str] = []
     tags_l: list[str] = []
@@ -349,12 +325,6 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
         seen.add(key)
         keys.append(key)
         ids.append(tid)
-        if t.geo is not None:
-            rec = normalize(t, inc)
-            slow.append(rec)
-            rows.append(tweet_row(rec))
-            continue
-
         retweet_of = quote_of = reply_to = None
         refs = t.referenced_tweets
         if refs:
@@ -515,15 +485,20 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
                 except TypeError:  # not text where text is expected
                     pass
                 else:
+                    place = ""
+                    geo = t.geo
+                    if geo is not None:  # as v2struct.normalize finds the place's name
+                        pl = geo.place or inc.places.get(geo.place_id)
+                        if pl and (v := pl.get("full_name")) is not None:
+                            place = v
                     line = (f'"{head}",{rc},{pc},{lc},{qc},'
-                            f'"{"" if source is None else source}",""\r\n').encode()
+                            f'"{"" if source is None else source}","{place}"\r\n').encode()
                     # 17 quoted fields: any other quote came from a value
                     if line.count(b'"') != 34:
                         line = None
         rows.append(line if line is not None else csv_row(normalize(t, inc)).encode())
 
-    counts.tweets += len(ids) - len(slow)
-    counts.changed = None
+    counts.tweets += len(ids)
     counts.retweets += len(retweeted_l)
     counts.quotes += quotes
     counts.replies += replies
@@ -542,8 +517,6 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
                         (counts.sources, sources_l)):
         if ks:
             _count_elements(counter, ks)
-    if slow:
-        counts.count_page(slow)
     return rows, ids, keys
 
 

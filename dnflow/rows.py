@@ -46,8 +46,7 @@ def packed(value: Any) -> bytes:
 # and of one whose tweet has no usable time: both sort before every real time
 # (the format of a profile is dnflow.userscsv's: TIME_KEY bytes, then the row)
 TIME_KEY = userscsv.TIME_KEY
-NOBODY = "\0" * TIME_KEY
-NOBODY_B = NOBODY.encode()
+NOBODY = userscsv.NOBODY.decode()
 NO_TIME = " " * TIME_KEY
 # where a users.csv row takes its tweet count: lone surrogates never come out of JSON
 # parsers, and "surrogateescape" encodes this one as userscsv.COUNT_SLOT (0xFF)

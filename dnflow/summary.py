@@ -29,7 +29,6 @@ from collections import Counter  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -340,17 +339,14 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
     return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
 
 
-_CHUNK = 100_000  # users per message from a worker
-
-
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
     """A forked worker: count its segments, send the result in pieces, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("result", everything but
-    the ids and users), ("users", {…})*, ("end", None); or ("error", traceback) at any
-    point. Pieces keep both sides' memory low (the parent merges users a piece at a
-    time). The ids are not sent: the parent seldom needs them (see _merge_workers), and
-    then reads them from the worker's tweet-ids part.
+    the ids and authors), ("users", the authors' part pickled for userscsv.Table),
+    ("end", None); or ("error", traceback) at any point. The ids are not sent: the
+    parent seldom needs them (see _merge_workers), and then reads them from the
+    worker's tweet-ids part.
     """
 
     def send(kind: str, value: Any) -> None:
@@ -366,12 +362,12 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
         counts = p.counts
         counts.seen = set()  # the parent reads them from the ids file if it needs them
         send("span", p.span)
-        users, counts.users = counts.users, {}
+        users, more = counts.users, counts.more
+        counts.users, counts.more = {}, Counter()
         send("result", p.result())
-        items = list(users.items())
-        del users
-        for i in range(0, len(items), _CHUNK):
-            send("users", dict(items[i:i + _CHUNK]))
+        # the authors' part, pickled as the table takes it: the parent passes it on
+        send("users", pickle.dumps((users, dict(more)), protocol=pickle.HIGHEST_PROTOCOL))
+        del users, more
         send("end", None)
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         with contextlib.suppress(BaseException):
@@ -479,11 +475,21 @@ def _end_workers(jobs: list[tuple]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _merge_workers(p: _Pass, jobs: list[tuple], load_seen: Any = None) -> None:
+def _hand_over(p: _Pass, authors: Any) -> None:
+    """Give the authors' table what ``p`` counted of them since it last did (a part)."""
+    counts = p.counts
+    if counts.users or counts.more:
+        authors.add(counts.users, counts.more)
+        counts.users, counts.more = {}, Counter()
+
+
+def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
+                   load_seen: Any = None) -> None:
     """Merge the workers' results into ``p``, in order, after what ``p`` has counted.
 
     X ids grow with time and a run is a stretch of the archive: when the span of ids
     ``p`` has seen (``p.span``) and a worker's do not meet, no id needs looking up.
+    ``authors``: the authors' table (userscsv), which gets each part in order.
     ``load_seen``: fills ``p.counts.seen`` when one must be after all.
     """
     copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
@@ -503,6 +509,8 @@ def _merge_workers(p: _Pass, jobs: list[tuple], load_seen: Any = None) -> None:
             if check or not last:  # later workers are checked against these too
                 theirs = _part_seen(paths)
                 disjoint = not check or p.counts.seen.isdisjoint(theirs)
+            if disjoint:
+                _hand_over(p, authors)  # ours come first: sent while the worker sends
             kind, value = next(messages)
             assert kind == "result"
             if disjoint:
@@ -512,8 +520,8 @@ def _merge_workers(p: _Pass, jobs: list[tuple], load_seen: Any = None) -> None:
                 if theirs is not None:
                     p.counts.seen |= theirs
                 p.span = _union(p.span, their_span)
-                for _, users in messages:
-                    p.counts.merge_users(users)
+                for _, part in messages:
+                    authors.add_pickled(part)
                 if p.log is not None:
                     p.log.write(log_path.read_text(encoding="utf-8"))
             else:
@@ -531,7 +539,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], load_seen: Any = None) -> None:
         copier.shutdown(wait=True)
 
 
-def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
+def _count_all(p: _Pass, runs: list[list], outdir: Path, authors: Any) -> None:
     """Count every run: the first here, the others in forked workers, merged in order."""
     if len(runs) == 1:
         p.run(runs[0])
@@ -544,7 +552,7 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path) -> None:
         return
     try:
         p.run(runs[0])
-        _merge_workers(p, jobs)
+        _merge_workers(p, jobs, authors)
     finally:
         _end_workers(jobs)
 
@@ -566,10 +574,6 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
         w.writerow(header)
         w.writerows(rows)
     os.replace(tmp, path)
-
-
-def _write_users(path: Path, users: dict[Any, bytes], more: Counter[Any]) -> None:
-    userscsv.write(path, list(users.values()), list(map(more.get, users, repeat(0))))
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -597,7 +601,7 @@ def _sources(stats: dict[int, dict], files: list[Path]) -> list[dict]:
 
 # ---------------------------------------------------------------- incremental state
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 _STATE = "state.marshal"
 _IDS_BIN = "ids.bin"
 _HEAD = "state.head"
@@ -749,7 +753,7 @@ def _save_state(state_dir: Path, p: _Pass, files: list[Path],
     try:
         ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, counts.tweets)
         head = {"version": STATE_VERSION, "code": _code_fingerprint(),
-                "applied": [_file_key(f) for f in files]}
+                "applied": [_file_key(f) for f in files], "users_token": users_token}
         state = {
             **head,
             "counts": counts.to_state(),
@@ -823,20 +827,19 @@ def summarize(
     workers = _default_workers() if workers is None else workers
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
     big = workers > 1 and sum(map(archive.uncompressed_size, files)) >= min_parallel_bytes
-    users_writer = userscsv.Writer() if big and hasattr(os, "fork") else None
+    authors = userscsv.Writer() if big and hasattr(os, "fork") else userscsv.Table()
     try:
-        return _summarize(files, outdir, meta, log, workers, state_dir, users_writer,
+        return _summarize(files, outdir, meta, log, workers, state_dir, authors,
                           min_parallel_bytes)
     finally:
-        if users_writer is not None:
-            users_writer.close()
+        authors.close()
         if gc_was_enabled:
             gc.enable()
 
 
 def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | None,
                log: Any, workers: int, state_dir: str | Path | None,
-               users_writer: userscsv.Writer | None, min_parallel_bytes: int) -> dict[str, Any]:
+               authors: Any, min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
 
@@ -845,19 +848,28 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     if state_dir is not None:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        head = _load_head(state_dir, files) if users_writer is not None else None
-        if head is not None and len(head["applied"]) < len(files):
-            known = len(head["applied"])
-            with contextlib.suppress(ValueError):  # no fork: the ordinary way
-                early = _fork_workers(
-                    [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
+        helper = isinstance(authors, userscsv.Writer)
+        head = _load_head(state_dir, files) if helper else None
+        if head is not None:
+            authors.load(state_dir, head["users_token"])  # in the helper, meanwhile
+            if len(head["applied"]) < len(files):
+                known = len(head["applied"])
+                with contextlib.suppress(ValueError):  # no fork: the ordinary way
+                    early = _fork_workers(
+                        [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
         state = _load_state(state_dir, files, seen=early is None)
+        if state is not None:
+            if head is None or head["users_token"] != state["users_token"]:
+                authors.load(state_dir, state["users_token"])
+            if not authors.loaded():
+                state = None  # its authors are lost: count from scratch
         if early is not None and (state is None or len(state["applied"]) != known):
             _end_workers(early)  # the head was stale: count what the state says is new
             early = None
             if state is not None:
                 state["counts"].seen = _read_seen(state_dir, state)
         if state is None:
+            authors.reset()
             for name in (_STATE, _HEAD):  # no half-valid state survives
                 (state_dir / name).unlink(missing_ok=True)
         stream_dir = state_dir
@@ -894,12 +906,13 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         if early is not None:
             # new tweets are newer than the counted ones, usually: then ids need no lookup
             counts = p.counts
-            counts.changed = []  # the helper writing users.csv needs only these
-            _merge_workers(p, early, lambda: counts.seen.update(_read_seen(state_dir, state)))
+            _merge_workers(p, early, authors,
+                           lambda: counts.seen.update(_read_seen(state_dir, state)))
         else:
             runs = plan(new_files, workers, min_parallel_bytes)
             runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
-            _count_all(p, runs, stream_dir)
+            _count_all(p, runs, stream_dir, authors)
+        _hand_over(p, authors)
     except BaseException:
         streams.close()
         if state_dir is None:
@@ -911,9 +924,8 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             _end_workers(early)
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
-    if users_writer is not None:  # its sort runs beside the state and the other outputs
-        users_writer.start(outdir / "users.csv", p.counts.users, p.counts.more,
-                           state_dir, tokens, p.counts.changed)
+    # in a helper, the authors' merge and sort run beside the state and the other outputs
+    authors.finish(outdir / "users.csv", state_dir, tokens if state_dir is not None else None)
     # a first state's ids: all ints (canonical) or not, and their span
     first_span = p.span if state_dir is not None and not state else None
     p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
@@ -932,27 +944,28 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
                       f"({s['new']} new), {s['skipped']} skipped\n")
 
-    def users_written() -> None:
-        users_writer.wait()
-        if log is not None and users_writer.spliced:
-            log.write(f"users.csv spliced: {len(set(p.counts.changed or ()))} authors "
-                      "changed\n")
+    def users_written() -> int:
+        n, changed = authors.wait()
+        if log is not None and changed is not None:
+            log.write(f"users.csv spliced: {changed} authors changed\n")
         if state_dir is not None:
             _publish(state_dir / "users.csv", outdir / "users.csv")
+        return n
 
     summary = _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
-                            p.skipped_sample, p.api_errors,
-                            users_written if users_writer is not None else None)
+                            p.skipped_sample, p.api_errors, users_written)
     if saving is not None:
         saving.result()
+        userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
     return summary
 
 
 def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any = None) -> dict[str, Any]:
-    """Write every count file and summary.json. Empties ``counts`` as it goes: users.csv,
-    the biggest, is written last, in the memory the others have given back."""
+                  api_errors: int, users_written: Any) -> dict[str, Any]:
+    """Write every count file and summary.json. Empties ``counts`` as it goes.
+    ``users_written`` waits for users.csv (the authors' table writes it) and says how
+    many authors there are."""
     bucket = bucket_for(counts.first, counts.last)
     summary = {
         "slug": meta.get("slug"),
@@ -967,7 +980,7 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
         "retweets": counts.retweets,
         "quotes": counts.quotes,
         "replies": counts.replies,
-        "users": len(counts.users),
+        "users": None,  # below, from the authors' table
         "first": counts.first,
         "last": counts.last,
         "skipped": skipped,
@@ -1023,10 +1036,7 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
     counts.media, counts.retweeted, counts.mentions, counts.urls = (
         Counter(), Counter(), Counter(), Counter())
     del top, info
-    if users_written is None:
-        _write_users(outdir / "users.csv", counts.users, counts.more)
-    else:
-        users_written()  # by the helper started before
+    summary["users"] = users_written()
     write_json(outdir / "summary.json", summary)
     return summary
 
@@ -1041,7 +1051,10 @@ def write_failed(outdir: str | Path, meta: dict[str, Any], error: str,
     for path in paths.values():
         path.unlink(missing_ok=True)  # it may be a link to a state file: never write through
     _Streams(paths, header=True).close()
-    summary = _write_counts(Counts(), outdir, meta, [Path(f) for f in files], [], 0, [], 0)
+    no_authors = userscsv.Table()
+    no_authors.finish(outdir / "users.csv")
+    summary = _write_counts(Counts(), outdir, meta, [Path(f) for f in files], [], 0, [], 0,
+                            lambda: no_authors.wait()[0])
     summary["status"] = "failed"
     summary["error"] = error
     write_json(outdir / "summary.json", summary)

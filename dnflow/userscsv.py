@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import marshal
 import os
 import pickle
 import re
 import traceback
 from array import array
 from bisect import bisect_left
-from itertools import accumulate, compress, count, islice, repeat
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from itertools import accumulate, compress, count, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -30,9 +32,9 @@ from typing import Any
 HEADER = b"username,name,tweets,followers,following\r\n"
 TIME_KEY = 20
 COUNT_SLOT = b"\xff"
+# the time key of a profile whose tweet names no username: any with one replaces it
+NOBODY = b"\0" * TIME_KEY
 ORDER = "users.order"  # beside a state's users.csv: what a splice needs of the last one
-_CHUNK = 50_000
-_KEY, _VALUE = itemgetter(0), itemgetter(1)
 _NAMES_CHUNK = 20_000
 # a row's username: what follows its time key up to the first comma
 _USERNAME = re.compile(rb"^.{%d}([^,\n]*)" % TIME_KEY, re.M)
@@ -67,7 +69,7 @@ def _names(rows: list[bytes]) -> list[str]:
 def _replace(path: Path, parts: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
-        f.writelines(parts)
+        f.write(b"".join(parts))  # one write: writelines() is a call per part
     os.replace(tmp, path)
 
 
@@ -182,100 +184,208 @@ def splice(path: Path, state: Path, prev_token: Any, token: Any,
     return True
 
 
-class Writer:
-    """users.csv, written by a helper process while the summary writes everything else.
+def _table_path(state: Path, token: Any) -> Path:
+    return state / f"users.{token}.marshal"
 
-    On two cores its sort need not wait for the others. The helper is forked before the
+
+class Table:
+    """Every author of a search: their profile and their tweets beyond the first, in
+    first-seen order, merged from the parts counted by each process in input order.
+
+    A part is what one process counted of a stretch of the input: ``users`` (author →
+    profile, as dnflow.counts keeps them) and ``more`` (author → tweets beyond their
+    first in that part). Adding a part is what one process reading on would have done:
+    the newest profile wins (equal times: the later one; one that names no username only
+    until one does), and an author the table had gets their part's first tweet as one
+    more. With a summary's state, the table is saved beside it for the next update.
+
+    Used in the summary's process, or in a helper process (:class:`Writer`).
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.users: dict[Any, bytes] = {}
+        self.more: Counter[Any] = Counter()
+        # authors added since a saved table was loaded (what a splice rewrites), or None
+        self.changed: set | None = None
+        self._loaded = False
+        self.result: tuple[int, int | None] | None = None
+
+    def load(self, state: Path, token: Any) -> None:
+        """Start from the table saved with a state (see :meth:`loaded`)."""
+        self.reset()
+        try:
+            with open(_table_path(state, token), "rb") as f:
+                users, more = marshal.load(f)
+        except (OSError, EOFError, ValueError, TypeError):
+            return
+        self.users, self.more, self.changed = users, Counter(more), set()
+        self._loaded = True
+
+    def loaded(self) -> bool:
+        """Whether :meth:`load` found the table (if not, the state is not usable)."""
+        return self._loaded
+
+    def add(self, users: dict[Any, bytes], more: dict[Any, int]) -> None:
+        """Add a part counted after everything added so far (takes ``users`` over)."""
+        mine = self.users
+        if not mine:
+            self.users = users
+            self.more.update(more)
+            if self.changed is not None:
+                self.changed.update(users)
+            return
+        if self.changed is not None:
+            self.changed.update(users)
+        # authors both have (a set operation, in C); the others are added at once, in
+        # their order, as one at a time would add them
+        both = [aid for aid in users if aid in mine] if len(users) < 64 else list(
+            users.keys() & mine.keys())
+        for aid in both:
+            t = users.pop(aid)
+            # theirs names the author and is newer (or ours names nobody)
+            if t[:TIME_KEY] >= mine[aid][:TIME_KEY] and t[:TIME_KEY] != NOBODY:
+                mine[aid] = t
+        mine.update(users)
+        self.more.update(more)
+        _count_elements(self.more, both)  # their first tweet is one more for us
+
+    def add_pickled(self, data: bytes) -> None:
+        """:meth:`add` of ``pickle.dumps((users, more))``."""
+        self.add(*pickle.loads(data))
+
+    def finish(self, path: Path, state: Path | None = None,
+               tokens: tuple[Any, Any] | None = None) -> None:
+        """Write users.csv: at ``path``, or with a state (where the caller links it from)
+        in ``state`` with what a later splice needs, spliced from the last one when only
+        some authors changed; then save the table beside the state for the next update.
+        ``tokens``: the last write's and this one's."""
+        users, more = self.users, self.more
+        spliced = False
+        if state is not None and tokens is not None and self.changed is not None:
+            # first-seen indexes of the changed authors, found by C-level loops
+            where = compress(count(), map(self.changed.__contains__, users))
+            rows, keys = list(users.values()), list(users)
+            found = {i: (rows[i], more.get(keys[i], 0)) for i in where}
+            del rows, keys
+            spliced = splice(path, state, tokens[0], tokens[1], found)
+        if not spliced:
+            write(state / "users.csv" if state is not None else path, list(users.values()),
+                  list(map(more.get, users, repeat(0))), state,
+                  tokens[1] if tokens else None)
+        if state is not None and tokens is not None:
+            tmp = state / f".users.{tokens[1]}.tmp"
+            with open(tmp, "wb") as f:
+                marshal.dump((users, dict(more)), f)
+            os.replace(tmp, _table_path(state, tokens[1]))
+        self.result = (len(users), len(self.changed) if spliced else None)
+
+    def wait(self) -> tuple[int, int | None]:
+        """After :meth:`finish`: the number of authors, and if users.csv was spliced,
+        how many changed."""
+        assert self.result is not None
+        return self.result
+
+    def close(self) -> None:
+        self.reset()
+
+
+def drop_tables(state: Path, keep: Any) -> None:
+    """Remove the tables saved for other tokens than ``keep`` (the state's)."""
+    for path in state.glob("users.*.marshal"):
+        if path != _table_path(state, keep):
+            path.unlink(missing_ok=True)
+
+
+class Writer:
+    """A :class:`Table` in a helper process: users.csv is merged, sorted and written
+    beside everything else the summary writes.
+
+    On two cores its work need not wait for the others. The helper is forked before the
     counting, while the summary's process is still small (a fork later would share, and
-    be measured with, all of the counters), and gets the rows through a pipe: all of
-    them in pieces, or, for an update, the authors that changed (:func:`splice`).
+    be measured with, all of the counters). Parts come through a pipe as they are
+    counted (a worker's are passed on as the worker pickled them); a saved table is
+    loaded while the summary's process loads the rest of its state.
     """
 
     def __init__(self) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
-        self.spliced = False  # after wait: whether the last users.csv was spliced
         recv, self._send = ctx.Pipe(duplex=False)
         self._done, done_send = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=self._child, args=(recv, done_send), daemon=True)
         self.proc.start()
         recv.close()
         done_send.close()
+        self._loading = False
 
     @staticmethod
     def _child(recv: Any, done: Any) -> None:
         try:
-            table = Rows()
+            table = Table()
             while True:
-                kind, value = pickle.loads(recv.recv_bytes())
-                if kind == "rows":
-                    table.add(*value)
+                msg = recv.recv_bytes()
+                kind, data = msg[:1], memoryview(msg)[1:]
+                if kind == b"P":
+                    table.add_pickled(data)
                     continue
-                if kind == "splice":
-                    path, state, prev_token, token, changed = value
-                    if splice(path, state, prev_token, token, changed):
-                        done.send_bytes(b"")
-                        return
-                    done.send_bytes(b"all")  # the parent sends every row instead
-                    continue
-                path, state, token = value
-                table.write(path, state, token)
-                done.send_bytes(b"")
-                return
+                if kind == b"L":
+                    table.load(*pickle.loads(data))
+                    done.send_bytes(b"L" + (b"1" if table.loaded() else b""))
+                elif kind == b"R":
+                    table.reset()
+                elif kind == b"F":
+                    table.finish(*pickle.loads(data))
+                    done.send_bytes(b"F" + pickle.dumps(table.result))
+                    return
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises
             with contextlib.suppress(BaseException):
                 done.send_bytes(b"!" + traceback.format_exc().encode())
         finally:
             os._exit(0)
 
-    def start(self, path: Path, users: dict[Any, bytes], more: dict[Any, int],
-              state: Path | None = None, tokens: tuple[Any, Any] | None = None,
-              changed: list | None = None) -> None:
-        """Send what users.csv is made of; ``wait`` tells when it is written.
+    def _answer(self, kind: bytes) -> bytes:
+        try:
+            answer = self._done.recv_bytes()
+        except EOFError:
+            raise RuntimeError(f"users.csv writer {self.proc.pid} died") from None
+        if answer[:1] == b"!":
+            raise RuntimeError(f"users.csv writer failed:\n{answer[1:].decode()}")
+        assert answer[:1] == kind, answer[:1]
+        return answer[1:]
 
-        ``state`` (a summary's state folder, where users.csv is then written, and the
-        caller links it to ``path``) with ``tokens`` (the last write's and this one's)
-        and ``changed`` (the authors changed since, when known) asks for a splice.
-        """
-        self._args = (path, users, more, state, tokens)
-        if state is not None and changed is not None and tokens is not None:
-            # first-seen indexes of the changed authors, found by C-level loops
-            where = compress(count(), map(set(changed).__contains__, users))
-            rows, keys = list(users.values()), list(users)
-            found = {i: (rows[i], more.get(keys[i], 0)) for i in where}
-            self._send.send_bytes(pickle.dumps(
-                ("splice", (path, state, tokens[0], tokens[1], found)), protocol=5))
-            self._spliced = True
-        else:
-            self._send_all()
+    def load(self, state: Path, token: Any) -> None:
+        if self._loading:
+            self.loaded()  # the answer to the last one
+        self._send.send_bytes(b"L" + pickle.dumps((state, token)))
+        self._loading = True
 
-    def _send_all(self) -> None:
-        path, users, more, state, tokens = self._args
-        self._spliced = False
-        # a piece at a time: the helper formats each while the next one is made
-        items = iter(users.items())
-        while chunk := list(islice(items, _CHUNK)):
-            self._send.send_bytes(pickle.dumps(("rows", (
-                list(map(_VALUE, chunk)),
-                list(map(more.get, map(_KEY, chunk), repeat(0))))), protocol=5))
-        target = state / "users.csv" if state is not None else path
-        self._send.send_bytes(pickle.dumps(
-            ("write", (target, state, tokens[1] if tokens else None))))
+    def loaded(self) -> bool:
+        if not self._loading:
+            return False
+        self._loading = False
+        return self._answer(b"L") == b"1"
 
-    def wait(self) -> None:
-        while True:
-            try:
-                answer = self._done.recv_bytes()
-            except EOFError:
-                raise RuntimeError(f"users.csv writer {self.proc.pid} died") from None
-            if answer == b"all" and self._spliced:
-                self._send_all()
-                continue
-            if answer:
-                raise RuntimeError(f"users.csv writer failed:\n{answer[1:].decode()}")
-            self.spliced = self._spliced
-            return
+    def reset(self) -> None:
+        if self._loading:
+            self.loaded()
+        self._send.send_bytes(b"R")
+
+    def add(self, users: dict[Any, bytes], more: dict[Any, int]) -> None:
+        self.add_pickled(pickle.dumps((users, more), protocol=5))
+
+    def add_pickled(self, data: bytes) -> None:
+        self._send.send_bytes(b"P" + data)
+
+    def finish(self, path: Path, state: Path | None = None,
+               tokens: tuple[Any, Any] | None = None) -> None:
+        self._send.send_bytes(b"F" + pickle.dumps((path, state, tokens)))
+
+    def wait(self) -> tuple[int, int | None]:
+        return pickle.loads(self._answer(b"F"))
 
     def close(self) -> None:
         self._send.close()

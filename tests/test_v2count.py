@@ -35,6 +35,7 @@ def _pages(path):
 def _state(counts: Counts) -> dict:
     state = counts.to_state()
     state["_sample"] = counts.sample()  # the heap's order depends on arrival; its content not
+    state["users"], state["more"] = list(counts.users.items()), counts.more  # in their order
     return state
 
 
