@@ -128,6 +128,17 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
     assert not incremental
     assert_same(got, want)
 
+    for damage in ("lost", "garbage"):  # the authors' table saved with the state
+        run(tmp_path, files, **kw)
+        (table,) = state.glob("users.*.marshal")  # the state's only: older ones are gone
+        if damage == "lost":
+            table.unlink()
+        else:
+            table.write_bytes(b"garbage")
+        got, incremental, _ = run(tmp_path, chunks[:3], **kw)
+        assert not incremental
+        assert_same(got, want)
+
     run(tmp_path, files, **kw)
     monkeypatch.setattr(sm, "_code_fingerprint", lambda: "other counting code")
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)

@@ -57,3 +57,69 @@ def test_a_splice_needs_the_users_csv_of_the_state_it_updates(tmp_path):
     (state / userscsv.ORDER).unlink()
     assert not userscsv.splice(tmp_path / "x", state, "t1", "t2", {0: (rows[0], 1)})
     assert (state / "users.csv").read_bytes() == before
+
+
+def one_process(tweets: list[tuple[int, bytes]]) -> tuple[dict, dict]:
+    """Authors as one process counts them, tweet by tweet (dnflow.counts' rule): the
+    newest profile, equal times the later one, one naming nobody only until one does."""
+    users: dict = {}
+    more: dict = {}
+    for aid, row in tweets:
+        old = users.get(aid)
+        if old is not None:
+            more[aid] = more.get(aid, 0) + 1
+        if row[:userscsv.TIME_KEY] != userscsv.NOBODY:
+            if old is None or row[:userscsv.TIME_KEY] >= old[:userscsv.TIME_KEY]:
+                users[aid] = row
+        elif old is None:
+            users[aid] = row
+    return users, more
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("helper", [False, True])
+def test_parts_merge_as_one_process_counts(tmp_path, seed, helper):
+    rng = random.Random(seed)
+    tweets = [(rng.randrange(60), profile(rng, rng.choice([1, 2, 2, 3]))) for _ in range(400)]
+    cuts = sorted(rng.sample(range(1, len(tweets)), rng.randrange(0, 5)))
+    table = userscsv.Writer() if helper else userscsv.Table()
+    try:
+        for a, b in zip([0, *cuts], [*cuts, len(tweets)], strict=True):
+            table.add(*one_process(tweets[a:b]))
+        table.finish(tmp_path / "users.csv")
+        n, spliced = table.wait()
+    finally:
+        table.close()
+    users, more = one_process(tweets)
+    assert (n, spliced) == (len(users), None)
+    whole = tmp_path / "whole.csv"
+    userscsv.write(whole, list(users.values()), [more.get(a, 0) for a in users])
+    assert (tmp_path / "users.csv").read_bytes() == whole.read_bytes()
+
+
+def test_a_table_saved_with_a_state_loads_and_splices(tmp_path):
+    rng = random.Random(4)
+    tweets = [(rng.randrange(80), profile(rng, rng.choice([1, 2]))) for _ in range(300)]
+    state = tmp_path / "state"
+    state.mkdir()
+    table = userscsv.Table()
+    table.add(*one_process(tweets[:200]))
+    table.finish(tmp_path / "x", state, (None, "t1"))
+    assert table.wait()[1] is None  # nothing to splice from: a whole write
+
+    table = userscsv.Table()
+    table.load(state, "t0")
+    assert not table.loaded()  # not the state's table
+    table.load(state, "t1")
+    assert table.loaded()
+    part = one_process(tweets[200:])
+    changed = len(part[0])  # (the table takes the part over)
+    table.add(*part)
+    table.finish(tmp_path / "x", state, ("t1", "t2"))
+    assert table.wait() == (len(one_process(tweets)[0]), changed)
+    users, more = one_process(tweets)
+    whole = tmp_path / "whole.csv"
+    userscsv.write(whole, list(users.values()), [more.get(a, 0) for a in users])
+    assert (state / "users.csv").read_bytes() == whole.read_bytes()
+    userscsv.drop_tables(state, "t2")
+    assert [p.name for p in state.glob("users.*.marshal")] == ["users.t2.marshal"]
