@@ -342,8 +342,8 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
     """A forked worker: count its segments, send the result in pieces, exit.
 
-    Sent in order: ("span", (lowest, highest) id or None), ("result", everything but
-    the ids and authors), ("users", the authors' part pickled for userscsv.Table),
+    Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
+    pickled for userscsv.Table), ("result", everything but the ids and authors),
     ("end", None); or ("error", traceback) at any point. The ids are not sent: the
     parent seldom needs them (see _merge_workers), and then reads them from the
     worker's tweet-ids part.
@@ -364,10 +364,11 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
         send("span", p.span)
         users, more = counts.users, counts.more
         counts.users, counts.more = {}, Counter()
-        send("result", p.result())
-        # the authors' part, pickled as the table takes it: the parent passes it on
+        # the authors' part first, pickled as the table takes it: the parent passes it
+        # on, and the table's merge (the longest work left) starts while the rest comes
         send("users", pickle.dumps((users, dict(more)), protocol=pickle.HIGHEST_PROTOCOL))
         del users, more
+        send("result", p.result())
         send("end", None)
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
         with contextlib.suppress(BaseException):
@@ -509,8 +510,12 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
             if check or not last:  # later workers are checked against these too
                 theirs = _part_seen(paths)
                 disjoint = not check or p.counts.seen.isdisjoint(theirs)
+            kind, part = next(messages)
+            assert kind == "users"
             if disjoint:
-                _hand_over(p, authors)  # ours come first: sent while the worker sends
+                _hand_over(p, authors)  # ours come first
+                authors.add_pickled(part)
+            del part
             kind, value = next(messages)
             assert kind == "result"
             if disjoint:
@@ -520,8 +525,8 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
                 if theirs is not None:
                     p.counts.seen |= theirs
                 p.span = _union(p.span, their_span)
-                for _, part in messages:
-                    authors.add_pickled(part)
+                for _ in messages:
+                    pass
                 if p.log is not None:
                     p.log.write(log_path.read_text(encoding="utf-8"))
             else:
