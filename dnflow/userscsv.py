@@ -217,8 +217,8 @@ class Table:
         """Start from the table saved with a state (see :meth:`loaded`)."""
         self.reset()
         try:
-            with open(_table_path(state, token), "rb") as f:
-                users, more = marshal.load(f)
+            # loads(bytes): load(file) reads in small pieces, 3x slower
+            users, more = marshal.loads(_table_path(state, token).read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return
         self.users, self.more, self.changed = users, Counter(more), set()
@@ -277,8 +277,7 @@ class Table:
                   tokens[1] if tokens else None)
         if state is not None and tokens is not None:
             tmp = state / f".users.{tokens[1]}.tmp"
-            with open(tmp, "wb") as f:
-                marshal.dump((users, dict(more)), f)
+            tmp.write_bytes(marshal.dumps((users, dict(more))))
             os.replace(tmp, _table_path(state, tokens[1]))
         self.result = (len(users), len(self.changed) if spliced else None)
 
