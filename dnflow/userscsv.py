@@ -1,13 +1,16 @@
-"""users.csv: one row per author, by tweets (descending), then username (case-folded);
-equal keys in first-seen order.
+"""The authors of a search and users.csv: one row per author, by tweets (descending),
+then username (case-folded); equal keys in first-seen order.
 
-The biggest count file of a big search (389k authors for the 1M-tweet benchmark), so it
-is written a whole column at a time, by a helper process beside the rest of a summary
-(:class:`Writer`), and for an update that changed a few authors it is spliced: the rows
-of the authors that did not change are copied from the last users.csv, the changed
-ones put where they now sort (:func:`splice`). Both give the same bytes.
+Each counting process hands its authors over as a part; the authors' table
+(:class:`Table`) merges the parts in input order and writes users.csv, the biggest
+count file of a big search (389k authors for the 1M-tweet benchmark): a whole column at
+a time, in a helper process beside the rest of a summary (:class:`Writer`), and for an
+update that changed a few authors it is spliced: the rows of the authors that did not
+change are copied from the last users.csv, the changed ones put where they now sort
+(:func:`splice`). Both give the same bytes. With a summary's state, the table is kept
+beside it for the next update.
 
-A profile, as counting keeps it (dnflow.summary): ``TIME_KEY`` bytes that order
+A profile, as counting keeps it (dnflow.counts): ``TIME_KEY`` bytes that order
 profiles by time, then the users.csv line with the tweet count left as one
 ``COUNT_SLOT`` byte (0xFF, never part of UTF-8 text).
 """
