@@ -343,7 +343,7 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
     """A forked worker: count its segments, send the result in pieces, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
-    pickled for userscsv.Table), ("result", everything but the ids and authors),
+    packed for userscsv.Table), ("result", everything but the ids and authors),
     ("end", None); or ("error", traceback) at any point. The ids are not sent: the
     parent seldom needs them (see _merge_workers), and then reads them from the
     worker's tweet-ids part.
@@ -364,9 +364,9 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
         send("span", p.span)
         users, more = counts.users, counts.more
         counts.users, counts.more = {}, Counter()
-        # the authors' part first, pickled as the table takes it: the parent passes it
+        # the authors' part first, packed as the table takes it: the parent passes it
         # on, and the table's merge (the longest work left) starts while the rest comes
-        send("users", pickle.dumps((users, dict(more)), protocol=pickle.HIGHEST_PROTOCOL))
+        send("users", userscsv.pack(users, more))
         del users, more
         send("result", p.result())
         send("end", None)
@@ -514,7 +514,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
             assert kind == "users"
             if disjoint:
                 _hand_over(p, authors)  # ours come first
-                authors.add_pickled(part)
+                authors.add_packed(part)
             del part
             kind, value = next(messages)
             assert kind == "result"
