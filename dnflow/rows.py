@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
@@ -72,16 +73,23 @@ def user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -
         followers = num(followers)
     if following.__class__ is not int:
         following = num(following)
-    line = f"{username},{name},{COUNT_SLOT_STR},{followers},{following}\r\n"
-    if line.count(",") != 4 or '"' in line or "\n" in line[:-1] or "\r" in line[:-2]:
-        line = (csv_plain((username, name, ""))[:-2] + COUNT_SLOT_STR
+    if username.__class__ is str and name.__class__ is str:
+        line = (f"{t}{csv_field(username)},{csv_field(name)},{COUNT_SLOT_STR},"
+                f"{followers},{following}\r\n")
+    else:  # not text: as the csv module writes it
+        line = (t + csv_plain((username, name, ""))[:-2] + COUNT_SLOT_STR
                 + csv_plain(("", followers, following))[:-2] + "\r\n")
-    return (t + line).encode("utf-8", "surrogateescape")
+    return line.encode("utf-8", "surrogateescape")
 
 
 def original_row(tid: str, orig: Record) -> tuple[bytes, bytes]:
-    row = csv_plain((tid, orig["author"]["username"] or "", orig["text"] or ""))
-    return (row[:-2] + ",").encode(), packed(card(orig))
+    """An original's retweets.csv row up to its count, and its card."""
+    username, text = orig["author"]["username"] or "", orig["text"] or ""
+    if tid.__class__ is str and username.__class__ is str and text.__class__ is str:
+        row = f"{csv_field(tid)},{csv_field(username)},{csv_field(text)},"
+    else:  # not text: as the csv module writes it
+        row = csv_plain((tid, username, text))[:-2] + ","
+    return row.encode(), packed(card(orig))
 
 
 def card(rec: Record) -> dict:
@@ -189,6 +197,18 @@ def csv_row(rec: Record) -> str:
 def num(v: Any) -> Any:
     # a number, or nothing (followers/following the archive does not have)
     return v if v.__class__ is int or isinstance(v, int) else ""
+
+
+# what makes the csv module (QUOTE_MINIMAL, the default) quote a field
+_CSV_SPECIAL = re.compile('[",\r\n]')
+
+
+def csv_field(text: str) -> str:
+    """A text field as ``csv.writer`` writes it in a row of more than one field: quoted,
+    with its quotes doubled, only if it has a comma, a quote or a line break."""
+    if _CSV_SPECIAL.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def csv_plain(values: Iterable[Any]) -> str:
