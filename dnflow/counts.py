@@ -76,18 +76,6 @@ class Counts:
         # min-heap of (-hash, id, record): the SAMPLE_SIZE smallest (hash, id) pairs
         self._sample: list[tuple[int, str, Record]] = []
 
-    def add(self, rec: Record) -> bool:
-        """Count one tweet; False (and nothing counted) if its id was seen already."""
-        tid = rec["id"]
-        if tid is None:
-            return False
-        key = seen_key(tid)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        self.count_page([rec])
-        return True
-
     def count_page(self, recs: list[Record]) -> None:
         """Count tweets whose ids the caller has just added to ``seen``."""
         # the hot loop of every summary: per tweet only list appends and a few dict
