@@ -80,7 +80,6 @@ class Counts:
         """Count tweets whose ids the caller has just added to ``seen``."""
         # the hot loop of every summary: per tweet only list appends and a few dict
         # updates; the counters take each page's keys at once (collections' C counter)
-        self.tweets += len(recs)
         created_l: list[str] = []
         retweeted_l: list[str] = []
         tags_l: list[str] = []
@@ -95,12 +94,10 @@ class Counts:
         media_info = self.media_info
         users = self.users
         more_l: list = []
-        sample = self._sample
         crc32, adler32 = zlib.crc32, zlib.adler32
         make_row = user_row
         tk = TIME_KEY
-        # a tweet whose CRC is above the sample's largest cannot enter it
-        worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
+        worst = self._worst()  # a tweet whose CRC is above it cannot enter the sample
         for rec in recs:
             created = rec["created_at"]
             if created:
@@ -184,19 +181,43 @@ class Counts:
                     users[aid] = make_row(NOBODY, "", a["name"], a["followers"],
                                           a["following"])
 
-            # the sample keeps the smallest (hash, id): a min-heap of negated hashes
             tid = rec["id"]
             b = tid.encode()
             h = crc32(b)
             if h <= worst:
                 key = -(h << 32 | adler32(b))
-                if len(sample) < SAMPLE_SIZE:
-                    heapq.heappush(sample, (key, tid, rec))
-                elif key >= sample[0][0] and (key > sample[0][0] or tid > sample[0][1]):
-                    heapq.heapreplace(sample, (key, tid, rec))
-                if len(sample) >= SAMPLE_SIZE:
-                    worst = (-sample[0][0]) >> 32
+                if self._enters(key, tid):
+                    worst = self._sample_add(key, tid, rec)
 
+        self._tally(len(recs), quotes, replies, originals, created_l, retweeted_l, more_l, tags_l,
+                    names_l, urls_l, domains_l, media_l, langs_l, sources_l)
+
+    # the sample keeps the smallest (hash, id): a min-heap of negated hashes
+
+    def _worst(self) -> int:
+        """The CRC of ids above which none can enter the sample."""
+        s = self._sample
+        return (-s[0][0]) >> 32 if len(s) >= SAMPLE_SIZE else 1 << 32
+
+    def _enters(self, key: int, tid: str) -> bool:
+        s = self._sample
+        return len(s) < SAMPLE_SIZE or key > s[0][0] or (key == s[0][0] and tid > s[0][1])
+
+    def _sample_add(self, key: int, tid: str, rec: Record) -> int:
+        """Put a tweet that enters (``_enters``) in the sample; returns ``_worst()``."""
+        s = self._sample
+        if len(s) < SAMPLE_SIZE:
+            heapq.heappush(s, (key, tid, rec))
+        else:
+            heapq.heapreplace(s, (key, tid, rec))
+        return self._worst()
+
+    def _tally(self, new: int, quotes: int, replies: int, originals: int,
+               created_l: list, retweeted_l: list, more_l: list, *keys: list) -> None:
+        """Add a page's counts and keys (the lists of ``count_page``'s hot loop: hashtags,
+        mentions, URLs, domains, media, languages, sources) to the counters at once, by
+        collections' C counter."""
+        self.tweets += new
         self.retweets += len(retweeted_l)
         self.quotes += quotes
         self.replies += replies
@@ -208,13 +229,15 @@ class Counts:
             if self.last is None or hi > self.last:
                 self.last = hi
             _count_elements(self.minutes, [c[:16] for c in created_l])
-        for counter, keys in ((self.retweeted, retweeted_l), (self.more, more_l),
-                              (self.hashtags, tags_l),
-                              (self.mentions, names_l), (self.urls, urls_l),
-                              (self.domains, domains_l), (self.media, media_l),
-                              (self.languages, langs_l), (self.sources, sources_l)):
-            if keys:
-                _count_elements(counter, keys)
+        if retweeted_l:
+            _count_elements(self.retweeted, retweeted_l)
+        if more_l:
+            _count_elements(self.more, more_l)
+        for counter, page_keys in zip((self.hashtags, self.mentions, self.urls, self.domains,
+                                       self.media, self.languages, self.sources), keys,
+                                      strict=True):
+            if page_keys:
+                _count_elements(counter, page_keys)
 
     _COUNTERS = ("hashtags", "mentions", "urls", "domains", "languages", "sources",
                  "minutes", "media", "retweeted")
@@ -273,7 +296,9 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
 
     A record is still made for a tweet that enters the sample, for an original counted
     for the first time (its card), and for a row the csv module must write (a quote in
-    a value, a count that is missing).
+    a value, a count that is missing). The loop repeats ``count_page``'s rules inline
+    rather than calling shared helpers per tweet (a call per tweet and rule costs more
+    than the rule); tests/test_v2count.py holds the two equal.
     """
     normalize = v2struct.normalize
     entities_of = v2struct.entities_of
@@ -294,11 +319,10 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
     oinfo = counts.originals_info
     media_info = counts.media_info
     users = counts.users
-    sample = counts._sample
     crc32, adler32 = zlib.crc32, zlib.adler32
     make_row = user_row
     tk = TIME_KEY
-    worst = (-sample[0][0]) >> 32 if len(sample) >= SAMPLE_SIZE else 1 << 32
+    worst = counts._worst()
     users_tab = inc.users
     # original id → what its retweets count and show: (hashtags, mentions, urls, media,
     # lang, author's username, text), or None when the page does not have it
@@ -428,12 +452,8 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
         h = crc32(b)
         if h <= worst:
             skey = -(h << 32 | adler32(b))
-            if len(sample) < SAMPLE_SIZE:
-                heapq.heappush(sample, (skey, tid, normalize(t, inc)))
-            elif skey >= sample[0][0] and (skey > sample[0][0] or tid > sample[0][1]):
-                heapq.heapreplace(sample, (skey, tid, normalize(t, inc)))
-            if len(sample) >= SAMPLE_SIZE:
-                worst = (-sample[0][0]) >> 32
+            if counts._enters(skey, tid):
+                worst = counts._sample_add(skey, tid, normalize(t, inc))
 
         # the tweets.csv line, as rows.tweet_row writes it
         line = None
@@ -486,25 +506,8 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
                         line = None
         rows.append(line if line is not None else csv_row(normalize(t, inc)).encode())
 
-    counts.tweets += len(ids)
-    counts.retweets += len(retweeted_l)
-    counts.quotes += quotes
-    counts.replies += replies
-    counts.originals += originals
-    if created_l:
-        lo, hi = min(created_l), max(created_l)
-        if counts.first is None or lo < counts.first:
-            counts.first = lo
-        if counts.last is None or hi > counts.last:
-            counts.last = hi
-        _count_elements(counts.minutes, [c[:16] for c in created_l])
-    for counter, ks in ((counts.retweeted, retweeted_l), (counts.more, more_l),
-                        (counts.hashtags, tags_l), (counts.mentions, names_l),
-                        (counts.urls, urls_l), (counts.domains, domains_l),
-                        (counts.media, media_l), (counts.languages, langs_l),
-                        (counts.sources, sources_l)):
-        if ks:
-            _count_elements(counter, ks)
+    counts._tally(len(ids), quotes, replies, originals, created_l, retweeted_l, more_l,
+                  tags_l, names_l, urls_l, domains_l, media_l, langs_l, sources_l)
     return rows, ids, keys
 
 
