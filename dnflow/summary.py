@@ -2,7 +2,8 @@
 
 Memory is bounded except for the counters themselves (and the set of ids seen, which
 dedup needs). Rows of tweets.csv, tweet-ids.txt and skipped.csv are streamed to disk.
-The counting rules here are the ones the README and every page describe ("how counted").
+The counting rules are dnflow.counts' (the ones the README and every page describe);
+the authors go to an authors' table (dnflow.userscsv) that writes users.csv.
 
 Speed (docs/performance.md): a big input is shared out between worker processes by byte
 ranges (plain files, cut at line boundaries) or whole files (gzip), each counted by the
