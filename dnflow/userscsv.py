@@ -80,45 +80,25 @@ def _save_order(path: Path, token: Any, order: array, lengths: array) -> None:
     _replace(path, [pickle.dumps((token, order, lengths), protocol=5)])
 
 
-class Rows:
-    """users.csv's rows as they come, in first-seen order: each piece is formatted and its
-    usernames cut out on arrival (the helper does it while the next piece is on its way),
-    so that :meth:`write` is left with the sort."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.lines: list[bytes] = []
-        self.extra: list[int] = []
-
-    def add(self, rows: list[bytes], extra: list[int]) -> None:
-        """Profiles (time key + line) and their tweets beyond the first."""
-        self.names += _names(rows)
-        self.lines += map(_AFTER_TIME_KEY, map(
-            bytes.replace, rows, repeat(COUNT_SLOT), map(b"%d".__mod__, map((1).__add__,
-                                                                          extra))))
-        self.extra += extra
-
-    def write(self, path: Path, state: Path | None = None, token: Any = None) -> None:
-        """Two stable sorts on plain keys (not one on tuples), then the lines in order;
-        with ``state``, also what a later :func:`splice` needs there."""
-        order = sorted(range(len(self.names)), key=self.names.__getitem__)
-        order.sort(key=self.extra.__getitem__, reverse=True)
-        lines = list(map(self.lines.__getitem__, order))
-        _replace(path, [HEADER, *lines])
-        if state is not None:
-            _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)))
-
-
 def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = None,
           token: Any = None) -> None:
     """users.csv from ``rows`` (profiles in first-seen order) and ``extra`` (their tweets
-    beyond the first)."""
-    table = Rows()
-    table.add(rows, extra)
-    table.write(path, state, token)
+    beyond the first): two stable sorts on plain keys (not one on tuples), then the lines
+    in order; with ``state``, also what a later :func:`splice` needs there."""
+    names = _names(rows)
+    # formatted in first-seen order: in sorted order the rows are read all over memory
+    lines = list(map(_AFTER_TIME_KEY, map(bytes.replace, rows, repeat(COUNT_SLOT), map(
+        b"%d".__mod__, map((1).__add__, extra)))))
+    order = sorted(range(len(names)), key=names.__getitem__)
+    del names
+    order.sort(key=extra.__getitem__, reverse=True)
+    lines = list(map(lines.__getitem__, order))
+    _replace(path, [HEADER, *lines])
+    if state is not None:
+        _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)))
 
 
-def splice(path: Path, state: Path, prev_token: Any, token: Any,
+def splice(state: Path, prev_token: Any, token: Any,
            changed: dict[int, tuple[bytes, int]]) -> bool:
     """Write users.csv from the last one (``state``/users.csv, made for ``prev_token``)
     and the authors that changed since: first-seen index → (profile, extra tweets).
@@ -283,7 +263,7 @@ class Table:
             rows, keys = list(users.values()), list(users)
             found = {i: (rows[i], more.get(keys[i], 0)) for i in where}
             del rows, keys
-            spliced = splice(path, state, tokens[0], tokens[1], found)
+            spliced = splice(state, tokens[0], tokens[1], found)
         if not spliced:
             write(state / "users.csv" if state is not None else path, list(users.values()),
                   list(map(more.get, users, repeat(0))), state,

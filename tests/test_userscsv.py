@@ -36,13 +36,13 @@ def test_splice_equals_a_whole_write(tmp_path, seed):
         extra.append(rng.choice([0, 0, 3]))
         changed[len(rows) - 1] = (rows[-1], extra[-1])
 
-    assert userscsv.splice(tmp_path / "x", state, "t1", "t2", changed)
+    assert userscsv.splice(state, "t1", "t2", changed)
     whole = tmp_path / "whole.csv"
     userscsv.write(whole, rows, extra)
     assert (state / "users.csv").read_bytes() == whole.read_bytes()
     # and the next splice starts from this one
     extra[0] += 1
-    assert userscsv.splice(tmp_path / "x", state, "t2", "t3", {0: (rows[0], extra[0])})
+    assert userscsv.splice(state, "t2", "t3", {0: (rows[0], extra[0])})
     userscsv.write(whole, rows, extra)
     assert (state / "users.csv").read_bytes() == whole.read_bytes()
 
@@ -53,9 +53,9 @@ def test_a_splice_needs_the_users_csv_of_the_state_it_updates(tmp_path):
     state.mkdir()
     userscsv.write(state / "users.csv", rows, [0], state, "t1")
     before = (state / "users.csv").read_bytes()
-    assert not userscsv.splice(tmp_path / "x", state, "other", "t2", {0: (rows[0], 1)})
+    assert not userscsv.splice(state, "other", "t2", {0: (rows[0], 1)})
     (state / userscsv.ORDER).unlink()
-    assert not userscsv.splice(tmp_path / "x", state, "t1", "t2", {0: (rows[0], 1)})
+    assert not userscsv.splice(state, "t1", "t2", {0: (rows[0], 1)})
     assert (state / "users.csv").read_bytes() == before
 
 
