@@ -26,7 +26,7 @@ import shutil
 import sys
 import traceback
 from array import array
-from collections import Counter  # type: ignore[attr-defined]
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -477,7 +477,7 @@ def _end_workers(jobs: list[tuple]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _hand_over(p: _Pass, authors: Any) -> None:
+def _hand_over(p: _Pass, authors: userscsv.Authors) -> None:
     """Give the authors' table what ``p`` counted of them since it last did (a part)."""
     counts = p.counts
     if counts.users or counts.more:
@@ -485,7 +485,7 @@ def _hand_over(p: _Pass, authors: Any) -> None:
         counts.users, counts.more = {}, Counter()
 
 
-def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
+def _merge_workers(p: _Pass, jobs: list[tuple], authors: userscsv.Authors,
                    load_seen: Any = None) -> None:
     """Merge the workers' results into ``p``, in order, after what ``p`` has counted.
 
@@ -545,7 +545,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: Any,
         copier.shutdown(wait=True)
 
 
-def _count_all(p: _Pass, runs: list[list], outdir: Path, authors: Any) -> None:
+def _count_all(p: _Pass, runs: list[list], outdir: Path, authors: userscsv.Authors) -> None:
     """Count every run: the first here, the others in forked workers, merged in order."""
     if len(runs) == 1:
         p.run(runs[0])
@@ -845,7 +845,7 @@ def summarize(
 
 def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | None,
                log: Any, workers: int, state_dir: str | Path | None,
-               authors: Any, min_parallel_bytes: int) -> dict[str, Any]:
+               authors: userscsv.Authors, min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
 

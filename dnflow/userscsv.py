@@ -385,3 +385,6 @@ class Writer:
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join()
+
+
+Authors = Table | Writer  # the authors' table, here or in a helper: the same calls
