@@ -368,18 +368,15 @@ def count_v2(counts: Counts, raws: list, inc: Any, seen: set) -> tuple[list, lis
         if src is None:
             ctags, cnames, curls, cmedia = tags, names, urls, media
             lang = t.lang
-            text = t.text or ""
-            if "&" in text:
-                text = html.unescape(text)
+            text = None
         else:
             ctags, cnames, curls, cmedia, olang, ousername, otext = src
             lang = t.lang or olang
-            if ousername:
-                text = f"RT @{ousername}: {otext}"
-            else:
-                text = t.text or ""
-                if "&" in text:
-                    text = html.unescape(text)
+            text = f"RT @{ousername}: {otext}" if ousername else None
+        if text is None:  # its own, unescaped (the API escapes &, < and >)
+            text = t.text or ""
+            if "&" in text:
+                text = html.unescape(text)
         if ctags:
             if len(ctags) == 1:
                 tags_l.append(ctags[0].casefold())
