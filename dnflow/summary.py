@@ -341,7 +341,7 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
-    """A forked worker: count its segments, send the result in pieces, exit.
+    """A forked worker: count its segments, send what it counted, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
     packed for userscsv.Table), ("result", everything but the ids and authors),
