@@ -1,0 +1,64 @@
+"""Platforms: where posts live. Each knows its words and its own URLs.
+
+A format's records name their platform (``Post.platform``); pages take the words
+("tweets" or "posts") and every link to the platform (post, profile, hashtag) from it,
+never from a template. A new platform is one ``Platform`` subclass registered here or in
+a plugin module (dnflow.registry).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from dnflow.registry import Registry
+
+
+class Platform:
+    """A platform's words and URLs. Subclasses set ``name`` and override what differs."""
+
+    name = ""
+    label = ""  # as people write it: "X", "Bluesky"
+    # the words pages use: singular and plural of a post and of a repost
+    words = {"post": "post", "posts": "posts", "repost": "repost", "reposts": "reposts"}
+    # the tweets.csv ``type`` of each record kind (dnflow.record.KINDS)
+    kind_words = {"original": "original", "repost": "repost", "quote": "quote",
+                  "reply": "reply"}
+
+    def post_url(self, handle: str | None, post_id: str | None) -> str | None:
+        return None
+
+    def profile_url(self, handle: str | None) -> str | None:
+        return None
+
+    def hashtag_url(self, tag: str) -> str | None:
+        return None
+
+
+PLATFORMS: Registry[Platform] = Registry("platform")
+
+
+_X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
+
+
+@PLATFORMS.register
+class X(Platform):
+    name = "x"
+    label = "X"
+    words = {"post": "tweet", "posts": "tweets", "repost": "retweet", "reposts": "retweets"}
+    kind_words = {"original": "original", "repost": "retweet", "quote": "quote",
+                  "reply": "reply"}
+
+    def post_url(self, handle: str | None, post_id: str | None) -> str | None:
+        # ids are digits and usernames word characters: anything else cannot be a link
+        if not (isinstance(post_id, str) and post_id.isascii() and post_id.isdigit()):
+            return None
+        if not (isinstance(handle, str) and _X_HANDLE.fullmatch(handle)):
+            handle = "i/web"
+        return f"https://x.com/{handle}/status/{post_id}"
+
+    def profile_url(self, handle: str | None) -> str | None:
+        return "https://x.com/" + quote(handle.lstrip("@＠"), safe="") if handle else None
+
+    def hashtag_url(self, tag: str) -> str | None:
+        return "https://x.com/hashtag/" + quote(tag.lstrip("#＃"), safe="")

@@ -1,0 +1,86 @@
+"""Registries: the extension points of dnflow (platforms, formats, sources, counts).
+
+A new platform, archive format, source or count is one module that registers one object
+(as datasette's facets or Pelican's readers): nothing else names it. Modules outside
+dnflow register the same way and are found through the ``dnflow`` entry-point group of an
+installed package, or ``DNFLOW_PLUGINS`` (comma-separated module names) for a module on
+the path, such as a test's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named objects of one kind, in the order they were registered."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, item: T) -> T:
+        """Add ``item`` under its ``name``; a class is registered as an instance of it
+        (so the call works as a class decorator). A second item of the same name
+        replaces the first: a plugin may override a built-in."""
+        obj = item() if isinstance(item, type) else item
+        name = getattr(obj, "name", None)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a {self.kind} needs a non-empty str `name`: {item!r}")
+        self._items[name] = obj
+        return item
+
+    def unregister(self, name: str) -> None:
+        self._items.pop(name, None)
+
+    def __getitem__(self, name: str) -> T:
+        load_plugins()
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(self._items) or "none"
+            raise KeyError(f"no {self.kind} named {name!r} (known: {known})") from None
+
+    def get(self, name: str) -> T | None:
+        load_plugins()
+        return self._items.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        load_plugins()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[T]:
+        load_plugins()
+        return iter(list(self._items.values()))
+
+    def names(self) -> list[str]:
+        load_plugins()
+        return list(self._items)
+
+    def where(self, test: Callable[[T], bool]) -> list[T]:
+        return [x for x in self if test(x)]
+
+
+_loaded: set[str] = set()
+
+
+def load_plugins() -> None:
+    """Import the built-in modules once, then every plugin module not imported yet."""
+    names = list(BUILTINS)
+    for ep in entry_points(group="dnflow"):
+        names.append(ep.value)
+    names += [n.strip() for n in os.environ.get("DNFLOW_PLUGINS", "").split(",") if n.strip()]
+    for name in names:
+        if name not in _loaded:
+            _loaded.add(name)
+            importlib.import_module(name)
+
+
+# the modules that register dnflow's own platforms, formats, sources and counts
+BUILTINS: list[str] = []
