@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 from bench.summarize import archive
+from dnflow import outputs
 
-OUTPUTS = ["summary.json", "cards.json", "hashtags.csv", "mentions.csv", "urls.csv",
-           "domains.csv", "media.csv", "users.csv", "retweets.csv", "languages.csv",
-           "sources.csv", "timeline.csv", "skipped.csv", "tweet-ids.txt", "tweets.csv"]
+OUTPUTS = outputs.names()
 
 
 def _timed(files: list[Path], outdir: Path, state: Path | None) -> tuple[float, dict]:

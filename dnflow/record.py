@@ -71,3 +71,73 @@ def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
     if reply_to:
         return "reply"
     return "original"
+
+
+def post(platform: str, id: Any, url: str | None, created_at: str | None, author: Author,
+         text: str, lang: Any, repost_of: Any, quote_of: Any, reply_to: Any,
+         reposted: Post | None, hashtags: list, mentions: list, links: list, media: list,
+         client: Any, metrics: dict, place: Any = None, coordinates: Any = None) -> Post:
+    """A record with every key, in the documented order (one call per post: positional)."""
+    return {
+        "platform": platform, "id": id, "url": url, "created_at": created_at,
+        "author": author, "text": text, "lang": lang,
+        "kind": ("repost" if repost_of else "quote" if quote_of else "reply" if reply_to
+                 else "original"),
+        "repost_of": repost_of, "quote_of": quote_of, "reply_to": reply_to,
+        "reposted": reposted, "hashtags": hashtags, "mentions": mentions, "links": links,
+        "media": media, "client": client, "metrics": metrics, "place": place,
+        "coordinates": coordinates,
+    }
+
+
+_STR_OR_NONE = (str, type(None))
+
+
+def _strs(values: Any) -> bool:
+    return values.__class__ is list and all(v.__class__ is str for v in values)
+
+
+def problem(rec: Any, _depth: int = 0) -> str | None:
+    """Why a normalizer's record breaks the rules above (so counting it could fail or
+    mislead), or None. Formats decoded into typed structs are held to them by their
+    types; records of parsed JSON go through this before they are counted."""
+    if not isinstance(rec, dict):
+        return "not a record"
+    tid = rec.get("id")
+    if tid.__class__ is not str or not tid:
+        return f"id is {type(tid).__name__}, not text"
+    for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url"):
+        if not isinstance(rec.get(key), _STR_OR_NONE):
+            return f"{key} is {type(rec.get(key)).__name__}, not text"
+    if rec.get("text").__class__ is not str:
+        return "text is not text"
+    if rec.get("kind") not in KINDS:
+        return f"kind {rec.get('kind')!r} is not one of {', '.join(KINDS)}"
+    a = rec.get("author")
+    if not isinstance(a, dict):
+        return "author is not an object"
+    for key in ("id", "handle", "name"):
+        if not isinstance(a.get(key), _STR_OR_NONE):
+            return f"author {key} is {type(a.get(key)).__name__}, not text"
+    for key in ("hashtags", "mentions"):
+        if not _strs(rec.get(key)):
+            return f"{key} are not a list of text"
+    links = rec.get("links")
+    if links.__class__ is not list or not all(
+            isinstance(u, dict) and u.get("url").__class__ is str
+            and isinstance(u.get("domain"), _STR_OR_NONE) for u in links):
+        return "links are not a list of {url, domain}"
+    media = rec.get("media")
+    if media.__class__ is not list or not all(
+            isinstance(m, dict) and isinstance(m.get("key"), _STR_OR_NONE) for m in media):
+        return "media are not a list of {key, …}"
+    if not isinstance(rec.get("metrics"), dict):
+        return "metrics are not an object"
+    reposted = rec.get("reposted")
+    if reposted is not None:
+        if _depth:
+            return "a reposted post that reposts"
+        why = problem(reposted, 1)
+        if why is not None:
+            return f"the reposted post: {why}"
+    return None

@@ -83,4 +83,11 @@ def load_plugins() -> None:
 
 
 # the modules that register dnflow's own platforms, formats, sources and counts
-BUILTINS: list[str] = []
+BUILTINS: list[str] = [
+    "dnflow.platforms",
+    "dnflow.formats.x",
+    # counts write in this order; the authors' last, as their table works meanwhile
+    "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
+    "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",
+    "dnflow.counting.authors",
+]

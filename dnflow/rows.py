@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from dnflow import userscsv
-from dnflow.tweets import Record
+from dnflow.platforms import PLATFORMS
+from dnflow.record import Post
 
 TWEETS_CSV_HEADER = (
     "id", "created_at", "author_id", "username", "name", "type", "text", "lang",
     "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
     "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
 )
-
-
-def tweet_type(rec: Record) -> str:
-    if rec["retweet_of"]:
-        return "retweet"
-    if rec["quote_of"]:
-        return "quote"
-    if rec["reply_to"]:
-        return "reply"
-    return "original"
 
 
 def packed(value: Any) -> bytes:
@@ -82,9 +75,9 @@ def user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -
     return line.encode("utf-8", "surrogateescape")
 
 
-def original_row(tid: str, orig: Record) -> tuple[bytes, bytes]:
+def original_row(tid: str, orig: Post) -> tuple[bytes, bytes]:
     """An original's retweets.csv row up to its count, and its card."""
-    username, text = orig["author"]["username"] or "", orig["text"] or ""
+    username, text = orig["author"]["handle"] or "", orig["text"] or ""
     if tid.__class__ is str and username.__class__ is str and text.__class__ is str:
         row = f"{csv_field(tid)},{csv_field(username)},{csv_field(text)},"
     else:  # not text: as the csv module writes it
@@ -92,21 +85,22 @@ def original_row(tid: str, orig: Record) -> tuple[bytes, bytes]:
     return row.encode(), packed(card(orig))
 
 
-def card(rec: Record) -> dict:
+def card(rec: Post) -> dict:
     """What a tweet card needs, without the bulk of a full record."""
+    a = rec["author"]
     return {
         "id": rec["id"],
         "created_at": rec["created_at"],
-        "author": {k: rec["author"][k] for k in ("id", "username", "name", "verified",
-                                                  "profile_image_url")},
+        "author": {"id": a["id"], "username": a["handle"], "name": a["name"],
+                   "verified": a["verified"], "profile_image_url": a["avatar"]},
         "text": rec["text"],
         "lang": rec["lang"],
         "hashtags": rec["hashtags"],
         "mentions": rec["mentions"],
-        "urls": rec["urls"],
+        "urls": rec["links"],
         "media": rec["media"],
         "metrics": rec["metrics"],
-        "retweet_of": rec["retweet_of"],
+        "retweet_of": rec["repost_of"],
         "quote_of": rec["quote_of"],
         "reply_to": rec["reply_to"],
     }
@@ -117,7 +111,7 @@ def card(rec: Record) -> dict:
 METRICS = itemgetter("retweet_count", "reply_count", "like_count", "quote_count")
 
 
-def tweet_row(rec: Record) -> bytes:
+def tweet_row(rec: Post) -> bytes:
     """One tweets.csv line (UTF-8), as ``csv.writer(quoting=QUOTE_NONNUMERIC)`` writes it.
 
     Formatted by hand (the csv module walks every character of every field): strings
@@ -127,15 +121,8 @@ def tweet_row(rec: Record) -> bytes:
     a = rec["author"]
     m = rec["metrics"]
     place = rec["place"]
-    if rec["retweet_of"]:
-        kind = "retweet"
-    elif rec["quote_of"]:
-        kind = "quote"
-    elif rec["reply_to"]:
-        kind = "reply"
-    else:
-        kind = "original"
-    urls = rec["urls"]
+    kind = _KIND_WORDS[rec["platform"]][rec["kind"]]
+    urls = rec["links"]
     media = rec["media"]
     try:
         rc, pc, lc, qc = METRICS(m)
@@ -149,12 +136,12 @@ def tweet_row(rec: Record) -> bytes:
             rec["id"],
             "" if (v := rec["created_at"]) is None else v,
             "" if (v := a["id"]) is None else v,
-            "" if (v := a["username"]) is None else v,
+            "" if (v := a["handle"]) is None else v,
             "" if (v := a["name"]) is None else v,
             kind,
             rec["text"],
             "" if (v := rec["lang"]) is None else v,
-            "" if (v := rec["retweet_of"]) is None else v,
+            "" if (v := rec["repost_of"]) is None else v,
             "" if (v := rec["quote_of"]) is None else v,
             "" if (v := rec["reply_to"]) is None else v,
             " ".join(rec["hashtags"]),
@@ -162,7 +149,7 @@ def tweet_row(rec: Record) -> bytes:
             " ".join([u["url"] for u in urls]) if urls else "",
             " ".join([x["key"] for x in media if x["key"]]) if media else "",
         ))
-        source = "" if (v := rec["source"]) is None else v
+        source = "" if (v := rec["client"]) is None else v
         place = "" if place is None or (v := place["full_name"]) is None else v
         line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
     except TypeError:  # a value that is not text where text is expected: let csv say it
@@ -179,18 +166,19 @@ def csv_line(values: Iterable[Any]) -> str:
     return buf.getvalue()
 
 
-def csv_row(rec: Record) -> str:
+def csv_row(rec: Post) -> str:
     a = rec["author"]
     m = rec["metrics"]
     place = rec["place"]
     return csv_line((
-        rec["id"], rec["created_at"], a["id"], a["username"], a["name"],
-        tweet_type(rec), rec["text"], rec["lang"], rec["retweet_of"], rec["quote_of"],
-        rec["reply_to"], " ".join(rec["hashtags"]), " ".join(rec["mentions"]),
-        " ".join([u["url"] for u in rec["urls"]]) if rec["urls"] else "",
+        rec["id"], rec["created_at"], a["id"], a["handle"], a["name"],
+        _KIND_WORDS[rec["platform"]][rec["kind"]], rec["text"], rec["lang"],
+        rec["repost_of"], rec["quote_of"], rec["reply_to"], " ".join(rec["hashtags"]),
+        " ".join(rec["mentions"]),
+        " ".join([u["url"] for u in rec["links"]]) if rec["links"] else "",
         " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
         m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
-        m.get("quote_count"), rec["source"], place["full_name"] if place else None,
+        m.get("quote_count"), rec["client"], place["full_name"] if place else None,
     ))
 
 
@@ -215,3 +203,20 @@ def csv_plain(values: Iterable[Any]) -> str:
     buf = io.StringIO()
     csv.writer(buf).writerow(values)
     return buf.getvalue()
+
+
+class _KindWords(dict):
+    """platform name → its words for the record kinds (tweets.csv's ``type``)."""
+
+    def __missing__(self, platform: str) -> dict[str, str]:
+        words = self[platform] = PLATFORMS[platform].kind_words
+        return words
+
+
+_KIND_WORDS = _KindWords()
+
+
+def write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    os.replace(tmp, path)

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import gc
 import hashlib
+import inspect
 import io
 import marshal
 import os
@@ -26,92 +27,26 @@ import shutil
 import sys
 import traceback
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from operator import itemgetter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from dnflow import userscsv, v2struct
-from dnflow.counts import Counts, count_v2, seen_key
-from dnflow.rows import TWEETS_CSV_HEADER, card, csv_line, csv_plain, tweet_row
+from dnflow import formats, outputs, record, userscsv
+from dnflow.counting import COUNTS, Tally, seen_key
+from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row, write_json
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
-from dnflow.tweets import NotTweets, normalizer, tweet_id, tweets_in
-from dnflow.v2struct import Page
 
-TOP_CARDS = 25
 SKIPPED_SAMPLE = 100
+AUTHORS = COUNTS["authors"]  # its parts go to the authors' table (dnflow.userscsv)
 # below this many bytes of JSON, starting and merging workers costs more than it saves
 PARALLEL_MIN_BYTES = 24 * 2**20
 
-COUNT_FILES = {
-    # file: (header, counter attribute)
-    "hashtags.csv": (("hashtag", "count"), "hashtags"),
-    "mentions.csv": (("username", "count"), "mentions"),
-    "urls.csv": (("url", "count"), "urls"),
-    "domains.csv": (("domain", "count"), "domains"),
-    "languages.csv": (("lang", "count"), "languages"),
-    "sources.csv": (("source", "count"), "sources"),
-}
-# the streamed outputs, in the order a pass writes them
-STREAMED = ("tweets.csv", "tweet-ids.txt", "skipped.csv")
-SKIPPED_HEADER = ("file", "line", "reason")
-
-
-# ---------------------------------------------------------------- time buckets
-
-
-def bucket_for(first: str | None, last: str | None) -> str:
-    """minute for up to 6 hours, hour up to 10 days, day up to 2 years, else month."""
-    if not first or not last:
-        return "day"
-    span = _parse(last) - _parse(first)
-    if span <= timedelta(hours=6):
-        return "minute"
-    if span <= timedelta(days=10):
-        return "hour"
-    if span <= timedelta(days=731):
-        return "day"
-    return "month"
-
-
-def _parse(iso: str) -> datetime:
-    return datetime.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-
-
-_BUCKET_LEN = {"minute": 16, "hour": 13, "day": 10, "month": 7}
-# what completes a bucket key to YYYY-MM-DDTHH:MM:SS
-_BUCKET_PAD = {"minute": ":00", "hour": ":00:00", "day": "T00:00:00", "month": "-01T00:00:00"}
-
-
-def _next(cur: datetime, bucket: str) -> datetime:
-    if bucket == "month":
-        return (cur.replace(day=1) + timedelta(days=32)).replace(day=1)
-    return cur + {"minute": timedelta(minutes=1), "hour": timedelta(hours=1),
-                  "day": timedelta(days=1)}[bucket]
-
-
-def timeline(minutes: Counter[str], bucket: str) -> list[tuple[str, int]]:
-    """Per-minute counts rolled up to ``bucket``, empty buckets included, oldest first."""
-    n = _BUCKET_LEN[bucket]
-    pad = _BUCKET_PAD[bucket]
-    rolled: Counter[str] = Counter()
-    for minute, c in minutes.items():
-        rolled[minute[:n]] += c
-    if not rolled:
-        return []
-    cur, end = _parse(min(rolled) + pad), _parse(max(rolled) + pad)
-    out = []
-    while cur <= end:
-        k = cur.strftime("%Y-%m-%dT%H:%M:%S")[:n]
-        out.append((k + pad + "Z", rolled.get(k, 0)))
-        cur = _next(cur, bucket)
-    return out
+# the streamed outputs (dnflow.outputs), in the order a pass writes them
+STREAMED = (outputs.POSTS.name, outputs.IDS.name, outputs.SKIPPED.name)
+SKIPPED_HEADER = outputs.SKIPPED.header
 
 
 # ---------------------------------------------------------------- the pass
@@ -140,37 +75,44 @@ class _Streams:
             f.close()
 
 
-def _count_records(counts: Counts, raws: list, inc: Any, seen: set,
-                   fmt: str) -> tuple[list, list, list]:
-    """``count_v2`` for a page of any format: through a normalized record per tweet."""
-    norm = normalizer(fmt)
-    recs = []
-    rows = []
-    ids = []
-    keys = []
-    for raw in raws:
-        tid = tweet_id(raw, fmt)
-        if tid is None:
-            continue
-        key = seen_key(tid)
-        if key in seen:
+def _new_posts(batch: formats.Batch, seen: set,
+               bad: list[tuple[int, str]]) -> tuple[list, list, list]:
+    """The records of ``batch``'s posts whose ids are not in ``seen`` (which gains them),
+    their ids and their seen keys. A post its format cannot normalize, or whose record
+    breaks the record's rules (dnflow.record.problem), goes to ``bad`` as (index, reason)
+    and the rest of the batch is counted."""
+    post_id, normalize, ctx = batch.post_id, batch.normalize, batch.context
+    check = None if batch.typed else record.problem
+    recs: list = []
+    ids: list = []
+    keys: list = []
+    for i, raw in enumerate(batch.raws):
+        try:
+            tid = post_id(raw)
+            if tid is None:
+                continue
+            key = seen_key(tid)
+            if key in seen:
+                continue
+            rec = normalize(raw, ctx)
+            why = check(rec) if check is not None else None
+        except Exception as e:  # noqa: BLE001 - one bad post never fails a search
+            why = f"{type(e).__name__}: {e}"
+        if why is not None:
+            bad.append((i, why))
             continue
         seen.add(key)
         keys.append(key)
-        rec = norm(raw, inc)
         recs.append(rec)
-        rows.append(tweet_row(rec))
         ids.append(tid)
-    if recs:
-        counts.count_page(recs)
-    return rows, ids, keys
+    return recs, ids, keys
 
 
 class _Pass:
-    """Reads segments (whole files or byte ranges of plain files) into one Counts."""
+    """Reads segments (whole files or byte ranges of plain files) into one Tally."""
 
-    def __init__(self, counts: Counts, streams: _Streams, log: Any) -> None:
-        self.counts = counts
+    def __init__(self, tally: Tally, streams: _Streams, log: Any) -> None:
+        self.tally = tally
         self.streams = streams
         self.log = log  # text file or None: one line per skipped line
         self.stats: dict[int, dict] = {}  # file index → per-file figures
@@ -193,66 +135,66 @@ class _Pass:
 
     def segment(self, index: int, path: Path, start: int = 0, end: int | None = None) -> None:
         stats = self.file_stats(index, path)
-        formats = stats["formats"]
-        counts = self.counts
-        seen = counts.seen
+        formats_seen = stats["formats"]
+        tally = self.tally
+        seen = tally.seen
         tweets_f = self.streams.tweets
         ids_f = self.streams.ids
         skips: list[Skip] = []
+        bad: list[tuple[int, str]] = []
         base = None  # line number of the range's first line, worked out if a line is skipped
         ranged = bool(start) or end is not None
-        lines = tweets = new = 0
-        reader = (read_json_lines(path, start, end, loads=v2struct.loads) if ranged
-                  else read_json_lines(path, loads=v2struct.loads))
+        lines = posts = new = 0
+        loads = formats.loads()
+        reader = (read_json_lines(path, start, end, loads=loads) if ranged
+                  else read_json_lines(path, loads=loads))
         for item in reader:
             if item.__class__ is Skip:
-                skip = item
-            else:
-                n, value = item
-                lines += 1
-                fast = value.__class__ is Page
-                if fast:
-                    raws, inc, fmt = v2struct.tweets_in(value)
-                    errors = value.errors
-                else:
-                    try:
-                        raws, inc, fmt = tweets_in(value)
-                    except NotTweets as e:
-                        raws = None
-                        skip = Skip(str(path), n, str(e))
-                    else:
-                        errors = value.get("errors") if fmt == "v2-page" else None
-                if raws is not None:
-                    if errors:
-                        self.api_errors += len(errors)
-                    if fmt not in formats:
-                        formats.add(fmt)
-                    tweets += len(raws)
-                    rows, ids, keys = (count_v2(counts, raws, inc, seen) if fast
-                                       else _count_records(counts, raws, inc, seen, fmt))
-                    if ids:
-                        if self.span is not None:
-                            self.span = _union(self.span, _int_span(keys))
-                        new += len(ids)
-                        tweets_f.write(b"".join(rows))
-                        ids.append("")
-                        ids_f.write("\n".join(ids).encode())
-                    continue
-            if ranged:
-                if base is None:
-                    base = archive.lines_before(path, start)
-                skip = Skip(skip.file, base + skip.line, skip.reason)
-            skips.append(skip)
+                skips.append(item)
+                continue
+            n, value = item
+            lines += 1
+            try:
+                batch = formats.split(value)
+            except formats.NotPosts as e:
+                skips.append(Skip(str(path), n, str(e)))
+                continue
+            if batch.errors:
+                self.api_errors += batch.errors
+            if batch.format not in formats_seen:
+                formats_seen.add(batch.format)
+            posts += len(batch.raws)
+            recs, ids, keys = _new_posts(batch, seen, bad)
+            if bad:
+                skips.extend(Skip(str(path), n, f"post {i + 1} of the line: {why}")
+                             for i, why in bad)
+                bad.clear()
+            if ids:
+                tally.take(recs)
+                if self.span is not None:
+                    self.span = _union(self.span, _int_span(keys))
+                new += len(ids)
+                tweets_f.write(b"".join(map(tweet_row, recs)))
+                ids.append("")
+                ids_f.write("\n".join(ids).encode())
             if len(skips) >= 1000:
-                self._skipped(stats, skips)
-        self._skipped(stats, skips)
+                if ranged and base is None:
+                    base = archive.lines_before(path, start)
+                self._skipped(stats, skips, base)
+        if ranged and skips and base is None:
+            base = archive.lines_before(path, start)
+        self._skipped(stats, skips, base)
         stats["lines"] += lines
-        stats["tweets"] += tweets
+        stats["tweets"] += posts
         stats["new"] += new
 
-    def _skipped(self, stats: dict, skips: list[Skip]) -> None:
+    def _skipped(self, stats: dict, skips: list[Skip], base: int | None) -> None:
+        """Report ``skips`` (and empty it); ``base``: the line number of a byte range's
+        first line (its lines count from 1 at its start)."""
         if not skips:
             return
+        if base:
+            skips[:] = [Skip(s.file, base + s.line, s.reason) for s in skips]
         stats["skipped"] += len(skips)
         self.skipped += len(skips)
         self.streams.skipped([(s.file, s.line, s.reason) for s in skips])
@@ -265,12 +207,12 @@ class _Pass:
 
     def result(self) -> dict:
         """What a worker sends back (everything but the streamed rows)."""
-        return {"counts": self.counts, "stats": self.stats, "skipped": self.skipped,
+        return {"tally": self.tally, "stats": self.stats, "skipped": self.skipped,
                 "skipped_sample": self.skipped_sample, "api_errors": self.api_errors}
 
     def merge(self, res: dict) -> None:
         """Add a later worker's result, whose tweets none of ours are."""
-        self.counts.merge(res["counts"])
+        self.tally.merge(res["tally"])
         for index, theirs in res["stats"].items():
             mine = self.stats.get(index)
             if mine is None:
@@ -357,14 +299,14 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
         gc.disable()
         with open(log_path, "w", encoding="utf-8") as log:
             streams = _Streams(paths, header=False)
-            p = _Pass(Counts(), streams, log)
+            p = _Pass(Tally(), streams, log)
             p.run(segments)
             streams.close()
-        counts = p.counts
-        counts.seen = set()  # the parent reads them from the ids file if it needs them
+        tally = p.tally
+        tally.seen = set()  # the parent reads them from the ids file if it needs them
         send("span", p.span)
-        users, more = counts.users, counts.more
-        counts.users, counts.more = {}, Counter()
+        users, more = tally.parts["authors"]
+        tally.parts["authors"] = AUTHORS.start()
         # the authors' part first, packed as the table takes it: the parent passes it
         # on, and the table's merge (the longest work left) starts while the rest comes
         send("users", userscsv.pack(users, more))
@@ -479,10 +421,10 @@ def _end_workers(jobs: list[tuple]) -> None:
 
 def _hand_over(p: _Pass, authors: userscsv.Authors) -> None:
     """Give the authors' table what ``p`` counted of them since it last did (a part)."""
-    counts = p.counts
-    if counts.users or counts.more:
-        authors.add(counts.users, counts.more)
-        counts.users, counts.more = {}, Counter()
+    users, more = p.tally.parts["authors"]
+    if users or more:
+        authors.add(users, more)
+        p.tally.parts["authors"] = AUTHORS.start()
 
 
 def _merge_workers(p: _Pass, jobs: list[tuple], authors: userscsv.Authors,
@@ -492,7 +434,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: userscsv.Authors,
     X ids grow with time and a run is a stretch of the archive: when the span of ids
     ``p`` has seen (``p.span``) and a worker's do not meet, no id needs looking up.
     ``authors``: the authors' table (userscsv), which gets each part in order.
-    ``load_seen``: fills ``p.counts.seen`` when one must be after all.
+    ``load_seen``: fills ``p.tally.seen`` when one must be after all.
     """
     copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
     copies: list[Future] = []
@@ -510,7 +452,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: userscsv.Authors,
                 load_seen = None
             if check or not last:  # later workers are checked against these too
                 theirs = _part_seen(paths)
-                disjoint = not check or p.counts.seen.isdisjoint(theirs)
+                disjoint = not check or p.tally.seen.isdisjoint(theirs)
             kind, part = next(messages)
             assert kind == "users"
             if disjoint:
@@ -524,7 +466,7 @@ def _merge_workers(p: _Pass, jobs: list[tuple], authors: userscsv.Authors,
                 copies.append(copier.submit(_append_parts, p.streams, paths))
                 p.merge(value)
                 if theirs is not None:
-                    p.counts.seen |= theirs
+                    p.tally.seen |= theirs
                 p.span = _union(p.span, their_span)
                 for _ in messages:
                     pass
@@ -566,28 +508,6 @@ def _count_all(p: _Pass, runs: list[list], outdir: Path, authors: userscsv.Autho
 # ---------------------------------------------------------------- writing the outputs
 
 
-def _sorted_counts(counter: Counter[str]) -> list[tuple[str, int]]:
-    """By count (descending), then value: two stable sorts on plain keys (fast paths)."""
-    items = sorted(counter.items(), key=itemgetter(0))
-    items.sort(key=itemgetter(1), reverse=True)  # reverse keeps equal counts in order
-    return items
-
-
-def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, path)
-
-
 def _mtime_iso(paths: Iterable[Path]) -> str | None:
     times = [p.stat().st_mtime for p in paths if p.exists()]
     if not times:
@@ -614,14 +534,20 @@ _HEAD = "state.head"
 
 
 def _code_fingerprint() -> str:
-    """Counting code changes invalidate a saved state (its counts were made by old rules)."""
+    """Counting code changes invalidate a saved state (its counts were made by old rules):
+    the pass's modules and every registered count's and format's, plugins' included."""
     h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
                         digest_size=16)
     here = Path(__file__).resolve().parent
-    for rel in ("summary.py", "counts.py", "rows.py", "tweets.py", "v2struct.py", "userscsv.py",
-                "sources/archive.py"):
+    files = {here / rel for rel in ("summary.py", "record.py", "rows.py", "userscsv.py",
+                                    "counting/__init__.py", "formats/__init__.py",
+                                    "sources/archive.py")}
+    for obj in (*COUNTS, *formats.FORMATS):
+        with contextlib.suppress(TypeError, OSError):
+            files.add(Path(inspect.getfile(type(obj))).resolve())
+    for path in sorted(files):
         with contextlib.suppress(OSError):
-            h.update((here / rel).read_bytes())
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -651,7 +577,7 @@ def _load_head(state_dir: Path, files: list[Path]) -> dict | None:
 def _load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | None:
     """The saved state if ``files`` are its files plus new ones at the end, else None.
 
-    ``seen=False`` leaves the ids out of ``counts.seen`` (see :func:`_read_seen`): an
+    ``seen=False`` leaves the ids out of ``tally.seen`` (see :func:`_read_seen`): an
     update whose ids are all newer never needs them.
     """
     try:
@@ -665,16 +591,16 @@ def _load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict |
                 return None
             if path.stat().st_size > length:
                 os.truncate(path, length)
-        counts = state["counts"] = Counts.from_state(state["counts"])
+        tally = state["tally"] = Tally.from_state(state["tally"])
         with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
-            if f.read().count(b"\n") != counts.tweets:
+            if f.read().count(b"\n") != tally.posts:
                 return None
-        if state["ids_all_int"] and (state["ids_bytes"] != 8 * counts.tweets or (
+        if state["ids_all_int"] and (state["ids_bytes"] != 8 * tally.posts or (
                 state_dir / _IDS_BIN).stat().st_size < state["ids_bytes"]):
             return None
         if seen:
-            counts.seen = _read_seen(state_dir, state)
-            if len(counts.seen) != counts.tweets:
+            tally.seen = _read_seen(state_dir, state)
+            if len(tally.seen) != tally.posts:
                 return None
         return state
     except Exception:  # noqa: BLE001 - any damage means: count from scratch
@@ -754,15 +680,16 @@ def _save_state(state_dir: Path, p: _Pass, files: list[Path],
     The files are written by a thread (the kernel's copy, beside the other outputs);
     the returned future says when and raises what went wrong.
     """
-    counts = p.counts
-    seen, counts.seen = counts.seen, set()  # tweet-ids.txt and ids.bin hold them
+    tally = p.tally
+    seen, tally.seen = tally.seen, set()  # tweet-ids.txt and ids.bin hold them
     try:
-        ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, counts.tweets)
+        ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, tally.posts)
         head = {"version": STATE_VERSION, "code": _code_fingerprint(),
                 "applied": [_file_key(f) for f in files], "users_token": users_token}
         state = {
             **head,
-            "counts": counts.to_state(),
+            # the authors are the authors' table's, saved beside the state
+            "tally": tally.to_state(leave_out=(AUTHORS.name,)),
             "ids_all_int": ids_all_int,
             "ids_bytes": ids_bytes,
             "id_span": span,
@@ -776,7 +703,7 @@ def _save_state(state_dir: Path, p: _Pass, files: list[Path],
         data = [(name, marshal.dumps(value)) for name, value in
                 ((_STATE, state), (_HEAD, head))]  # the head last: it is only a hint
     finally:
-        counts.seen = seen
+        tally.seen = seen
     writer = ThreadPoolExecutor(max_workers=1)
     try:
         return writer.submit(_write_files, state_dir, data)
@@ -873,7 +800,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             _end_workers(early)  # the head was stale: count what the state says is new
             early = None
             if state is not None:
-                state["counts"].seen = _read_seen(state_dir, state)
+                state["tally"].seen = _read_seen(state_dir, state)
         if state is None:
             authors.reset()
             for name in (_STATE, _HEAD):  # no half-valid state survives
@@ -897,7 +824,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
 
     done = len(state["applied"]) if state else 0
     streams = _Streams(stream_paths, header=state is None, append=state is not None)
-    p = _Pass(state["counts"] if state else Counts(), streams, log)
+    p = _Pass(state["tally"] if state else Tally(), streams, log)
     if state:
         p.stats = state["stats"]
         p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
@@ -911,9 +838,9 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     try:
         if early is not None:
             # new tweets are newer than the counted ones, usually: then ids need no lookup
-            counts = p.counts
+            tally = p.tally
             _merge_workers(p, early, authors,
-                           lambda: counts.seen.update(_read_seen(state_dir, state)))
+                           lambda: tally.seen.update(_read_seen(state_dir, state)))
         else:
             runs = plan(new_files, workers, min_parallel_bytes)
             runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
@@ -934,7 +861,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     authors.finish(outdir / "users.csv", state_dir, tokens if state_dir is not None else None)
     # a first state's ids: all ints (canonical) or not, and their span
     first_span = p.span if state_dir is not None and not state else None
-    p.counts.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
+    p.tally.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
     if state_dir is not None:
         saving = _save_state(state_dir, p, files, first_span, state, tokens[1])
@@ -958,7 +885,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             _publish(state_dir / "users.csv", outdir / "users.csv")
         return n
 
-    summary = _write_counts(p.counts, outdir, meta or {}, files, sources, p.skipped,
+    summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
                             p.skipped_sample, p.api_errors, users_written)
     if saving is not None:
         saving.result()
@@ -966,14 +893,14 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     return summary
 
 
-def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
+def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
                   api_errors: int, users_written: Any) -> dict[str, Any]:
-    """Write every count file and summary.json. Empties ``counts`` as it goes.
-    ``users_written`` waits for users.csv (the authors' table writes it) and says how
-    many authors there are."""
-    bucket = bucket_for(counts.first, counts.last)
-    summary = {
+    """Write every count's files and summary.json (the counts in registry order, each
+    part dropped once written). ``users_written`` waits for users.csv (the authors'
+    table writes it) and says how many authors there are."""
+    parts = tally.parts
+    summary: dict[str, Any] = {
         "slug": meta.get("slug"),
         "title": meta.get("title") or meta.get("slug"),
         "description": meta.get("description"),
@@ -981,68 +908,26 @@ def _write_counts(counts: Counts, outdir: Path, meta: dict, files: list[Path],
         "query": meta.get("query"),
         "status": "ok",
         "error": None,
-        "tweets": counts.tweets,
-        "originals": counts.originals,
-        "retweets": counts.retweets,
-        "quotes": counts.quotes,
-        "replies": counts.replies,
-        "users": None,  # below, from the authors' table
-        "first": counts.first,
-        "last": counts.last,
         "skipped": skipped,
         "skipped_sample": skipped_sample,
         "api_errors": api_errors,
         "sources": sources,
-        "timeline_bucket": bucket,
-        "counts": {
-            "hashtags": len(counts.hashtags), "mentions": len(counts.mentions),
-            "urls": len(counts.urls), "domains": len(counts.domains),
-            "media": len(counts.media), "languages": len(counts.languages),
-            "sources": len(counts.sources), "retweeted_originals": len(counts.retweeted),
-        },
+        "counts": {},
         "runs": meta.get("runs") or [],
-        # the data's own time, not the clock: unchanged inputs give identical outputs
-        "generated": meta.get("generated") or _mtime_iso(files) or counts.last,
     }
+    for c in tally.counts:
+        summary.update(c.summary(parts[c.name]))
+        summary["counts"].update(c.distinct(parts[c.name]))
+    # the data's own time, not the clock: unchanged inputs give identical outputs
+    summary["generated"] = (meta.get("generated") or _mtime_iso(files)
+                            or summary.get("last"))
     for key in ("every",):
         if key in meta:
             summary[key] = meta[key]
-    for name, (header, attr) in COUNT_FILES.items():
-        _write_csv(outdir / name, header, _sorted_counts(getattr(counts, attr)))
-    _write_csv(
-        outdir / "media.csv",
-        ("media_key", "type", "url", "count", "preview_url", "alt_text"),
-        ((k, info[0] or "", info[1] or "", c, info[2] or "", info[3] or "")
-         for k, c in _sorted_counts(counts.media) for info in (counts.media_info[k],)),
-    )
-    top = _sorted_counts(counts.retweeted)
-    info = counts.originals_info
-    lines = [b"tweet_id,username,text,retweets\r\n"]
-    for tid, c in top:
-        known = info.get(tid)
-        # an original the archive does not have (not in includes): its id only
-        lines.append(known[0] + b"%d\r\n" % c if known is not None
-                     else csv_plain((tid, "", "", c)).encode())
-    tmp = outdir / ".retweets.csv.tmp"
-    tmp.write_bytes(b"".join(lines))
-    os.replace(tmp, outdir / "retweets.csv")
-    del lines
-    cards = []  # the most retweeted originals the archive has
-    for tid, c in top:
-        if len(cards) == TOP_CARDS:
-            break
-        if tid in info:
-            cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
-    _write_csv(outdir / "timeline.csv", ("time", "count"), timeline(counts.minutes, bucket))
-    write_json(outdir / "cards.json", {
-        "top_retweeted": cards,
-        "sample": [card(r) for r in counts.sample()],
-    })
-    counts.media_info, counts.originals_info, counts.minutes = {}, {}, Counter()
-    counts.media, counts.retweeted, counts.mentions, counts.urls = (
-        Counter(), Counter(), Counter(), Counter())
-    del top, info
-    summary["users"] = users_written()
+    ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
+    for c in tally.counts:
+        c.write(parts[c.name], outdir, ctx)
+        parts[c.name] = None  # its memory goes back before the next one writes
     write_json(outdir / "summary.json", summary)
     return summary
 
@@ -1059,7 +944,7 @@ def write_failed(outdir: str | Path, meta: dict[str, Any], error: str,
     _Streams(paths, header=True).close()
     no_authors = userscsv.Table()
     no_authors.finish(outdir / "users.csv")
-    summary = _write_counts(Counts(), outdir, meta, [Path(f) for f in files], [], 0, [], 0,
+    summary = _write_counts(Tally(), outdir, meta, [Path(f) for f in files], [], 0, [], 0,
                             lambda: no_authors.wait()[0])
     summary["status"] = "failed"
     summary["error"] = error

@@ -6,24 +6,10 @@ import os
 import sys
 
 from dnflow import jobs as dnjobs
+from dnflow import outputs as dnoutputs
 
-SUMMARY_FILES = [
-    "summary.json",
-    "cards.json",
-    "hashtags.csv",
-    "mentions.csv",
-    "urls.csv",
-    "domains.csv",
-    "media.csv",
-    "users.csv",
-    "retweets.csv",
-    "languages.csv",
-    "sources.csv",
-    "timeline.csv",
-    "skipped.csv",
-    "tweet-ids.txt",
-    "tweets.csv",
-]
+# the manifest of summary files (dnflow.outputs): each count declares its own
+SUMMARY_FILES = dnoutputs.names()
 
 
 rule summarize:

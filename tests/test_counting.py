@@ -4,8 +4,9 @@ import csv
 import gzip
 import json
 
-from dnflow.summary import bucket_for, summarize, timeline
-from dnflow.tweets import records
+from dnflow.counting.timeline import bucket_for, timeline
+from dnflow.formats import records
+from dnflow.summary import summarize
 
 
 def rows(path):
@@ -96,7 +97,7 @@ def test_retweet_counts_the_originals_entities(tmp_path):
 def test_retweet_text_is_rebuilt_from_the_original():
     (rt, _reply) = records(PAGE)
     assert rt["text"] == "RT @alice: " + ORIGINAL["text"]
-    assert rt["retweeted"]["hashtags"] == ["Climate", "climate"]
+    assert rt["reposted"]["hashtags"] == ["Climate", "climate"]
 
 
 def test_retweet_without_original_falls_back_to_its_own_entities(tmp_path):

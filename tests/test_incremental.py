@@ -7,15 +7,14 @@ import os
 
 import pytest
 
+from dnflow import outputs
 from dnflow import summary as sm
 from dnflow.generate import write_archive
 from dnflow.summary import summarize
 
 from .conftest import V2
 
-OUTPUTS = ["summary.json", "cards.json", "hashtags.csv", "mentions.csv", "urls.csv",
-           "domains.csv", "media.csv", "users.csv", "retweets.csv", "languages.csv",
-           "sources.csv", "timeline.csv", "skipped.csv", "tweet-ids.txt", "tweets.csv"]
+OUTPUTS = outputs.names()
 META = {"slug": "t", "generated": "2026-11-28T00:00:00Z"}
 
 

@@ -11,17 +11,16 @@ import json
 
 import pytest
 
+from dnflow import outputs
 from dnflow import summary as sm
+from dnflow.formats import records
 from dnflow.generate import write_archive
 from dnflow.rows import csv_row, tweet_row
 from dnflow.summary import plan, summarize
-from dnflow.tweets import records
 
 from .conftest import CORPUS, V2
 
-OUTPUTS = ["summary.json", "cards.json", "hashtags.csv", "mentions.csv", "urls.csv",
-           "domains.csv", "media.csv", "users.csv", "retweets.csv", "languages.csv",
-           "sources.csv", "timeline.csv", "skipped.csv", "tweet-ids.txt", "tweets.csv"]
+OUTPUTS = outputs.names()
 
 
 def outputs(d):

@@ -4,6 +4,8 @@ import csv
 import io
 import random
 
+from dnflow.formats import x_json
+from dnflow.record import post
 from dnflow.rows import COUNT_SLOT_STR, csv_field, original_row, user_row
 
 ALPHABET = ['a', 'Z', ' ', ',', '"', '\n', '\r', "'", 'é', '😀', ';', '\t', '\\']
@@ -35,10 +37,7 @@ def test_profiles_and_originals_are_csv_rows():
         row = user_row(t, username, name, followers, 7).decode("utf-8", "surrogateescape")
         want = _csv([username, name, "\0", followers if type(followers) is int else "", 7])
         assert row == t + want.replace("\0", COUNT_SLOT_STR, 1), (username, name)
-        author = {"id": "1", "username": username, "name": name, "verified": None,
-                  "profile_image_url": None}
-        got, _ = original_row("12", {"id": "12", "author": author, "text": text,
-                                     "created_at": None, "lang": None, "hashtags": [],
-                                     "mentions": [], "urls": [], "media": [], "metrics": {},
-                                     "retweet_of": None, "quote_of": None, "reply_to": None})
+        author = x_json.author("1", username, name, None, None, None, None)
+        got, _ = original_row("12", post("x", "12", None, None, author, text, None, None,
+                                         None, None, None, [], [], [], [], None, {}))
         assert got.decode() == _csv(["12", username, text])[:-2] + ",", (username, text)

@@ -1,11 +1,13 @@
-"""The typed fast path (dnflow.v2struct) gives the generic path's records, or defers to it."""
+"""The typed fast path (dnflow.formats.x_struct) gives the generic path's records, or defers
+to it."""
 
 import gzip
 
 import orjson
 import pytest
 
-from dnflow import tweets, v2struct
+from dnflow import formats
+from dnflow.formats import x_struct
 from dnflow.generate import write_archive
 
 from .conftest import CORPUS
@@ -18,13 +20,15 @@ def _lines(path):
 
 
 def _generic(value):
-    raws, inc, fmt = tweets.tweets_in(value)
-    return [tweets.normalize(raw, inc, fmt) for raw in raws], fmt
+    b = formats.split(value)
+    assert not b.typed
+    return [b.normalize(raw, b.context) for raw in b.raws], b.format
 
 
 def _typed(page):
-    raws, inc, fmt = v2struct.tweets_in(page)
-    return [v2struct.normalize(raw, inc) for raw in raws], fmt
+    b = formats.split(page)
+    assert b.typed
+    return [b.normalize(raw, b.context) for raw in b.raws], b.format
 
 
 def _compare(path) -> tuple[int, int]:
@@ -35,18 +39,18 @@ def _compare(path) -> tuple[int, int]:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
             with pytest.raises(orjson.JSONDecodeError):
-                v2struct.loads(line)
+                x_struct.loads(line)
             continue
-        got = v2struct.loads(line)
-        if got.__class__ is v2struct.Page:
+        got = x_struct.loads(line)
+        if got.__class__ is x_struct.Page:
             typed += 1
             assert _typed(got) == _generic(value), f"{path}: {line[:80]!r}"
         else:
             generic += 1
             assert got == value
             try:
-                fmt = tweets.tweets_in(value)[2]
-            except tweets.NotTweets:
+                fmt = formats.split(value).format
+            except formats.NotPosts:
                 continue
             # every v2 answer with tweets in the corpus is as the API sends it
             assert fmt not in ("v2-page", "v2-stream") or not value["data"], path
@@ -94,15 +98,15 @@ def test_anything_unexpected_goes_to_the_generic_path(change):
     page = orjson.loads(orjson.dumps(PAGE))
     change(page)
     line = orjson.dumps(page)
-    got = v2struct.loads(line)
-    assert got.__class__ is not v2struct.Page
+    got = x_struct.loads(line)
+    assert got.__class__ is not x_struct.Page
     assert got == page
 
 
 def test_a_clean_page_is_typed_and_unescaped():
-    page = v2struct.loads(orjson.dumps(PAGE))
-    assert page.__class__ is v2struct.Page
+    page = x_struct.loads(orjson.dumps(PAGE))
+    assert page.__class__ is x_struct.Page
     (rec,), fmt = _typed(page)
     assert fmt == "v2-page"
     assert rec["text"] == "hi & #A" and rec["hashtags"] == ["A"]
-    assert rec["author"]["username"] == "u"
+    assert rec["author"]["handle"] == "u"

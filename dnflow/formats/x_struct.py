@@ -8,8 +8,8 @@ of the same line, and the structs' attributes are cheaper to read than dict keys
 
 This path changes no result: anything it does not take for certain (another format, a
 field of an unexpected type, an answer without tweets, invalid JSON) goes to the generic
-path, ``orjson.loads`` and :mod:`dnflow.tweets`, and ``normalize`` builds exactly the
-record :func:`dnflow.tweets.normalize_v2` builds for the same tweet (tests/test_v2struct.py
+path, ``orjson.loads`` and :mod:`dnflow.formats.x_json`, and ``normalize`` builds exactly the
+record :func:`dnflow.formats.x_json.normalize_v2` builds for the same tweet (tests/test_v2struct.py
 compares both on every v2 file of the corpus).
 """
 
@@ -21,7 +21,16 @@ from typing import Any
 import msgspec
 import orjson
 
-from dnflow.tweets import Includes, Record, _no_media, _url_list_of, _v2_media, iso_time
+from dnflow.formats.x_json import (
+    Includes,
+    _no_media,
+    _url_list_of,
+    _v2_media,
+    author,
+    iso_time,
+    post_url,
+)
+from dnflow.record import Post, post
 
 
 # gc=False: these structs never form cycles, and the cyclic GC need not track them
@@ -123,45 +132,32 @@ def loads(line: bytes) -> Any:
     return orjson.loads(line)  # rare: let the generic path say what it is
 
 
-def tweets_in(page: Page) -> tuple[list[Tweet], Includes, str]:
-    """:func:`dnflow.tweets.tweets_in` for a decoded ``Page``."""
+def includes_of(page: Page) -> Includes:
+    """The lookup tables of a decoded page's ``includes``."""
     inc = page.includes
     if inc is None:
-        tables = Includes()
-    else:
-        tables = Includes.of(
-            users={u.id: u for u in inc.users} if inc.users else {},
-            tweets={t.id: t for t in inc.tweets if t.id is not None} if inc.tweets else {},
-            media={m["media_key"]: m for m in inc.media if "media_key" in m}
-            if inc.media else {},
-            places={p["id"]: p for p in inc.places if "id" in p} if inc.places else {},
-        )
-    data = page.data
-    if data.__class__ is list:
-        return data, tables, "v2-page"
-    return [data], tables, "v2-stream"
+        return Includes()
+    return Includes.of(
+        users={u.id: u for u in inc.users} if inc.users else {},
+        tweets={t.id: t for t in inc.tweets if t.id is not None} if inc.tweets else {},
+        media={m["media_key"]: m for m in inc.media if "media_key" in m} if inc.media else {},
+        places={p["id"]: p for p in inc.places if "id" in p} if inc.places else {},
+    )
 
 
 def _user(u: User | None, user_id: str | None) -> dict:
     if u is None:
-        return {"id": user_id, "username": None, "name": None, "followers": None,
-                "following": None, "verified": None, "profile_image_url": None}
+        return author(user_id, None, None, None, None, None, None)
     pm = u.public_metrics
-    return {
-        "id": u.id,
-        "username": u.username,
-        "name": u.name,
-        "followers": pm.followers_count if pm is not None else None,
-        "following": pm.following_count if pm is not None else None,
-        "verified": u.verified,
-        "profile_image_url": u.profile_image_url,
-    }
+    return author(u.id, u.username, u.name, pm.followers_count if pm is not None else None,
+                  pm.following_count if pm is not None else None, u.verified,
+                  u.profile_image_url)
 
 
 def author_of(inc: Includes, author_id: str | None) -> dict:
     """The author's part of a record, made once per page and author."""
-    author = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
-    return author
+    a = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
+    return a
 
 
 def text_of(t: Tweet) -> str:
@@ -195,8 +191,8 @@ def entities_of(t: Tweet, inc: Includes) -> tuple[Any, Any, Any, Any]:
     return tags, names, urls, media
 
 
-def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
-    """:func:`dnflow.tweets.normalize_v2` for a ``Tweet`` of a decoded page."""
+def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
+    """:func:`dnflow.formats.x_json.normalize_v2` for a ``Tweet`` of a decoded page."""
     retweet_of = quote_of = reply_to = retweeted = None
     refs = t.referenced_tweets
     if refs:
@@ -226,30 +222,17 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Record:
             place = {"id": geo.place_id, "full_name": None, "country_code": None}
         coords = (geo.coordinates or {}).get("coordinates")
 
-    if retweeted is not None and retweeted["author"]["username"]:
-        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+    if retweeted is not None and retweeted["author"]["handle"]:
+        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
     else:
         text = text_of(t)
-    author = inc.authors.get(t.author_id) or author_of(inc, t.author_id)
+    user = inc.authors.get(t.author_id) or author_of(inc, t.author_id)
     hashtags, mentions, urls, media = entities_of(t, inc)
 
     ca = t.created_at
-    return {
-        "id": t.id,
-        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
-        "author": author,
-        "text": text,
-        "lang": t.lang,
-        "hashtags": hashtags or [],
-        "mentions": mentions or [],
-        "urls": urls or [],
-        "media": media or [],
-        "retweet_of": retweet_of,
-        "quote_of": quote_of,
-        "reply_to": reply_to,
-        "retweeted": retweeted,
-        "metrics": t.public_metrics or {},
-        "place": place,
-        "coordinates": coords,
-        "source": t.source,
-    }
+    tid = t.id
+    return post("x", tid, post_url(user["handle"], tid),
+                ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca), user, text,
+                t.lang, retweet_of, quote_of, reply_to, retweeted, hashtags or [],
+                mentions or [], urls or [], media or [], t.source, t.public_metrics or {},
+                place, coords)

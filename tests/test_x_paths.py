@@ -1,9 +1,8 @@
-"""Counting straight from v2 structs (counts.count_v2) gives what counting records does.
-
-The hot path of every big summary skips the record per tweet; these tests hold it to the
-record path (``Counts.count_page`` with ``rows.tweet_row``) page by page, on every v2 line
-of the corpus, on generated archives, and on pages mutated into the edge cases the
-fast path hands back to records (a place, a quote in a value, a missing count...).
+"""The two ways into X's v2 pages give the same records and counts: typed structs
+(dnflow.formats.x_struct, the fast path of every big summary) and parsed JSON
+(dnflow.formats.x_json), page by page, on every v2 line of the corpus, on generated
+archives, and on pages mutated into the edge cases real pages have (a place, a quote in
+a value, a missing count, an original or author the page lacks...).
 """
 
 import copy
@@ -12,10 +11,12 @@ import random
 
 import orjson
 
-from dnflow import summary, v2struct
-from dnflow.counts import Counts, count_v2
+from dnflow import formats
+from dnflow.counting import Tally
+from dnflow.formats import x_struct
 from dnflow.generate import write_archive
-from dnflow.summary import _count_records, summarize
+from dnflow.rows import tweet_row
+from dnflow.summary import _new_posts, summarize
 
 from .conftest import CORPUS
 
@@ -28,31 +29,35 @@ def _pages(path):
                 value = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(value, dict) and v2struct.loads(line).__class__ is v2struct.Page:
+            if isinstance(value, dict) and x_struct.loads(line).__class__ is x_struct.Page:
                 yield value
 
 
-def _state(counts: Counts) -> dict:
-    state = counts.to_state()
-    state["_sample"] = counts.sample()  # the heap's order depends on arrival; its content not
-    state["users"], state["more"] = list(counts.users.items()), counts.more  # in their order
+def _state(tally: Tally) -> dict:
+    state = tally.to_state()
+    # the sample heap's order depends on arrival; its content does not
+    state["parts"]["cards"] = sorted(state["parts"]["cards"], key=lambda s: s[:2])
     return state
 
 
 def _count_both(values: list[dict]) -> int:
-    """Count the pages both ways, comparing each page's rows, ids and seen keys, then
-    every counter; returns how many tweets were counted."""
-    fast, slow = Counts(), Counts()
+    """Count the pages both ways, comparing each page's records, ids, rows and skips,
+    then every count; returns how many posts were counted."""
+    fast, slow = Tally(), Tally()
     for value in values:
         line = orjson.dumps(value)
-        raws, inc, _ = v2struct.tweets_in(v2struct.loads(line))
-        got = count_v2(fast, raws, inc, fast.seen)
-        graws, ginc, fmt = summary.tweets_in(orjson.loads(line))
-        want = _count_records(slow, graws, ginc, slow.seen, fmt)
+        fbad: list = []
+        sbad: list = []
+        got = _new_posts(formats.split(x_struct.loads(line)), fast.seen, fbad)
+        want = _new_posts(formats.split(orjson.loads(line)), slow.seen, sbad)
         assert got == want, line[:200]
+        assert fbad == sbad, line[:200]
+        assert [tweet_row(r) for r in got[0]] == [tweet_row(r) for r in want[0]]
+        fast.take(got[0])
+        slow.take(want[0])
     assert fast.seen == slow.seen
     assert _state(fast) == _state(slow)
-    return fast.tweets
+    return fast.posts
 
 
 def test_corpus_pages_count_the_same():
@@ -153,7 +158,8 @@ def test_summaries_are_the_same_without_the_fast_path(tmp_path, monkeypatch):
     write_archive(gen, 3000, 2, topic="climate")
     files.append(gen)
     summarize(files, tmp_path / "fast", {"slug": "s"}, workers=2, min_parallel_bytes=1)
-    monkeypatch.setattr(v2struct, "loads", orjson.loads)  # every line as a plain dict
+    # every line as a plain dict
+    monkeypatch.setattr(formats.FORMATS["v2-page"], "loads", orjson.loads)
     summarize(files, tmp_path / "slow", {"slug": "s"}, workers=2, min_parallel_bytes=1)
     names = sorted(p.name for p in (tmp_path / "fast").iterdir())
     assert "tweets.csv" in names and "users.csv" in names

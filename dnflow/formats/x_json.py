@@ -1,4 +1,4 @@
-"""Normalize every tweet format dnflow reads into one record (see docs/internals.md).
+"""X's JSON tweets (v2 pages, stream lines, twarc2-flattened, v1.1) → post records.
 
 This module only reshapes: it never reads files and never counts. It is on the hot path
 of every summary, so it builds plain dicts and avoids per-tweet helper objects.
@@ -10,13 +10,13 @@ object), twarc2 flattened tweets (author and referenced tweets inlined) and v1.1
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
-Record = dict[str, Any]
+from dnflow.platforms import X as XPlatform
+from dnflow.record import Post, post
 
 # v1.1 gives media ids; v2 keys are "<type code>_<id>". Rebuilding the v2 key lets the
 # same picture count as one whatever format it was archived in.
@@ -30,8 +30,9 @@ _TWEET_HOSTS = frozenset(
 )
 
 
-class NotTweets(ValueError):
-    """A JSON line that holds no tweets (users, lists, counts, compliance, errors)."""
+_PLATFORM = XPlatform()
+post_url = _PLATFORM.post_url
+profile_url = _PLATFORM.profile_url
 
 
 def iso_time(value: str | None) -> str | None:
@@ -61,19 +62,6 @@ def _host_path(url: str) -> tuple[str, str]:
     host, _, path = rest.partition("/")
     host = host.split(":", 1)[0].split("?", 1)[0].split("#", 1)[0].lower()
     return host, "/" + path
-
-
-def domain_of(url: str) -> str | None:
-    host = _host_path(url)[0]
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
-
-
-def is_tweet_link(url: str) -> bool:
-    """Links to tweets themselves (quotes, attached media pages) are not shared URLs."""
-    host, path = _host_path(url)
-    return host in _TWEET_HOSTS and "/status" in path
 
 
 # chosen URL → (url, domain) or None when it is not a shared URL; URLs repeat a lot
@@ -128,27 +116,21 @@ def _url_list_of(chosen: list[str | None]) -> list[dict]:
 # ---------------------------------------------------------------- v2 (pages, stream, flat)
 
 
+def author(id: Any, handle: Any, name: Any, followers: Any, following: Any, verified: Any,
+           avatar: Any) -> dict:
+    """The record's author (dnflow.record.Author), with its profile URL."""
+    return {"id": id, "handle": handle, "name": name, "followers": followers,
+            "following": following, "url": profile_url(handle) if handle else None,
+            "verified": verified, "avatar": avatar}
+
+
 def _v2_user(user: dict | None, user_id: str | None) -> dict:
     if not user:
-        return {
-            "id": user_id,
-            "username": None,
-            "name": None,
-            "followers": None,
-            "following": None,
-            "verified": None,
-            "profile_image_url": None,
-        }
+        return author(user_id, None, None, None, None, None, None)
     pm = user.get("public_metrics") or {}
-    return {
-        "id": user.get("id", user_id),
-        "username": user.get("username"),
-        "name": user.get("name"),
-        "followers": pm.get("followers_count"),
-        "following": pm.get("following_count"),
-        "verified": user.get("verified"),
-        "profile_image_url": user.get("profile_image_url"),
-    }
+    return author(user.get("id", user_id), user.get("username"), user.get("name"),
+                  pm.get("followers_count"), pm.get("following_count"), user.get("verified"),
+                  user.get("profile_image_url"))
 
 
 def _v2_media(m: dict) -> dict:
@@ -179,7 +161,7 @@ class Includes:
         self.media = {m["media_key"]: m for m in inc.get("media", ()) if "media_key" in m}
         self.places = {p["id"]: p for p in inc.get("places", ()) if "id" in p}
         # a page often retweets the same original many times: normalize it once
-        self.normalized: dict[str, Record] = {}
+        self.normalized: dict[str, Post] = {}
         self.authors: dict[str, dict] = {}
         self.media_norm: dict[str, dict] = {}
 
@@ -194,7 +176,7 @@ class Includes:
 _EMPTY = Includes()
 
 
-def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
+def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
     """One v2 tweet (page item, stream ``data`` or twarc2-flattened) → record."""
     # the hot path of every summary: every test and lookup below is paid per tweet
     retweet_of = quote_of = reply_to = retweeted = None
@@ -252,8 +234,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
             place = {"id": geo["place_id"], "full_name": None, "country_code": None}
         coords = (geo.get("coordinates") or {}).get("coordinates")
 
-    if retweeted is not None and retweeted["author"]["username"]:
-        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+    if retweeted is not None and retweeted["author"]["handle"]:
+        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
     else:
         text = t.get("text") or ""
         if "&" in text:  # the API sends text HTML-escaped (&amp; &lt; &gt;); pages escape
@@ -287,26 +269,15 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Record:
             urls = _url_list(ent["urls"])
 
     ca = t.get("created_at")
-    return {
-        "id": t.get("id"),
-        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
-        "author": author,
-        "text": text,
-        "lang": t.get("lang"),
-        "hashtags": hashtags if hashtags is not None else [],
-        "mentions": mentions if mentions is not None else [],
-        "urls": urls if urls is not None else [],
-        "media": media,
-        "retweet_of": retweet_of,
-        "quote_of": quote_of,
-        "reply_to": reply_to,
-        "retweeted": retweeted,
-        # the API's own dict: retweet_count, reply_count, like_count, quote_count (+ more)
-        "metrics": t.get("public_metrics") or {},
-        "place": place,
-        "coordinates": coords,
-        "source": t.get("source"),
-    }
+    tid = t.get("id")
+    return post("x", tid, post_url(author["handle"], tid),
+                ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca), author, text,
+                t.get("lang"), retweet_of, quote_of, reply_to, retweeted,
+                hashtags if hashtags is not None else [],
+                mentions if mentions is not None else [], urls if urls is not None else [],
+                media, t.get("source"),
+                # the API's own dict: retweet_count, reply_count, like_count, quote_count…
+                t.get("public_metrics") or {}, place, coords)
 
 
 def _no_media(key: Any) -> dict:
@@ -317,15 +288,9 @@ def _no_media(key: Any) -> dict:
 
 
 def _v1_user(u: dict) -> dict:
-    return {
-        "id": u.get("id_str"),
-        "username": u.get("screen_name"),
-        "name": u.get("name"),
-        "followers": u.get("followers_count"),
-        "following": u.get("friends_count"),
-        "verified": u.get("verified"),
-        "profile_image_url": u.get("profile_image_url_https"),
-    }
+    return author(u.get("id_str"), u.get("screen_name"), u.get("name"),
+                  u.get("followers_count"), u.get("friends_count"), u.get("verified"),
+                  u.get("profile_image_url_https"))
 
 
 def _strip_html(source: str | None) -> str | None:
@@ -337,7 +302,7 @@ def _strip_html(source: str | None) -> str | None:
     return source
 
 
-def normalize_v1(t: dict, _depth: int = 0) -> Record:
+def normalize_v1(t: dict, _depth: int = 0) -> Post:
     ext = t.get("extended_tweet") or {}
     text = ext.get("full_text") or t.get("full_text") or t.get("text") or ""
     if "&" in text:  # HTML-escaped by the API, like v2
@@ -348,7 +313,7 @@ def normalize_v1(t: dict, _depth: int = 0) -> Record:
     rs = t.get("retweeted_status")
     if rs and _depth == 0:
         retweeted = normalize_v1(rs, 1)
-        text = f"RT @{retweeted['author']['username']}: {retweeted['text']}"
+        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
     media = []
     for m in xent.get("media") or ent.get("media") or ():
         code = _V1_MEDIA_CODE.get(m.get("type"), "3")
@@ -374,31 +339,18 @@ def normalize_v1(t: dict, _depth: int = 0) -> Record:
          "country_code": p.get("country_code")}
         if p else None
     )
-    return {
-        "id": t.get("id_str") or (str(t["id"]) if "id" in t else None),
-        "created_at": iso_time(t.get("created_at")),
-        "author": _v1_user(t.get("user") or {}),
-        "text": text,
-        "lang": t.get("lang"),
-        "hashtags": [h["text"] for h in ent.get("hashtags") or () if "text" in h],
-        "mentions": [m["screen_name"] for m in ent.get("user_mentions") or ()
-                     if "screen_name" in m],
-        "urls": _url_list(ent.get("urls")),
-        "media": media,
-        "retweet_of": rs.get("id_str") if rs else None,
-        "quote_of": t.get("quoted_status_id_str"),
-        "reply_to": t.get("in_reply_to_status_id_str"),
-        "retweeted": retweeted,
-        "metrics": {
-            "retweet_count": t.get("retweet_count"),
-            "reply_count": t.get("reply_count"),
-            "like_count": t.get("favorite_count"),
-            "quote_count": t.get("quote_count"),
-        },
-        "place": place,
-        "coordinates": coords,
-        "source": _strip_html(t.get("source")),
-    }
+    tid = t.get("id_str") or (str(t["id"]) if "id" in t else None)
+    user = _v1_user(t.get("user") or {})
+    return post(
+        "x", tid, post_url(user["handle"], tid), iso_time(t.get("created_at")), user, text,
+        t.get("lang"), rs.get("id_str") if rs else None, t.get("quoted_status_id_str"),
+        t.get("in_reply_to_status_id_str"), retweeted,
+        [h["text"] for h in ent.get("hashtags") or () if "text" in h],
+        [m["screen_name"] for m in ent.get("user_mentions") or () if "screen_name" in m],
+        _url_list(ent.get("urls")), media, _strip_html(t.get("source")),
+        {"retweet_count": t.get("retweet_count"), "reply_count": t.get("reply_count"),
+         "like_count": t.get("favorite_count"), "quote_count": t.get("quote_count")},
+        place, coords)
 
 
 # ---------------------------------------------------------------- one JSON line
@@ -427,62 +379,3 @@ def _describe(obj: Any) -> str:
     if "username" in obj and "text" not in obj:
         return "a user, not a tweet"
     return "JSON object that is not a tweet"
-
-
-def tweets_in(obj: Any) -> tuple[list[dict], Includes | None, str]:
-    """Split one parsed JSON value into its counted tweets.
-
-    Returns (raw tweets, includes or None, format). ``format`` is one of ``v2-page``,
-    ``v2-stream``, ``v2-flat``, ``v1.1``. Raises NotTweets with a reason otherwise.
-    Only top-level results are returned: tweets in ``includes`` are context.
-    """
-    if isinstance(obj, dict):
-        data = obj.get("data")
-        if isinstance(data, list):
-            if data and isinstance(data[0], dict) and "text" in data[0]:
-                return data, Includes(obj.get("includes")), "v2-page"
-            if not data and "meta" in obj and "errors" not in obj:
-                return [], None, "v2-page"  # an empty search answer: valid, no tweets
-        elif isinstance(data, dict) and "text" in data:
-            return [data], Includes(obj.get("includes")), "v2-stream"
-        elif data is None:
-            if "user" in obj and ("id_str" in obj or "id" in obj) and (
-                "text" in obj or "full_text" in obj or "extended_tweet" in obj
-            ):
-                return [obj], None, "v1.1"
-            if "id" in obj and "text" in obj:
-                return [obj], None, "v2-flat"
-    raise NotTweets(_describe(obj))
-
-
-def tweet_id(raw: dict, fmt: str) -> Any:
-    """The id ``normalize(raw, …)["id"]`` will have, without normalizing (dedup comes first)."""
-    if fmt == "v1.1":
-        return raw.get("id_str") or (str(raw["id"]) if "id" in raw else None)
-    return raw.get("id")
-
-
-def normalize(raw: dict, inc: Includes | None, fmt: str) -> Record:
-    if fmt == "v1.1":
-        return normalize_v1(raw)
-    return normalize_v2(raw, inc or _EMPTY)
-
-
-def _normalize_v1(raw: dict, inc: Includes | None) -> Record:
-    return normalize_v1(raw)
-
-
-def _normalize_v2(raw: dict, inc: Includes | None) -> Record:
-    return normalize_v2(raw, inc or _EMPTY)
-
-
-def normalizer(fmt: str) -> Callable[[dict, Includes | None], Record]:
-    """``normalize`` for one format, chosen once per page rather than once per tweet."""
-    return _normalize_v1 if fmt == "v1.1" else _normalize_v2
-
-
-def records(obj: Any) -> Iterator[Record]:
-    """Every counted tweet of one JSON value, normalized (convenience for callers and tests)."""
-    raws, inc, fmt = tweets_in(obj)
-    for raw in raws:
-        yield normalize(raw, inc, fmt)

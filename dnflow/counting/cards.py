@@ -1,0 +1,68 @@
+"""cards.json: the most reposted originals and a sample of posts, as cards."""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from dnflow.counting import COUNTS, Count, Output
+from dnflow.record import Post
+from dnflow.rows import card, write_json
+
+SAMPLE_SIZE = 10
+TOP_CARDS = 25
+
+
+@COUNTS.register
+class Cards(Count):
+    """The sample: the SAMPLE_SIZE posts with the smallest (CRC-32, Adler-32) of their id,
+    the same whatever order the archive is read in. Its part is a min-heap of
+    (-hash, id, record)."""
+
+    name = "cards"
+    outputs = (Output("cards.json", (), "the {posts} shown as cards, as records"),)
+
+    def start(self) -> list:
+        return []
+
+    def take(self, part: list, posts: list[Post]) -> list:
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        full = len(part) >= SAMPLE_SIZE
+        worst = (-part[0][0]) >> 32 if full else 1 << 32  # a CRC above it cannot enter
+        for p in posts:
+            tid = p["id"]
+            b = tid.encode()
+            h = crc32(b)
+            if h <= worst:
+                key = -(h << 32 | adler32(b))
+                if not full:
+                    heapq.heappush(part, (key, tid, p))
+                    full = len(part) >= SAMPLE_SIZE
+                elif key > part[0][0] or (key == part[0][0] and tid > part[0][1]):
+                    heapq.heapreplace(part, (key, tid, p))
+                else:
+                    continue
+                if full:
+                    worst = (-part[0][0]) >> 32
+        return part
+
+    def merge(self, part: list, later: list) -> list:
+        both = heapq.nlargest(SAMPLE_SIZE, part + later, key=lambda s: s[:2])
+        heapq.heapify(both)
+        return both
+
+    def write(self, part: list, outdir: Path, ctx: dict[str, Any]) -> None:
+        top, info = ctx.get("top_reposted", ([], {}))
+        cards = []  # the most reposted originals the archive has
+        for tid, c in top:
+            if len(cards) == TOP_CARDS:
+                break
+            if tid in info:
+                cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
+        sample = [r for _, _, r in sorted(part, key=lambda s: s[:2], reverse=True)]
+        write_json(outdir / "cards.json", {"top_retweeted": cards,
+                                           "sample": [card(r) for r in sample]})

@@ -1,0 +1,210 @@
+"""Counts of one key per post: hashtags, mentions, URLs, domains, languages, clients.
+
+Each is a ``KeyCount``: its rule is ``keys`` (a page's posts → the keys to count, each
+post at most once per distinct key); counting, merging, the CSV and the summary's
+distinct number are shared. A repost's own entities are cut with its text, so reposts
+count their original's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from pathlib import Path
+from typing import Any
+
+from dnflow.counting import (
+    COUNTS,
+    Count,
+    Output,
+    Section,
+    merge_counters,
+    sorted_counts,
+    write_csv,
+)
+from dnflow.record import Post
+
+
+class KeyCount(Count):
+    """A counter of keys; subclasses set ``name``, ``header``, ``distinct_key`` and
+    ``keys``. The CSV is ``<file>`` with ``header``, by count then key."""
+
+    file = ""
+    header: tuple[str, str] = ("key", "count")
+    note = ""
+    distinct_key = ""  # its summary.json ``counts`` entry
+
+    def __init__(self) -> None:
+        self.outputs = (Output(self.file, self.header, self.note),)
+
+    def keys(self, posts: list[Post]) -> list:
+        raise NotImplementedError
+
+    def start(self) -> Counter:
+        return Counter()
+
+    def take(self, part: Counter, posts: list[Post]) -> Counter:
+        keys = self.keys(posts)
+        if keys:
+            _count_elements(part, keys)  # collections' C counter, a page at once
+        return part
+
+    def merge(self, part: Counter, later: Counter) -> Counter:
+        return merge_counters(part, later)
+
+    def dump(self, part: Counter) -> dict:
+        return dict(part)
+
+    def load(self, data: dict) -> Counter:
+        return Counter(data)
+
+    def distinct(self, part: Counter) -> dict[str, int]:
+        return {self.distinct_key: len(part)}
+
+    def write(self, part: Counter, outdir: Path, ctx: dict[str, Any]) -> None:
+        write_csv(outdir / self.file, self.header, sorted_counts(part))
+
+
+def _folded(posts: list[Post], field: str) -> list[str]:
+    """A case-folded list field of each post (its original's for a repost), distinct."""
+    out: list[str] = []
+    for p in posts:
+        values = (p["reposted"] or p)[field]
+        if values:
+            if len(values) == 1:
+                out.append(values[0].casefold())
+            else:
+                out.extend({v.casefold() for v in values})
+    return out
+
+
+@COUNTS.register
+class Hashtags(KeyCount):
+    name = "hashtags"
+    file = "hashtags.csv"
+    header = ("hashtag", "count")
+    note = "hashtag, {posts}"
+    distinct_key = "hashtags"
+
+    def keys(self, posts: list[Post]) -> list:
+        return _folded(posts, "hashtags")
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "hashtags", "Hashtags", self.file, ["Hashtag", "{Posts}"], "hashtag", "hashtag",
+            "hashtags", "Case-folded. A {post} counts once per distinct hashtag. {Reposts} "
+            "count the hashtags of the original {post}, because a {repost}'s own text is "
+            "cut short.", prefix="#", distinct=self.distinct_key)]
+
+
+@COUNTS.register
+class Mentions(KeyCount):
+    name = "mentions"
+    file = "mentions.csv"
+    header = ("username", "count")
+    note = "username, {posts}"
+    distinct_key = "mentions"
+
+    def keys(self, posts: list[Post]) -> list:
+        return _folded(posts, "mentions")
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "mentions", "Mentions", self.file, ["Username", "{Posts}"], "username", "user",
+            "mentioned users", "Case-folded usernames written in the {posts}. {Reposts} "
+            "count the mentions in the original {post}, so the {reposted} account itself is "
+            "not a mention.", prefix="@", distinct=self.distinct_key)]
+
+
+@COUNTS.register
+class Domains(KeyCount):
+    name = "domains"
+    file = "domains.csv"
+    header = ("domain", "count")
+    note = "domain, {posts}"
+    distinct_key = "domains"
+
+    def keys(self, posts: list[Post]) -> list:
+        out: list[str] = []
+        for p in posts:
+            links = (p["reposted"] or p)["links"]
+            if links:
+                if len(links) == 1:
+                    if links[0]["domain"]:
+                        out.append(links[0]["domain"])
+                else:
+                    out.extend({u["domain"] for u in links if u["domain"]})
+        return out
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "domains", "Domains", self.file, ["Domain", "{Posts}"], "domain", "domain",
+            "domains", "The host of each shared URL, lower-case, without www. A {post} counts "
+            "once per distinct domain.", distinct=self.distinct_key)]
+
+
+@COUNTS.register
+class Urls(KeyCount):
+    name = "urls"
+    file = "urls.csv"
+    header = ("url", "count")
+    note = "url, {posts}"
+    distinct_key = "urls"
+
+    def keys(self, posts: list[Post]) -> list:
+        out: list[str] = []
+        for p in posts:
+            links = (p["reposted"] or p)["links"]
+            if links:  # already distinct per post (the formats make them so)
+                if len(links) == 1:
+                    out.append(links[0]["url"])
+                else:
+                    out.extend([u["url"] for u in links])
+        return out
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "urls", "URLs", self.file, ["URL", "{Posts}"], "url", "url", "URLs",
+            "Expanded (or unwound) URLs; short links and links to {posts} themselves are "
+            "left out. A {post} counts once per distinct URL.", distinct=self.distinct_key)]
+
+
+@COUNTS.register
+class Languages(KeyCount):
+    name = "languages"
+    file = "languages.csv"
+    header = ("lang", "count")
+    note = "language, {posts}"
+    distinct_key = "languages"
+
+    def keys(self, posts: list[Post]) -> list:
+        out: list[str] = []
+        for p in posts:
+            lang = p["lang"] or ((p["reposted"] or p)["lang"])
+            if lang:
+                out.append(lang)
+        return out
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "languages", "Languages", self.file, ["Language", "{Posts}"], "lang", "lang",
+            "languages", "The language the platform detected for each {post} (und: "
+            "undetermined; q-codes: media, hashtags or mentions only).",
+            distinct=self.distinct_key)]
+
+
+@COUNTS.register
+class Clients(KeyCount):
+    name = "clients"
+    file = "sources.csv"
+    header = ("source", "count")
+    note = "client, {posts}"
+    distinct_key = "sources"
+
+    def keys(self, posts: list[Post]) -> list:
+        return [p["client"] for p in posts if p["client"]]
+
+    def sections(self) -> list[Section]:
+        return [Section(
+            "clients", "Clients", self.file, ["Client", "{Posts}"], "source", "client",
+            "clients", "The app a {post} was posted with, where the data includes it (X "
+            "stopped reporting it in late 2022).", distinct=self.distinct_key)]

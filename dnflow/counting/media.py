@@ -1,0 +1,66 @@
+"""Media keys shared, with what is known of each."""
+
+from __future__ import annotations
+
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from pathlib import Path
+from typing import Any
+
+from dnflow.counting import COUNTS, Count, Output, merge_counters, sorted_counts, write_csv
+from dnflow.record import Post
+
+HEADER = ("media_key", "type", "url", "count", "preview_url", "alt_text")
+
+
+@COUNTS.register
+class Media(Count):
+    """Posts per media key (a repost counts its original's), and per key its type, URL,
+    preview and alt text: from the first post that gives a URL, else the first."""
+
+    name = "media"
+    outputs = (Output("media.csv", HEADER, "media key, type, url, {posts}, preview, alt text"),)
+
+    def start(self) -> tuple[Counter, dict]:
+        return Counter(), {}
+
+    def take(self, part: tuple[Counter, dict], posts: list[Post]) -> tuple[Counter, dict]:
+        counter, info = part
+        keys: list[str] = []
+        for p in posts:
+            media = (p["reposted"] or p)["media"]
+            if media:
+                for m in media:
+                    key = m["key"]
+                    if key is None:
+                        continue
+                    keys.append(key)
+                    known = info.get(key)
+                    if known is None or (known[1] is None and m["url"]):
+                        info[key] = (m["type"], m["url"], m["preview"], m["alt_text"])
+        if keys:
+            _count_elements(counter, keys)
+        return part
+
+    def merge(self, part: tuple, later: tuple) -> tuple:
+        merge_counters(part[0], later[0])
+        info = part[1]
+        for key, m in later[1].items():
+            known = info.get(key)
+            if known is None or (known[1] is None and m[1]):
+                info[key] = m
+        return part
+
+    def dump(self, part: tuple) -> list:
+        return [dict(part[0]), part[1]]
+
+    def load(self, data: list) -> tuple:
+        return Counter(data[0]), data[1]
+
+    def distinct(self, part: tuple) -> dict[str, int]:
+        return {"media": len(part[0])}
+
+    def write(self, part: tuple, outdir: Path, ctx: dict[str, Any]) -> None:
+        counter, info = part
+        write_csv(outdir / "media.csv", HEADER,
+                  ((k, i[0] or "", i[1] or "", c, i[2] or "", i[3] or "")
+                   for k, c in sorted_counts(counter) for i in (info[k],)))

@@ -1,0 +1,36 @@
+"""The manifest of a search's summary files (data/<slug>/summary/): written once, here.
+
+The summarize rule's outputs, the page's downloads and its zip, the tests and the
+benchmarks all take the list from ``manifest()``: the pass's own files, then every
+registered count's (dnflow.counting), in registry order.
+"""
+
+from __future__ import annotations
+
+from dnflow.counting import COUNTS, Output
+
+# written by the pass itself, not by a count
+SUMMARY = Output("summary.json", (), "every number on this page, the files read and the "
+                 "run history")
+# streamed as the pass reads (dnflow.summary): a row per post, or per skipped line
+POSTS = Output("tweets.csv", (), "one row per {post} (ids as text)", zipped=False)
+IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating")
+SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
+                 "lines that were not {posts}: file, line, reason")
+
+
+def manifest() -> list[Output]:
+    """Every summary file, in the order the page lists them."""
+    out = [SUMMARY, POSTS, IDS]
+    for count in COUNTS:
+        out.extend(count.outputs)
+    out.append(SKIPPED)
+    names = [o.name for o in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"summary files written by two counts: {', '.join(sorted(dup))}")
+    return out
+
+
+def names() -> list[str]:
+    return [o.name for o in manifest()]
