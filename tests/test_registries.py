@@ -1,0 +1,65 @@
+"""The registries are the extension points: a count, a format or a source defined only in
+tests/ plugs in with no edit anywhere else (tests/plugins/)."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+
+import pytest
+
+from dnflow import outputs
+from dnflow.counting import COUNTS
+from dnflow.summary import summarize
+
+from .conftest import V2
+
+
+@pytest.fixture
+def weekdays():
+    mod = importlib.import_module("tests.plugins.toy_count")
+    COUNTS.register(mod.Weekdays)
+    yield mod.Weekdays
+    COUNTS.unregister("weekdays")
+
+
+def test_a_count_from_a_plugin_writes_its_csv_and_summary(tmp_path, weekdays):
+    assert "weekdays.csv" in outputs.names()
+    s = summarize([V2 / "2sets.jsonl"], tmp_path, {"slug": "t"}, workers=1)
+    with open(tmp_path / "weekdays.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["weekday", "count"]
+    counted = {day: int(n) for day, n in rows[1:]}
+    # every tweet of the file has a time: the days add up to the tweets
+    assert sum(counted.values()) == s["tweets"] == 200
+    assert s["busiest_weekday"] == rows[1][0]
+    assert s["counts"]["weekdays"] == len(counted)
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["busiest_weekday"] == rows[1][0]
+
+
+def test_a_count_from_a_plugin_merges_across_workers(tmp_path, weekdays):
+    files = [V2 / "2sets.jsonl", V2 / "kpop.jsonl", V2 / "brexit.jsonl"]
+    one = summarize(files, tmp_path / "one", {"slug": "t"}, workers=1)
+    two = summarize(files, tmp_path / "two", {"slug": "t"}, workers=2, min_parallel_bytes=1)
+    assert one["counts"]["weekdays"] == two["counts"]["weekdays"]
+    assert (tmp_path / "one" / "weekdays.csv").read_bytes() == (
+        tmp_path / "two" / "weekdays.csv").read_bytes()
+
+
+def test_without_the_plugin_its_file_is_not_in_the_manifest():
+    assert "weekdays" not in COUNTS
+    assert "weekdays.csv" not in outputs.names()
+
+
+def test_two_counts_cannot_write_one_file(weekdays):
+    class Clash(weekdays):
+        name = "clash"
+
+    COUNTS.register(Clash)
+    try:
+        with pytest.raises(ValueError, match="weekdays.csv"):
+            outputs.manifest()
+    finally:
+        COUNTS.unregister("clash")
