@@ -83,4 +83,10 @@ def load_plugins() -> None:
 
 
 # the modules that register dnflow's own platforms, formats, sources and counts
-BUILTINS: list[str] = []
+BUILTINS: list[str] = [
+    "dnflow.platforms",
+    # formats and counts: dnflow.formats, dnflow.counting (when they exist)
+    "dnflow.sources.archive_source",
+    "dnflow.sources.demo_source",
+    "dnflow.sources.x_source",
+]
