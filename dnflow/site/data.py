@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
+from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
 log = logging.getLogger(__name__)
@@ -113,17 +115,6 @@ def fmt_time(s: Any) -> str:
     return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "–"
 
 
-def fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400 * 2:
-        h, m = divmod(int(seconds // 60), 60)
-        return f"{h} h {m} min" if m else f"{h} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def span_text(first: Any, last: Any) -> str:
     a, b = parse_iso(first), parse_iso(last)
     if not a or not b:
@@ -210,7 +201,7 @@ def _row(label: str, href: str | None, value: float, total: int | None,
 
 
 def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | None,
-                  prefix: str = "") -> list[dict[str, Any]]:
+                  platform: Platform, prefix: str = "") -> list[dict[str, Any]]:
     out = []
     for r in rows:
         value = r.get(key) or ""
@@ -222,7 +213,7 @@ def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | 
             label = f"{name} ({value})" if name else value
         else:
             label = prefix + value
-        out.append(_row(label, tx.value_link(kind, value), count, total))
+        out.append(_row(label, tx.value_link(kind, value, platform), count, total))
     return out
 
 
@@ -325,8 +316,13 @@ def name(r: Mapping[str, Any]) -> str:
     return tx.clip(r.get("name") or "", 100)
 
 
-def count_sections(d: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def count_sections(d: Path, summary: Mapping[str, Any],
+                   platform: Platform) -> list[dict[str, Any]]:
     total = to_int(summary.get("tweets"))
+    posts = tx.words(platform)["Posts"]
+
+    def user_link(r: Mapping[str, Any]) -> str | None:
+        return tx.value_link("user", r.get("username") or "", platform)
     distinct = summary.get("counts") or {}
     users_total = to_int(summary.get("users"))
     secs: list[dict[str, Any]] = []
@@ -340,47 +336,47 @@ def count_sections(d: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             "extra_num": sid == "ratio",
         })
 
-    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", "Tweets"],
-        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, "#"),
+    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", posts],
+        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, platform, "#"),
         "hashtags", to_int(distinct.get("hashtags")))
-    add("mentions", "Mentions", "mentions.csv", ["Username", "Tweets"],
-        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, "@"),
+    add("mentions", "Mentions", "mentions.csv", ["Username", posts],
+        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, platform, "@"),
         "mentioned users", to_int(distinct.get("mentions")))
-    add("domains", "Domains", "domains.csv", ["Domain", "Tweets"],
-        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total),
+    add("domains", "Domains", "domains.csv", ["Domain", posts],
+        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total, platform),
         "domains", to_int(distinct.get("domains")))
-    add("urls", "URLs", "urls.csv", ["URL", "Tweets"],
-        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total),
+    add("urls", "URLs", "urls.csv", ["URL", posts],
+        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total, platform),
         "URLs", to_int(distinct.get("urls")))
 
     users = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              to_int(r.get("tweets")) or 0, total, extra=[name(r)])
         for r in head_rows(d / "users.csv")
     ]
-    add("users", "Most active users", "users.csv", ["User", "Name", "Tweets"], users,
+    add("users", "Most active users", "users.csv", ["User", "Name", posts], users,
         "users", users_total)
     best_followed, best_ratio = top_users(d / "users.csv")
     followed = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
         for r in best_followed
     ]
     add("followed", "Most followed users", "users.csv", ["User", "Name", "Followers"],
         followed, "users", users_total)
     ratio = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
              extra=[f"{to_int(r.get('followers')) or 0:,}", f"{to_int(r.get('following')) or 0:,}"])
         for r in best_ratio
     ]
     add("ratio", "Follow ratio", "users.csv", ["User", "Followers", "Following", "Ratio"],
         ratio, "users", users_total, value_fmt="ratio")
-    add("languages", "Languages", "languages.csv", ["Language", "Tweets"],
-        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total),
+    add("languages", "Languages", "languages.csv", ["Language", posts],
+        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total, platform),
         "languages", to_int(distinct.get("languages")))
-    add("clients", "Clients", "sources.csv", ["Client", "Tweets"],
-        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total),
+    add("clients", "Clients", "sources.csv", ["Client", posts],
+        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total, platform),
         "clients", to_int(distinct.get("sources")))
     return secs
 
@@ -412,12 +408,13 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
     }
 
 
-def card(rec: Mapping[str, Any]) -> dict[str, Any]:
+def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
+    w = tx.words(platform)
     author = rec.get("author") or {}
     username = author.get("username") or ""
     metrics = rec.get("metrics") or {}
     if rec.get("retweet_of"):
-        kind = "Retweet"
+        kind = w["Repost"]
     elif rec.get("quote_of"):
         kind = "Quote"
     elif rec.get("reply_to"):
@@ -427,18 +424,20 @@ def card(rec: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": tx.clip(str(author.get("name") or username or "unknown"), 100),
         "username": username,
-        "user_href": tx.value_link("user", username),
-        "html": tx.tweet_html(rec),
+        "user_href": tx.value_link("user", username, platform),
+        "html": tx.tweet_html(rec, platform),
         "links": tx.extra_links(rec)[:MAX_CARD_LINKS],
         "lang": _html_lang(rec.get("lang")),
         "time": rec.get("created_at"),
         "time_text": fmt_time(rec.get("created_at")),
-        "href": tx.tweet_url(rec),
+        "href": (href := tx.post_url(rec, platform)),
+        "host": urlsplit(href).netloc if href else None,
+        "w": w,
         "kind": kind,
         "in_search": to_int(rec.get("retweets_in_search")),
         "metrics": [
             (one if n == 1 else many, n) for one, many, key in (
-                ("retweet", "retweets", "retweet_count"), ("quote", "quotes", "quote_count"),
+                (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
                 ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
             if (n := to_int(metrics.get(key))) is not None
         ],
@@ -447,15 +446,17 @@ def card(rec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_cards(d: Path) -> tuple[list[dict], list[dict]]:
+def load_cards(d: Path, platform: Platform) -> tuple[list[dict], list[dict]]:
     try:
         cards = read_json(d / "cards.json")
     except (OSError, ValueError):
         return [], []
     if not isinstance(cards, dict):
         return [], []
-    top = [card(r) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS] if isinstance(r, dict)]
-    sample = [card(r) for r in (cards.get("sample") or [])[:SAMPLE_CARDS] if isinstance(r, dict)]
+    top = [card(r, platform) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS]
+           if isinstance(r, dict)]
+    sample = [card(r, platform) for r in (cards.get("sample") or [])[:SAMPLE_CARDS]
+              if isinstance(r, dict)]
     return top, sample
 
 
