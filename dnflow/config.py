@@ -111,7 +111,7 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
     for slug, search in searches.items():
         src = SOURCES[search["source"]]
         for key in search:
-            if key not in common | src.keys():
+            if key not in common | src.config_keys():
                 raise ConfigError(f"search '{slug}', key '{key}': not used by "
                                   f"source '{search['source']}'")
         src.check(slug, search, workdir)

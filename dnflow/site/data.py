@@ -291,23 +291,24 @@ def _push(heap: list, item: tuple, n: int) -> None:
         heapq.heapreplace(heap, item)
 
 
+# {post}, {posts}, {repost}, {Reposts}, {label}: the platform's words (text.words)
 SECTION_NOTES = {
-    "hashtags": "Case-folded. A tweet counts once per distinct hashtag. Retweets count the "
-                "hashtags of the original tweet, because a retweet's own text is cut short.",
-    "mentions": "Case-folded usernames written in the tweets. Retweets count the mentions "
-                "in the original tweet, so the retweeted account itself is not a mention.",
-    "domains": "The host of each shared URL, lower-case, without www. A tweet counts once "
+    "hashtags": "Case-folded. A {post} counts once per distinct hashtag. {Reposts} count the "
+                "hashtags of the original {post}, because a {repost}'s own text is cut short.",
+    "mentions": "Case-folded usernames written in the {posts}. {Reposts} count the mentions "
+                "in the original {post}, so the {repost}ed account itself is not a mention.",
+    "domains": "The host of each shared URL, lower-case, without www. A {post} counts once "
                "per distinct domain.",
-    "urls": "Expanded (or unwound) URLs; t.co short links and links to tweets themselves "
-            "are left out. A tweet counts once per distinct URL.",
-    "users": "Authors of the counted tweets (people only mentioned or retweeted are not "
-             "users here), by number of tweets in this search.",
-    "followed": "Authors by followers, as of their newest tweet in the collection.",
+    "urls": "Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
+            "are left out. A {post} counts once per distinct URL.",
+    "users": "Authors of the counted {posts} (people only mentioned or {repost}ed are not "
+             "users here), by number of {posts} in this search.",
+    "followed": "Authors by followers, as of their newest {post} in the collection.",
     "ratio": "Followers divided by accounts followed (following 0 counts as 1), as of the "
-             "author's newest tweet in the collection.",
-    "languages": "The language X detected for each tweet (und: undetermined; q-codes: "
+             "author's newest {post} in the collection.",
+    "languages": "The language {label} detected for each {post} (und: undetermined; q-codes: "
                  "media, hashtags or mentions only).",
-    "clients": "The app a tweet was posted with, where the data includes it (X stopped "
+    "clients": "The app a {post} was posted with, where the data includes it (X stopped "
                "reporting it in late 2022).",
 }
 
@@ -319,7 +320,8 @@ def name(r: Mapping[str, Any]) -> str:
 def count_sections(d: Path, summary: Mapping[str, Any],
                    platform: Platform) -> list[dict[str, Any]]:
     total = to_int(summary.get("tweets"))
-    posts = tx.words(platform)["Posts"]
+    w = tx.words(platform)
+    posts = w["Posts"]
 
     def user_link(r: Mapping[str, Any]) -> str | None:
         return tx.value_link("user", r.get("username") or "", platform)
@@ -331,7 +333,8 @@ def count_sections(d: Path, summary: Mapping[str, Any],
             noun: str, n_all: int | None, value_fmt: str = "int") -> None:
         secs.append({
             "id": sid, "title": title, "csv": csv_name, "headers": headers, "rows": rows,
-            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid], "value_fmt": value_fmt,
+            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid].format(**w),
+            "value_fmt": value_fmt,
             "share": bool(rows) and rows[0]["pct"] is not None,
             "extra_num": sid == "ratio",
         })
@@ -511,7 +514,7 @@ def _cell(v: Any) -> str:
 # run record fields shown in the run history (all of them are in runs.json)
 RUN_COLUMNS = (
     ("window", "Window"), ("attempt", "Attempt"), ("status", "Status"),
-    ("finished", "Finished"), ("new_tweets", "New tweets"), ("pages", "Pages"),
+    ("finished", "Finished"), ("new_tweets", "New {posts}"), ("pages", "Pages"),
     ("requests", "Requests"), ("retries", "Retries"), ("waits", "Waited (s)"),
     ("rate_limit_waits", "Rate-limit waits"), ("stopped", "Stopped"),
 )
@@ -541,7 +544,7 @@ def latest_run(summary: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(max(runs, key=_run_order)) if runs else None
 
 
-def runs_table(summary: Mapping[str, Any]) -> dict[str, Any]:
+def runs_table(summary: Mapping[str, Any], posts: str = "posts") -> dict[str, Any]:
     """Run records as a table, newest first: the known fields of collection runs, or
     every field for records of another shape."""
     runs = sorted((r for r in summary.get("runs") or () if isinstance(r, Mapping)),
@@ -549,7 +552,7 @@ def runs_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     known = [(k, h) for k, h in RUN_COLUMNS if any(k in r for r in runs)]
     if known:
         cols = [k for k, _ in known]
-        headers = [h for _, h in known] + ["Error or note"]
+        headers = [h.format(posts=posts) for _, h in known] + ["Error or note"]
     else:
         cols = []
         for r in runs:

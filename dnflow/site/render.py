@@ -167,7 +167,7 @@ def search_context(summary_dir: Path, slug: str,
         "media": media,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
-        "runs": sd.runs_table(summary),
+        "runs": sd.runs_table(summary, w["posts"]),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
     }

@@ -43,8 +43,8 @@ class Source:
     source with no keys, no job and no inputs."""
 
     name: ClassVar[str] = ""
-    # the platform its posts are on (dnflow.platforms); for a source that reads files of
-    # any platform, the one assumed when its files name none (see platform_of)
+    # the platform its posts are on (dnflow.platforms); "" for a source that reads files
+    # of any platform (archive): then the formats its files were read as decide
     platform: ClassVar[str] = ""
     # the archive formats it reads or writes, by the name summary.json gives them
     # (``sources[].formats``), each with its platform
@@ -70,7 +70,7 @@ class Source:
             props.setdefault("every", EVERY_SCHEMA)
         return {"properties": props, "required": list(self.required)}
 
-    def keys(self) -> set[str]:
+    def config_keys(self) -> set[str]:
         return set(self.schema()["properties"])
 
     def check(self, slug: str, search: Mapping[str, Any], workdir: str | Path) -> None:
@@ -125,19 +125,20 @@ _LEGACY_PLATFORM = "x"
 
 
 def platform_of(summary: Mapping[str, Any]) -> Platform:
-    """The platform of a search, from its summary.json: the one platform of the formats
-    its files were read as, else its source's platform.
+    """The platform of a search, from its summary.json: its source's platform, or for a
+    source of any platform's files (archive) the one platform of the formats its files
+    were read as (``sources[].formats``).
 
     The one place the site learns a platform (its words and URLs). The format → platform
     table comes from the sources' ``formats`` for now; a format registry replaces it here.
     """
+    src = SOURCES.get(str(summary.get("source") or ""))
+    if src and src.platform:
+        return PLATFORMS[src.platform]
     table = format_platforms()
     seen = {table[f] for s in summary.get("sources") or () if isinstance(s, Mapping)
             for f in s.get("formats") or () if f in table}
-    if len(seen) == 1:
-        return PLATFORMS[seen.pop()]
-    src = SOURCES.get(str(summary.get("source") or ""))
-    return PLATFORMS[src.platform if src and src.platform else _LEGACY_PLATFORM]
+    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM]
 
 
 def common_platform(platforms: Sequence[Platform]) -> Platform:

@@ -16,9 +16,8 @@ from dnflow.sources import SOURCES, Source
 @SOURCES.register
 class Archive(Source):
     name = "archive"
-    # files of any platform; X's when their formats say nothing (every archive format
-    # dnflow reads today is X's: dnflow.sources.x_source lists them)
-    platform = "x"
+    # files of any platform: the formats they are read as name it (platform_of)
+    platform = ""
     properties = {
         "files": {
             "oneOf": [
