@@ -8,8 +8,8 @@ with its platform's words and URLs, by a real `snakemake` run.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
