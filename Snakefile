@@ -1,5 +1,9 @@
 # dnflow: searches in config/searches.yaml → raw archives → counts → static site.
 # Run `snakemake` (the default profile in profiles/default supplies cores and resources).
+from snakemake.utils import min_version
+
+# pyproject.toml's lower bound: checkpoints and profiles behave as dnflow expects from here
+min_version("9.27")
 
 configfile: "config/searches.yaml"
 
@@ -14,7 +18,7 @@ include: "rules/site.smk"
 # stay home, pages need every summary); only summarize jobs go to the cluster
 localrules:
     all,
-    demo_archive,
+    generate_raw,
     page,
     site_index,
 
@@ -22,7 +26,7 @@ localrules:
 rule all:
     input:
         "site/index.html",
-        # the current window's X run records: without them as targets, a finished
-        # summary would never ask for a new window (see docs/x.md)
-        X_TARGETS,
+        # the current window's run records of searches whose source collects: without
+        # them as targets, a finished summary would never ask for a new window (docs/x.md)
+        COLLECT_TARGETS,
     default_target: True

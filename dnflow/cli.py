@@ -1,22 +1,28 @@
 """``dnflow`` / ``python -m dnflow``: helpers around the pipeline (which `snakemake` runs).
 
-    dnflow estimate [--config config/searches.yaml]   expected volume of each X search
-    dnflow collect SLUG [--config …] [--data data]    collect one X search's current window
+    dnflow estimate [--config config/searches.yaml]   expected volume of each search that
+                                                      can tell (X: the counts endpoint)
+    dnflow collect SLUG [--config …] [--data data]    collect one search's current window
+    dnflow schema                                     the searches.yaml schema (JSON)
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
     dnflow generate OUT --tweets N --seed S …         a generated demo archive
+
+Sources come from the registry (dnflow.sources): a plugin's source is collected the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
 
 from dnflow import config as dnconfig
 from dnflow import windows as dnwindows
+from dnflow.sources import Source, SourceError, source_of
 
 DELEGATED = ("fakeapi", "generate")
 
@@ -25,33 +31,35 @@ def _searches(path: str) -> dict:
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f)
     # archive paths are relative to the working directory, as in the pipeline
-    return dnconfig.validate(raw, dnconfig.load_schema(), ".")
+    return dnconfig.validate(raw, workdir=".")
 
 
-def _x_searches(path: str, only: Sequence[str] = ()) -> dict:
-    searches = {k: v for k, v in _searches(path).items() if v["source"] == "x"}
+def _searches_where(path: str, test: Callable[[Source], bool], what: str,
+                    only: Sequence[str] = ()) -> dict:
+    """The searches whose source passes ``test``; all of ``only`` must be among them."""
+    searches = {k: v for k, v in _searches(path).items() if test(source_of(v))}
     if only:
         missing = [s for s in only if s not in searches]
         if missing:
-            raise SystemExit(f"dnflow: no X search named {', '.join(missing)} in {path}")
+            raise SystemExit(f"dnflow: no {what} named {', '.join(missing)} in {path}")
         searches = {k: searches[k] for k in only}
     return searches
 
 
 def cmd_estimate(a: argparse.Namespace) -> int:
-    from dnflow.sources.x import CollectError, estimate
-
-    searches = _x_searches(a.config, a.slugs)
+    searches = _searches_where(a.config, lambda src: hasattr(src, "estimate"),
+                               "search with an estimate", a.slugs)
     if not searches:
-        print(f"no source: x search in {a.config}")
+        print(f"no search in {a.config} can estimate its volume")
         return 0
     status = 0
     print(f"{'search':<20} {'endpoint':<8} {'tweets':>10} {'days':>5} {'per day':>10} "
           f"{'per window':>11} {'per month':>11}  notes")
     for slug, s in searches.items():
         try:
-            e = estimate(slug, s, log=lambda line: print(f"  {line}", file=sys.stderr))
-        except CollectError as err:
+            e = source_of(s).estimate(  # type: ignore[attr-defined]
+                slug, s, log=lambda line: print(f"  {line}", file=sys.stderr))
+        except SourceError as err:
             print(f"{slug:<20} {s.get('endpoint', 'recent'):<8} failed: {err}")
             status = 1
             continue
@@ -68,17 +76,24 @@ def cmd_estimate(a: argparse.Namespace) -> int:
 
 
 def cmd_collect(a: argparse.Namespace) -> int:
-    from dnflow.sources.x import attempt_stamp, collect_window
+    from dnflow.sources.runs import attempt_stamp
 
-    search = _x_searches(a.config, [a.slug])[a.slug]
+    search = _searches_where(a.config, lambda src: src.collects,
+                             "search with a collection job", [a.slug])[a.slug]
     window = a.window or dnwindows.stamp(search.get("every"))
     stamp = attempt_stamp(Path(a.data) / a.slug, window)
-    rec = collect_window(a.slug, search, stamp, a.data, log=sys.stderr)
-    print(f"{a.slug} {stamp}: {rec['status']}, {rec['new_tweets']} tweets, "
-          f"{rec['requests']} requests, {rec['retries']} retries, {rec['waits']}s waited"
-          + (f" — {rec['error']}" if rec["error"] else "")
+    rec = source_of(search).collect(a.slug, search, stamp, a.data, sys.stderr)
+    print(f"{a.slug} {stamp}: {rec['status']}, {rec.get('new_tweets', 0)} tweets, "
+          f"{rec.get('requests', 0)} requests, {rec.get('retries', 0)} retries, "
+          f"{rec.get('waits', 0)}s waited"
+          + (f" — {rec['error']}" if rec.get("error") else "")
           + (f" — {rec['note']}" if rec.get("note") else ""))
     return 0 if rec["status"] == "ok" else 1
+
+
+def cmd_schema(a: argparse.Namespace) -> int:
+    print(json.dumps(dnconfig.searches_schema(), indent=2))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,16 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gen_main(argv[1:])
     ap = argparse.ArgumentParser(prog="dnflow", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("estimate", help="expected volume of each X search (counts endpoint)")
+    p = sub.add_parser("estimate", help="expected volume of each search that can tell "
+                                        "(X: the counts endpoint)")
     p.add_argument("slugs", nargs="*", help="only these searches")
     p.add_argument("--config", default="config/searches.yaml")
     p.set_defaults(func=cmd_estimate)
-    p = sub.add_parser("collect", help="collect one X search's current window (debugging)")
+    p = sub.add_parser("collect", help="collect one search's current window (debugging)")
     p.add_argument("slug")
     p.add_argument("--config", default="config/searches.yaml")
     p.add_argument("--data", default="data", help="data folder (default: data)")
     p.add_argument("--window", help="window stamp (default: the current one)")
     p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("schema", help="print the searches.yaml JSON schema (every source's keys)")
+    p.set_defaults(func=cmd_schema, config="")
     sub.add_parser("fakeapi", help="serve the loopback fake X API (see: dnflow fakeapi -h)")
     sub.add_parser("generate", help="write a generated archive (see: dnflow generate -h)")
     a = ap.parse_args(argv)

@@ -1,12 +1,14 @@
 """searches.yaml: load, validate, and explain mistakes in one line each.
 
-The JSON schema (config/searches.schema.yaml) is the contract; this module turns
-jsonschema's errors into "search 'x': key 'y': what is wrong", and checks what a schema
-cannot: that every archive file or glob names at least one existing file.
+The JSON schema is the contract: a base (dnflow/schema/searches.schema.yaml, shipped in
+the package) plus each registered source's keys (:func:`searches_schema`). This module turns
+jsonschema's errors into "search 'x', key 'y': what is wrong", and asks each source to
+check what a schema cannot (archive: that every file or glob names an existing file).
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 from pathlib import Path
@@ -15,25 +17,47 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA = Path(__file__).resolve().parent.parent / "config" / "searches.schema.yaml"
+from dnflow.sources import SOURCES
 
-# keys that only make sense for one source; a search using another one gets told so
-SOURCE_KEYS = {
-    "archive": {"files"},
-    "demo": {"seed", "tweets", "topic", "query"},
-    "x": {"query", "every", "max_tweets", "endpoint", "start_time", "end_time",
-          "monthly_budget"},
-}
-COMMON_KEYS = {"title", "description", "source"}
+# the base schema, package data: found the same way in an editable or a wheel install
+BASE_SCHEMA = Path(__file__).resolve().parent / "schema" / "searches.schema.yaml"
 
 
 class ConfigError(ValueError):
     """A mistake in searches.yaml; str() is the one line to show the user."""
 
 
-def load_schema(path: str | Path = SCHEMA) -> dict:
+def load_schema(path: str | Path = BASE_SCHEMA) -> dict:
     with open(path, encoding="utf-8") as f:
         return yaml.safe_load(f)
+
+
+def searches_schema() -> dict:
+    """The whole schema: the base, with each registered source's keys.
+
+    A key that several sources share with one definition (``query``) is checked at the top;
+    a key they define differently is checked per source. Each source's required keys apply
+    when ``source`` is that source; a key of another source is caught by :func:`validate`.
+    """
+    out = load_schema()
+    search = out["$defs"]["search"]
+    defs: dict[str, list[dict]] = {}
+    for src in SOURCES:
+        for key, sub in src.schema()["properties"].items():
+            if sub not in defs.setdefault(key, []):
+                defs[key].append(sub)
+    for key, subs in defs.items():
+        search["properties"][key] = copy.deepcopy(subs[0]) if len(subs) == 1 else {}
+    search["properties"]["source"]["enum"] = SOURCES.names()
+    for src in SOURCES:
+        part = src.schema()
+        then: dict = {"required": part["required"]}
+        own = {k: v for k, v in part["properties"].items() if len(defs[k]) > 1}
+        if own:
+            then["properties"] = copy.deepcopy(own)
+        search["allOf"].append({"if": {"properties": {"source": {"const": src.name}}},
+                                "then": then})
+    return out
 
 
 def _where(path: list) -> str:
@@ -74,8 +98,7 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
     """Return the searches dict or raise ConfigError with a one-line message."""
     if not isinstance(config, dict):
         raise ConfigError("top level: expected a mapping with a 'searches' key")
-    schema = schema or load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema or searches_schema())
     errors = list(validator.iter_errors(config))
     if errors:
         # a typo'd key also makes the real key "missing": name the typo first
@@ -84,14 +107,14 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
         best = jsonschema.exceptions.best_match(first or errors)
         raise ConfigError(_explain(best))
     searches = config["searches"] or {}
+    common = set(load_schema()["$defs"]["search"]["properties"])
     for slug, search in searches.items():
-        allowed = COMMON_KEYS | SOURCE_KEYS[search["source"]]
+        src = SOURCES[search["source"]]
         for key in search:
-            if key not in allowed:
+            if key not in common | src.config_keys():
                 raise ConfigError(f"search '{slug}', key '{key}': not used by "
                                   f"source '{search['source']}'")
-        if search["source"] == "archive":
-            archive_files(slug, search, workdir)
+        src.check(slug, search, workdir)
     return searches
 
 

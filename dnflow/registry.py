@@ -86,6 +86,9 @@ def load_plugins() -> None:
 BUILTINS: list[str] = [
     "dnflow.platforms",
     "dnflow.formats.x",
+    "dnflow.sources.archive_source",
+    "dnflow.sources.demo_source",
+    "dnflow.sources.x_source",
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
     "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",

@@ -1,4 +1,4 @@
-"""Refresh windows: which chunk a scheduled X search is due to collect *now*.
+"""Refresh windows: which chunk a search whose source collects is due to collect *now*.
 
 A search with ``every: 6h`` owns one raw chunk per 6-hour window of UTC time, named by the
 window's start (``2026-11-28T06``). Snakemake asks for the current window's run record; if
@@ -15,6 +15,8 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+
+from dnflow.sources import collecting
 
 ONCE = "once"
 """The stamp of a search without ``every``: it is collected once and never refreshed."""
@@ -73,10 +75,10 @@ def stamp(every: str | None, at: datetime | None = None) -> str:
 
 
 def current_stamps(searches: Mapping[str, Mapping], at: datetime | None = None) -> dict[str, str]:
-    """``{slug: stamp}`` for every ``source: x`` search, all taken at the same instant."""
+    """``{slug: stamp}`` for every search whose source has a collection job
+    (dnflow.sources: ``collects``), all taken at the same instant."""
     at = now() if at is None else at
-    return {slug: stamp(s.get("every"), at) for slug, s in searches.items()
-            if s.get("source") == "x"}
+    return {slug: stamp(searches[slug].get("every"), at) for slug in collecting(searches)}
 
 
 def month_of(at: datetime) -> str:

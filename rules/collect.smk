@@ -1,41 +1,43 @@
-# Collection: one rule per source kind, each writing immutable raw chunks under
-# data/<slug>/raw/. Archive searches read the user's files in place (never copied,
-# never modified), so they have no collect rule.
+# Collection: a job per source that has one (dnflow.sources), each writing immutable raw
+# files under data/<slug>/raw/. Archive searches read the user's files in place (never
+# copied, never modified), so their source has no job. Nothing here names a source.
 import functools
 import sys
 
-from dnflow import jobs_x as dnjobs_x
+from dnflow import jobs_collect as dnjobs_collect
 from dnflow import windows as dnwindows
-from dnflow.sources import x as dnx
+from dnflow.sources import SOURCES as DNSOURCES
+from dnflow.sources.runs import attempt_stamp as _attempt_stamp
 
 
-rule demo_archive:
+# A source's generated raw file (demo: a generated archive), data/<slug>/raw/<generates>.
+rule generate_raw:
     output:
-        "data/{slug}/raw/demo.jsonl.gz",
+        "data/{slug}/raw/{generated}",
     params:
-        seed=lambda wc: SEARCHES[wc.slug].get("seed", 1),
-        tweets=lambda wc: SEARCHES[wc.slug]["tweets"],
-        topic=lambda wc: SEARCHES[wc.slug].get("topic", "climate"),
-        query=lambda wc: SEARCHES[wc.slug].get("query", f"#{wc.slug}"),
+        # what the file depends on; the job reads the search itself from the config
+        settings=lambda wc: dnjobs_collect.generate_params(SEARCHES, wc.slug),
     conda:
         "../envs/dnflow.yaml"
     log:
-        "logs/collect/{slug}.log",
+        "logs/collect/{slug}/{generated}.log",
+    wildcard_constraints:
+        generated=dnjobs_collect.generated_names(),
     script:
-        "../scripts/generate_demo.py"
+        "../scripts/generate_raw.py"
 
 
-# ---------------------------------------------------------------- X API (source: x)
-# One checkpoint job per search and refresh window. Its output is the window's run record;
-# the tweets go to data/<slug>/raw/<window>.jsonl (only when some came). The window stamp is
-# fixed once per snakemake invocation (DNFLOW_NOW replaces the clock), so cron can call
-# `snakemake` as often as it likes: a window whose record exists costs nothing.
-# The token is read from X_BEARER_TOKEN inside the job: never params (stored in
-# .snakemake/metadata), never `envvars:` (a missing variable would abort every search).
+# One checkpoint job per search and refresh window of every source that collects. Its
+# output is the window's run record; the posts go to data/<slug>/raw/<window>.jsonl (only
+# when some came). The window stamp is fixed once per snakemake invocation (DNFLOW_NOW
+# replaces the clock), so cron can call `snakemake` as often as it likes: a window whose
+# record exists costs nothing. Credentials are read inside the job from the environment:
+# never params (stored in .snakemake/metadata), never `envvars:` (a missing variable
+# would abort every search).
 
 try:
-    X_STAMPS = {
-        slug: dnx.attempt_stamp(f"data/{slug}", window)
+    COLLECT_STAMPS = {
+        slug: _attempt_stamp(f"data/{slug}", window)
         for slug, window in dnwindows.current_stamps(SEARCHES).items()
     }
 except ValueError as e:  # a DNFLOW_NOW that is not a time
@@ -43,29 +45,38 @@ except ValueError as e:  # a DNFLOW_NOW that is not a time
 # `rule all` must list these: Snakemake only notices a missing file that a *target* needs
 # (a missing checkpoint output behind an up-to-date summary is not a reason to run), and
 # a target record, once collected, changes the summary only if a non-empty chunk came.
-X_TARGETS = [f"data/{slug}/runs/{stamp}.json" for slug, stamp in sorted(X_STAMPS.items())]
+COLLECT_TARGETS = [
+    f"data/{slug}/runs/{stamp}.json" for slug, stamp in sorted(COLLECT_STAMPS.items())
+]
 
 
 localrules:
-    collect_x,
+    collect,
 
 
-checkpoint collect_x:
+checkpoint collect:
     output:
         "data/{slug}/runs/{stamp}.json",
     conda:
         "../envs/dnflow.yaml"
     log:
-        "logs/x/{slug}/{stamp}.log",
+        "logs/collect/{slug}/{stamp}.log",
     wildcard_constraints:
         stamp=r"(once|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}([0-9]{2})?)?)(~[0-9]+)?",
     resources:
-        x_api=1,
+        # one `<source>_api` unit per job of that source (x_api for X): the default
+        # profile allows one at a time, so a source's searches share its rate limit
+        **{
+            src.resource: functools.partial(dnjobs_collect.api_slot, SEARCHES, src.name)
+            for src in DNSOURCES
+            if src.collects
+        },
     script:
-        "../scripts/collect_x.py"
+        "../scripts/collect.py"
 
 
-# x_chunks(slug): the search's non-empty chunks (summarize's input, via raw_inputs);
-# x_runs(slug): its run records (the page's run history). Both wait for the checkpoint.
-x_chunks = functools.partial(dnjobs_x.x_chunks, checkpoints, X_STAMPS)
-x_runs = functools.partial(dnjobs_x.x_runs, checkpoints, X_STAMPS)
+# collected(slug): wait for the search's current window (summarize's input, via raw_inputs);
+# collected_runs(slug): its run records (the page's run history). Both wait for the
+# checkpoint, and do nothing for a search whose source does not collect.
+collected = functools.partial(dnjobs_collect.collected, checkpoints, COLLECT_STAMPS)
+collected_runs = functools.partial(dnjobs_collect.collected_runs, checkpoints, COLLECT_STAMPS)

@@ -1,22 +1,16 @@
-# Config validation and the helpers every stage uses. Validation runs before any job:
+# Config validation and the helpers every stage uses. Validation runs once, before any
+# job, against the schema the installed dnflow composes from its sources (dnflow.config):
 # a mistake stops the run with one line naming the search and the key.
 import os
 import sys
 
-from snakemake.utils import validate as _snakemake_validate
-
 from dnflow import config as dnconfig
+from dnflow.sources import source_of as _source_of
 
 try:
-    SEARCHES = dnconfig.validate(
-        config,
-        dnconfig.load_schema(os.path.join(workflow.basedir, "config/searches.schema.yaml")),
-        os.getcwd(),
-    )
+    SEARCHES = dnconfig.validate(config, workdir=os.getcwd())
 except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")
-# the schema is the contract; snakemake's own check fills nothing but keeps us honest
-_snakemake_validate(config, os.path.join(workflow.basedir, "config/searches.schema.yaml"))
 
 SLUGS = sorted(SEARCHES)
 
@@ -36,13 +30,10 @@ def search_meta(slug):
 
 
 def raw_inputs(wildcards):
-    """The files a search's summary reads, in order."""
+    """The files a search's summary reads, in order (its source says which)."""
+    collected(wildcards.slug)  # a source that collects: after the current window's job
     s = SEARCHES[wildcards.slug]
-    if s["source"] == "archive":
-        return dnconfig.archive_files(wildcards.slug, s, os.getcwd())
-    if s["source"] == "demo":
-        return [f"data/{wildcards.slug}/raw/demo.jsonl.gz"]
-    return x_chunks(wildcards.slug)
+    return _source_of(s).raw_inputs(wildcards.slug, s, os.getcwd())
 
 
 def files_hash(paths):

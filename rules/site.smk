@@ -2,8 +2,9 @@
 # compare page, Atom feed and stylesheet. Rendering is deterministic, so a search whose
 # summary did not change keeps byte-identical pages.
 # Needs SEARCHES, SLUGS (rules/common.smk), SUMMARY_FILES (rules/summarize.smk) and
-# x_runs (rules/collect.smk): X searches' run records, read directly because a run that
-# brings no tweets leaves the summary unchanged but belongs in the run history.
+# collected_runs (rules/collect.smk): the run records of searches whose source collects,
+# read directly because a run that brings no posts leaves the summary unchanged but
+# belongs in the run history.
 import glob as _glob
 import os
 
@@ -25,7 +26,7 @@ rule page:
     input:
         # summary.json is written last of the summary files: it stands for all of them
         summary="data/{slug}/summary/summary.json",
-        runs=lambda wc: x_runs(wc.slug) if SEARCHES[wc.slug]["source"] == "x" else [],
+        runs=lambda wc: collected_runs(wc.slug),
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),
@@ -47,7 +48,7 @@ rule site_index:
             slug=SLUGS,
             name=["summary.json", "timeline.csv", "hashtags.csv", "domains.csv"],
         ),
-        runs=lambda wc: [r for s in SLUGS if SEARCHES[s]["source"] == "x" for r in x_runs(s)],
+        runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
     output:
         index="site/index.html",
         compare="site/compare.html",

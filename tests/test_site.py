@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import text as tx
 from dnflow.site.render import build_page, build_site
@@ -246,18 +247,26 @@ def test_everything_from_tweets_is_escaped(site: Path) -> None:
 
 
 def test_linkify() -> None:
+    x = PLATFORMS["x"]
     html = str(tx.linkify("Hi @bob_1, see https://ex.org/a_(b). #tag1 #123 x#no "
-                          "javascript:alert(1) <b>&"))
+                          "javascript:alert(1) <b>&", x))
     assert '<a class="mention" href="https://x.com/bob_1"' in html
     assert 'href="https://ex.org/a_(b)"' in html and "</a>. " in html
     assert 'href="https://x.com/hashtag/tag1"' in html
     assert "#123" in html and "hashtag/123" not in html and "hashtag/no" not in html
     assert "javascript:alert(1) &lt;b&gt;&amp;" in html
-    assert 'href="https://x.com/hashtag/%D8%B3%D9%84%D8%A7%D9%85"' in str(tx.linkify("#سلام"))
+    assert 'href="https://x.com/hashtag/%D8%B3%D9%84%D8%A7%D9%85"' in str(tx.linkify("#سلام", x))
     for bad in ("javascript:alert(1)", "data:text/html,x", "//evil.org", "https://a b",
                 'https://x.org/"onmouseover=1', "http://" + "a" * 3000, None, 5):
         assert tx.safe_url(bad) is None
     assert tx.safe_url("HTTPS://Example.org/x?y=1&z=2") == "HTTPS://Example.org/x?y=1&z=2"
+
+
+def test_a_platform_without_urls_links_no_hashtag_or_mention() -> None:
+    html = str(tx.linkify("Hi @bob_1 #tag1 https://ex.org/a", Platform()))
+    assert "@bob_1" in html and "#tag1" in html
+    assert 'class="mention"' not in html and 'class="hashtag"' not in html
+    assert 'href="https://ex.org/a"' in html
 
 
 def test_charts_escape_labels_and_scale() -> None:
@@ -391,7 +400,7 @@ import os
 SEARCHES = {slugs}
 SLUGS = sorted(SEARCHES)
 SUMMARY_FILES = {files}
-x_runs = lambda slug: []
+collected_runs = lambda slug: []
 files_hash = lambda paths: str(len(paths))
 include: {site_smk!r}
 

@@ -93,9 +93,9 @@ def test_incremental_windows_secret_hygiene(tmp_path):
     assert sorted(ids) == sorted(expected) and len(ids) == len(set(ids))
     raw = sorted(p.name for p in (tmp_path / "data/climate/raw").iterdir())
     assert raw == ["2026-11-28T06.jsonl", "2026-11-28T12.jsonl"]
-    logs = sorted(p.name for p in (tmp_path / "logs/x/climate").iterdir())
+    logs = sorted(p.name for p in (tmp_path / "logs/collect/climate").iterdir())
     assert logs == ["2026-11-28T06.log", "2026-11-28T12.log", "2026-11-28T18.log"]
-    assert "page 1:" in (tmp_path / "logs/x/climate/2026-11-28T06.log").read_text()
+    assert "page 1:" in (tmp_path / "logs/collect/climate/2026-11-28T06.log").read_text()
 
     # secret hygiene: the token is nowhere on disk: data, site, metadata and logs included
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
@@ -119,7 +119,7 @@ def test_missing_token_fails_only_that_search(tmp_path):
         failed = record(tmp_path, "climate", "2026-11-28")
         assert failed["status"] == "failed"
         assert failed["error"].startswith("X_BEARER_TOKEN is not set")
-        log = (tmp_path / "logs/x/climate/2026-11-28.log").read_text()
+        log = (tmp_path / "logs/collect/climate/2026-11-28.log").read_text()
         assert "X_BEARER_TOKEN is not set" in log
         assert summary(tmp_path, "brexit")["tweets"] == 200  # the other search built
         assert summary(tmp_path, "climate")["tweets"] == 0

@@ -55,6 +55,7 @@ class Section:
     note: str
     prefix: str = ""
     distinct: str | None = None  # its summary.json ``counts`` entry
+    position: int = 100  # the page's order of sections, smallest first
     extra: dict[str, Any] = field(default_factory=dict)
 
 

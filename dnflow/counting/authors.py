@@ -80,13 +80,13 @@ class Authors(Count):
                         ["User", "Name", "{Posts}"], "username", "user", "users",
                         "Authors of the counted {posts} (people only mentioned or "
                         "{reposted} are not users here), by number of {posts} in this "
-                        "search.", extra={"rank": "posts"}),
+                        "search.", extra={"rank": "posts"}, position=50),
                 Section("followed", "Most followed users", "users.csv",
                         ["User", "Name", "Followers"], "username", "user", "users",
                         "Authors by followers, as of their newest {post} in the "
-                        "collection.", extra={"rank": "followers"}),
+                        "collection.", extra={"rank": "followers"}, position=51),
                 Section("ratio", "Follow ratio", "users.csv",
                         ["User", "Followers", "Following", "Ratio"], "username", "user",
                         "users", "Followers divided by accounts followed (following 0 "
                         "counts as 1), as of the author's newest {post} in the collection.",
-                        extra={"rank": "ratio"})]
+                        extra={"rank": "ratio"}, position=52)]

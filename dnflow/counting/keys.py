@@ -93,7 +93,8 @@ class Hashtags(KeyCount):
             "hashtags", "Hashtags", self.file, ["Hashtag", "{Posts}"], "hashtag", "hashtag",
             "hashtags", "Case-folded. A {post} counts once per distinct hashtag. {Reposts} "
             "count the hashtags of the original {post}, because a {repost}'s own text is "
-            "cut short.", prefix="#", distinct=self.distinct_key)]
+            "cut short.", prefix="#", distinct=self.distinct_key,
+            position=10)]
 
 
 @COUNTS.register
@@ -112,7 +113,8 @@ class Mentions(KeyCount):
             "mentions", "Mentions", self.file, ["Username", "{Posts}"], "username", "user",
             "mentioned users", "Case-folded usernames written in the {posts}. {Reposts} "
             "count the mentions in the original {post}, so the {reposted} account itself is "
-            "not a mention.", prefix="@", distinct=self.distinct_key)]
+            "not a mention.", prefix="@", distinct=self.distinct_key,
+            position=20)]
 
 
 @COUNTS.register
@@ -139,7 +141,8 @@ class Domains(KeyCount):
         return [Section(
             "domains", "Domains", self.file, ["Domain", "{Posts}"], "domain", "domain",
             "domains", "The host of each shared URL, lower-case, without www. A {post} counts "
-            "once per distinct domain.", distinct=self.distinct_key)]
+            "once per distinct domain.", distinct=self.distinct_key,
+            position=30)]
 
 
 @COUNTS.register
@@ -165,7 +168,8 @@ class Urls(KeyCount):
         return [Section(
             "urls", "URLs", self.file, ["URL", "{Posts}"], "url", "url", "URLs",
             "Expanded (or unwound) URLs; short links and links to {posts} themselves are "
-            "left out. A {post} counts once per distinct URL.", distinct=self.distinct_key)]
+            "left out. A {post} counts once per distinct URL.", distinct=self.distinct_key,
+            position=40)]
 
 
 @COUNTS.register
@@ -189,7 +193,8 @@ class Languages(KeyCount):
             "languages", "Languages", self.file, ["Language", "{Posts}"], "lang", "lang",
             "languages", "The language the platform detected for each {post} (und: "
             "undetermined; q-codes: media, hashtags or mentions only).",
-            distinct=self.distinct_key)]
+            distinct=self.distinct_key,
+            position=60)]
 
 
 @COUNTS.register
@@ -207,4 +212,5 @@ class Clients(KeyCount):
         return [Section(
             "clients", "Clients", self.file, ["Client", "{Posts}"], "source", "client",
             "clients", "The app a {post} was posted with, where the data includes it (X "
-            "stopped reporting it in late 2022).", distinct=self.distinct_key)]
+            "stopped reporting it in late 2022).", distinct=self.distinct_key,
+            position=70)]

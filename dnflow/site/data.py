@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
+from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
 log = logging.getLogger(__name__)
@@ -113,17 +115,6 @@ def fmt_time(s: Any) -> str:
     return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "–"
 
 
-def fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400 * 2:
-        h, m = divmod(int(seconds // 60), 60)
-        return f"{h} h {m} min" if m else f"{h} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def span_text(first: Any, last: Any) -> str:
     a, b = parse_iso(first), parse_iso(last)
     if not a or not b:
@@ -210,7 +201,7 @@ def _row(label: str, href: str | None, value: float, total: int | None,
 
 
 def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | None,
-                  prefix: str = "") -> list[dict[str, Any]]:
+                  platform: Platform, prefix: str = "") -> list[dict[str, Any]]:
     out = []
     for r in rows:
         value = r.get(key) or ""
@@ -222,7 +213,7 @@ def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | 
             label = f"{name} ({value})" if name else value
         else:
             label = prefix + value
-        out.append(_row(label, tx.value_link(kind, value), count, total))
+        out.append(_row(label, tx.value_link(kind, value, platform), count, total))
     return out
 
 
@@ -300,23 +291,24 @@ def _push(heap: list, item: tuple, n: int) -> None:
         heapq.heapreplace(heap, item)
 
 
+# {post}, {posts}, {repost}, {Reposts}, {label}: the platform's words (text.words)
 SECTION_NOTES = {
-    "hashtags": "Case-folded. A tweet counts once per distinct hashtag. Retweets count the "
-                "hashtags of the original tweet, because a retweet's own text is cut short.",
-    "mentions": "Case-folded usernames written in the tweets. Retweets count the mentions "
-                "in the original tweet, so the retweeted account itself is not a mention.",
-    "domains": "The host of each shared URL, lower-case, without www. A tweet counts once "
+    "hashtags": "Case-folded. A {post} counts once per distinct hashtag. {Reposts} count the "
+                "hashtags of the original {post}, because a {repost}'s own text is cut short.",
+    "mentions": "Case-folded usernames written in the {posts}. {Reposts} count the mentions "
+                "in the original {post}, so the {repost}ed account itself is not a mention.",
+    "domains": "The host of each shared URL, lower-case, without www. A {post} counts once "
                "per distinct domain.",
-    "urls": "Expanded (or unwound) URLs; t.co short links and links to tweets themselves "
-            "are left out. A tweet counts once per distinct URL.",
-    "users": "Authors of the counted tweets (people only mentioned or retweeted are not "
-             "users here), by number of tweets in this search.",
-    "followed": "Authors by followers, as of their newest tweet in the collection.",
+    "urls": "Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
+            "are left out. A {post} counts once per distinct URL.",
+    "users": "Authors of the counted {posts} (people only mentioned or {repost}ed are not "
+             "users here), by number of {posts} in this search.",
+    "followed": "Authors by followers, as of their newest {post} in the collection.",
     "ratio": "Followers divided by accounts followed (following 0 counts as 1), as of the "
-             "author's newest tweet in the collection.",
-    "languages": "The language X detected for each tweet (und: undetermined; q-codes: "
+             "author's newest {post} in the collection.",
+    "languages": "The language {label} detected for each {post} (und: undetermined; q-codes: "
                  "media, hashtags or mentions only).",
-    "clients": "The app a tweet was posted with, where the data includes it (X stopped "
+    "clients": "The app a {post} was posted with, where the data includes it (X stopped "
                "reporting it in late 2022).",
 }
 
@@ -325,8 +317,14 @@ def name(r: Mapping[str, Any]) -> str:
     return tx.clip(r.get("name") or "", 100)
 
 
-def count_sections(d: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def count_sections(d: Path, summary: Mapping[str, Any],
+                   platform: Platform) -> list[dict[str, Any]]:
     total = to_int(summary.get("tweets"))
+    w = tx.words(platform)
+    posts = w["Posts"]
+
+    def user_link(r: Mapping[str, Any]) -> str | None:
+        return tx.value_link("user", r.get("username") or "", platform)
     distinct = summary.get("counts") or {}
     users_total = to_int(summary.get("users"))
     secs: list[dict[str, Any]] = []
@@ -335,52 +333,53 @@ def count_sections(d: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             noun: str, n_all: int | None, value_fmt: str = "int") -> None:
         secs.append({
             "id": sid, "title": title, "csv": csv_name, "headers": headers, "rows": rows,
-            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid], "value_fmt": value_fmt,
+            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid].format(**w),
+            "value_fmt": value_fmt,
             "share": bool(rows) and rows[0]["pct"] is not None,
             "extra_num": sid == "ratio",
         })
 
-    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", "Tweets"],
-        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, "#"),
+    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", posts],
+        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, platform, "#"),
         "hashtags", to_int(distinct.get("hashtags")))
-    add("mentions", "Mentions", "mentions.csv", ["Username", "Tweets"],
-        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, "@"),
+    add("mentions", "Mentions", "mentions.csv", ["Username", posts],
+        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, platform, "@"),
         "mentioned users", to_int(distinct.get("mentions")))
-    add("domains", "Domains", "domains.csv", ["Domain", "Tweets"],
-        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total),
+    add("domains", "Domains", "domains.csv", ["Domain", posts],
+        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total, platform),
         "domains", to_int(distinct.get("domains")))
-    add("urls", "URLs", "urls.csv", ["URL", "Tweets"],
-        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total),
+    add("urls", "URLs", "urls.csv", ["URL", posts],
+        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total, platform),
         "URLs", to_int(distinct.get("urls")))
 
     users = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              to_int(r.get("tweets")) or 0, total, extra=[name(r)])
         for r in head_rows(d / "users.csv")
     ]
-    add("users", "Most active users", "users.csv", ["User", "Name", "Tweets"], users,
+    add("users", "Most active users", "users.csv", ["User", "Name", posts], users,
         "users", users_total)
     best_followed, best_ratio = top_users(d / "users.csv")
     followed = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
         for r in best_followed
     ]
     add("followed", "Most followed users", "users.csv", ["User", "Name", "Followers"],
         followed, "users", users_total)
     ratio = [
-        _row("@" + (r.get("username") or "?"), tx.value_link("user", r.get("username") or ""),
+        _row("@" + (r.get("username") or "?"), user_link(r),
              float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
              extra=[f"{to_int(r.get('followers')) or 0:,}", f"{to_int(r.get('following')) or 0:,}"])
         for r in best_ratio
     ]
     add("ratio", "Follow ratio", "users.csv", ["User", "Followers", "Following", "Ratio"],
         ratio, "users", users_total, value_fmt="ratio")
-    add("languages", "Languages", "languages.csv", ["Language", "Tweets"],
-        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total),
+    add("languages", "Languages", "languages.csv", ["Language", posts],
+        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total, platform),
         "languages", to_int(distinct.get("languages")))
-    add("clients", "Clients", "sources.csv", ["Client", "Tweets"],
-        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total),
+    add("clients", "Clients", "sources.csv", ["Client", posts],
+        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total, platform),
         "clients", to_int(distinct.get("sources")))
     return secs
 
@@ -412,12 +411,13 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
     }
 
 
-def card(rec: Mapping[str, Any]) -> dict[str, Any]:
+def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
+    w = tx.words(platform)
     author = rec.get("author") or {}
     username = author.get("username") or ""
     metrics = rec.get("metrics") or {}
     if rec.get("retweet_of"):
-        kind = "Retweet"
+        kind = w["Repost"]
     elif rec.get("quote_of"):
         kind = "Quote"
     elif rec.get("reply_to"):
@@ -427,18 +427,20 @@ def card(rec: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": tx.clip(str(author.get("name") or username or "unknown"), 100),
         "username": username,
-        "user_href": tx.value_link("user", username),
-        "html": tx.tweet_html(rec),
+        "user_href": tx.value_link("user", username, platform),
+        "html": tx.tweet_html(rec, platform),
         "links": tx.extra_links(rec)[:MAX_CARD_LINKS],
         "lang": _html_lang(rec.get("lang")),
         "time": rec.get("created_at"),
         "time_text": fmt_time(rec.get("created_at")),
-        "href": tx.tweet_url(rec),
+        "href": (href := tx.post_url(rec, platform)),
+        "host": urlsplit(href).netloc if href else None,
+        "w": w,
         "kind": kind,
         "in_search": to_int(rec.get("retweets_in_search")),
         "metrics": [
             (one if n == 1 else many, n) for one, many, key in (
-                ("retweet", "retweets", "retweet_count"), ("quote", "quotes", "quote_count"),
+                (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
                 ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
             if (n := to_int(metrics.get(key))) is not None
         ],
@@ -447,15 +449,17 @@ def card(rec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_cards(d: Path) -> tuple[list[dict], list[dict]]:
+def load_cards(d: Path, platform: Platform) -> tuple[list[dict], list[dict]]:
     try:
         cards = read_json(d / "cards.json")
     except (OSError, ValueError):
         return [], []
     if not isinstance(cards, dict):
         return [], []
-    top = [card(r) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS] if isinstance(r, dict)]
-    sample = [card(r) for r in (cards.get("sample") or [])[:SAMPLE_CARDS] if isinstance(r, dict)]
+    top = [card(r, platform) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS]
+           if isinstance(r, dict)]
+    sample = [card(r, platform) for r in (cards.get("sample") or [])[:SAMPLE_CARDS]
+              if isinstance(r, dict)]
     return top, sample
 
 
@@ -510,7 +514,7 @@ def _cell(v: Any) -> str:
 # run record fields shown in the run history (all of them are in runs.json)
 RUN_COLUMNS = (
     ("window", "Window"), ("attempt", "Attempt"), ("status", "Status"),
-    ("finished", "Finished"), ("new_tweets", "New tweets"), ("pages", "Pages"),
+    ("finished", "Finished"), ("new_tweets", "New {posts}"), ("pages", "Pages"),
     ("requests", "Requests"), ("retries", "Retries"), ("waits", "Waited (s)"),
     ("rate_limit_waits", "Rate-limit waits"), ("stopped", "Stopped"),
 )
@@ -540,7 +544,7 @@ def latest_run(summary: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(max(runs, key=_run_order)) if runs else None
 
 
-def runs_table(summary: Mapping[str, Any]) -> dict[str, Any]:
+def runs_table(summary: Mapping[str, Any], posts: str = "posts") -> dict[str, Any]:
     """Run records as a table, newest first: the known fields of collection runs, or
     every field for records of another shape."""
     runs = sorted((r for r in summary.get("runs") or () if isinstance(r, Mapping)),
@@ -548,7 +552,7 @@ def runs_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     known = [(k, h) for k, h in RUN_COLUMNS if any(k in r for r in runs)]
     if known:
         cols = [k for k, _ in known]
-        headers = [h for _, h in known] + ["Error or note"]
+        headers = [h.format(posts=posts) for _, h in known] + ["Error or note"]
     else:
         cols = []
         for r in runs:

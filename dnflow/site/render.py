@@ -27,6 +27,7 @@ from markupsafe import Markup
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
+from dnflow.sources import common_platform, platform_of
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +103,16 @@ def search_context(summary_dir: Path, slug: str,
     summary = sd.load_summary(summary_dir)
     if runs:
         summary["runs"] = sd.load_runs(runs)
+    platform = platform_of(summary)
+    w = tx.words(platform)
     last = sd.last_update(summary)
     latest = sd.latest_run(summary)
     tweets = sd.to_int(summary.get("tweets")) or 0
     points = sd.load_timeline(summary_dir)
     bucket = str(summary.get("timeline_bucket") or "day")
-    top, sample = sd.load_cards(summary_dir)
+    top, sample = sd.load_cards(summary_dir, platform)
     media, media_missing = sd.load_media(summary_dir)
-    sections = sd.count_sections(summary_dir, summary)
+    sections = sd.count_sections(summary_dir, summary, platform)
     for s in sections:
         s["chart"] = charts.bar_chart(
             [(r["label"], r["value"]) for r in s["rows"]],
@@ -121,7 +124,7 @@ def search_context(summary_dir: Path, slug: str,
     peak = sd.busiest(points, 5)
     timeline = None
     if points:
-        title = (f"Tweets per {bucket} from {sd.fmt_time(points[0][0])} to "
+        title = (f"{w['Posts']} per {bucket} from {sd.fmt_time(points[0][0])} to "
                  f"{sd.fmt_time(points[-1][0])}")
         if peak:
             title += f"; peak {peak[0][1]:,} at {sd.fmt_time(peak[0][0])}"
@@ -130,6 +133,7 @@ def search_context(summary_dir: Path, slug: str,
     return {
         "slug": slug,
         "summary": summary,
+        "w": w,
         "title": str(summary.get("title") or slug),
         "description": summary.get("description"),
         "query": summary.get("query"),
@@ -144,10 +148,10 @@ def search_context(summary_dir: Path, slug: str,
         if latest and latest.get("status") == "failed" else None,
         "every": summary.get("every"),
         "numbers": [
-            ("Tweets", summary.get("tweets")),
+            (w["Posts"], summary.get("tweets")),
             ("Users", summary.get("users")),
             ("Originals", summary.get("originals")),
-            ("Retweets", summary.get("retweets")),
+            (w["Reposts"], summary.get("retweets")),
             ("Quotes", summary.get("quotes")),
             ("Replies", summary.get("replies")),
         ],
@@ -163,7 +167,7 @@ def search_context(summary_dir: Path, slug: str,
         "media": media,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
-        "runs": sd.runs_table(summary),
+        "runs": sd.runs_table(summary, w["posts"]),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
     }
@@ -314,12 +318,16 @@ def index_entries(searches: Sequence[tuple[str, Path]],
         ev = (every or {}).get(slug) or s.get("every")
         secs = sd.every_seconds(ev)
         points = sd.load_timeline(d)
+        platform = platform_of(s)
+        w = tx.words(platform)
         rows.append({
             "slug": slug,
             "href": f"{slug}/index.html",
             "title": str(s.get("title") or slug),
             "description": s.get("description"),
             "source": s.get("source"),
+            "platform": platform,
+            "w": w,
             "status": sd.status_of(s),
             "error": s.get("error"),
             "run_error": (latest.get("error") or "the run failed")
@@ -335,7 +343,7 @@ def index_entries(searches: Sequence[tuple[str, Path]],
             "due": sd.iso(last + timedelta(seconds=secs)) if last and secs else None,
             "spark": charts.sparkline(
                 [c for _, c in points],
-                label=f"Activity of {s.get('title') or slug}: tweets per "
+                label=f"Activity of {s.get('title') or slug}: {w['posts']} per "
                       f"{s.get('timeline_bucket') or 'day'}, peak "
                       f"{max((c for _, c in points), default=0):,}",
             ) if points else None,
@@ -371,6 +379,9 @@ COMPARE_MAX = 25  # items in a chart
 
 def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], Path]]
                   ) -> dict[str, Any] | None:
+    # links and words: the searches' platform if they share one (dnflow.sources)
+    platform = common_platform([e["platform"] for e, _ in searches])
+    w = tx.words(platform)
     """Items in any search's top 10, with each search's count (full CSV scan) and share."""
     csv_name = f"{kind}.csv"
     items: dict[str, float] = {}
@@ -395,12 +406,12 @@ def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], 
         })
     prefix = "#" if kind == "hashtags" else ""
     labels = [prefix + v for v in chosen]
-    title = f"Grouped bar chart: share of tweets with each of the top {kind} per search"
+    title = f"Grouped bar chart: share of {w['posts']} with each of the top {kind} per search"
     return {
         "kind": kind,
         "title": "Hashtags" if kind == "hashtags" else "Domains",
         "labels": labels,
-        "hrefs": [tx.value_link("hashtag" if kind == "hashtags" else "domain", v)
+        "hrefs": [tx.value_link("hashtag" if kind == "hashtags" else "domain", v, platform)
                   for v in chosen],
         "series": series,
         "chart": charts.grouped_bar_chart(
@@ -426,8 +437,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
         "failed": sum(e["status"] == "failed" or bool(e["run_error"]) for e in entries),
         "stale": sum(e["stale"] for e in entries),
     }
+    # words of pages that show every search: their platform's if they share one
+    w = tx.words(common_platform([e["platform"] for e in entries]))
     write_text(out / "index.html", env.get_template("index.html").render(
-        root="", nav="index", entries=entries, totals=totals, updated=updated,
+        root="", nav="index", entries=entries, totals=totals, updated=updated, w=w,
         index_script=Markup(INDEX_SCRIPT), script_hash=_csp_hash(INDEX_SCRIPT)))
     comparable = [(e, d) for e, (_, d) in zip(entries, pairs, strict=True)
                   if e["status"] == "ok" and e["tweets"]]
@@ -435,10 +448,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                           compare_block("domains", "domain", comparable)) if b]
     write_text(out / "compare.html", env.get_template("compare.html").render(
         root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable], entries=entries,
-        top=COMPARE_TOP, updated=updated))
+        top=COMPARE_TOP, updated=updated, w=w))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
     write_text(out / "feed.xml", env.get_template("feed.xml").render(
-        entries=feed_entries,
+        entries=feed_entries, w=w,
         updated=max((e["generated"] for e in entries if e["generated"]),
                     default="1970-01-01T00:00:00Z")))
     write_text(out / "style.css", STYLESHEET.read_text(encoding="utf-8"))

@@ -1,8 +1,10 @@
-"""Tweet text and values from tweets → safe HTML.
+"""Post text and values from posts → safe HTML.
 
-Everything that comes from a tweet is escaped here or by Jinja's autoescape; the only
-markup added is links, and only to http(s) URLs (``safe_url``) or to x.com paths built
-from hashtag/mention characters that cannot break out of an attribute.
+Everything that comes from a post is escaped here or by Jinja's autoescape; the only
+markup added is links, and only to http(s) URLs (``safe_url``) or to the platform's own
+URLs (dnflow.platforms), built from hashtag/mention characters that cannot break out of
+an attribute. The platform is the search's (dnflow.sources.platform_of): nothing here
+names one.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
+
+from dnflow.platforms import Platform
 
 MAX_TEXT = 2000  # characters of a tweet shown on a card (long posts go up to 25,000)
 MAX_LINKS = 40  # links made in one tweet's text; the rest stays plain text
@@ -54,22 +58,19 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def hashtag_url(tag: str) -> str:
-    return "https://x.com/hashtag/" + quote(tag.lstrip("#＃"), safe="")
+def words(platform: Platform) -> dict[str, str]:
+    """What pages call a post and a repost on ``platform`` (``posts``, ``Posts``…) and
+    the platform itself (``label``)."""
+    w = dict(platform.words)
+    w.update({k.capitalize(): v.capitalize() for k, v in platform.words.items()})
+    w["label"] = platform.label or "the platform"
+    return w
 
 
-def user_url(username: str) -> str:
-    return "https://x.com/" + quote(username.lstrip("@＠"), safe="")
-
-
-def tweet_url(record: Mapping[str, Any]) -> str | None:
-    tid = str(record.get("id") or "")
-    if not tid.isdigit():
-        return None
-    username = (record.get("author") or {}).get("username") or "i/web"
-    if username != "i/web" and not re.fullmatch(r"[A-Za-z0-9_]{1,50}", username):
-        username = "i/web"
-    return f"https://x.com/{username}/status/{tid}"
+def post_url(record: Mapping[str, Any], platform: Platform) -> str | None:
+    """The post's page on its platform (None: no link)."""
+    return platform.post_url((record.get("author") or {}).get("username"),
+                             str(record.get("id") or ""))
 
 
 def _link(href: str, text: str, cls: str) -> Markup:
@@ -88,8 +89,9 @@ def _split_url(raw: str) -> tuple[str, str]:
     return url, raw[len(url):]
 
 
-def linkify(text: str, expand: Mapping[str, str] | None = None) -> Markup:
-    """Plain tweet text → HTML with hashtags, mentions and http(s) URLs as links.
+def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = None) -> Markup:
+    """Plain post text → HTML with hashtags, mentions and http(s) URLs as links (hashtags
+    and mentions to ``platform``'s pages, when it has them).
 
     ``expand`` maps short (t.co) links to their expanded URL, used as link target and text.
     """
@@ -109,15 +111,16 @@ def linkify(text: str, expand: Mapping[str, str] | None = None) -> Markup:
             else:
                 out.append(escape(url))
             out.append(escape(rest))
-        elif m.group("tag"):
-            out.append(_link(hashtag_url(m.group("tag")), m.group(0), "hashtag"))
         else:
-            out.append(_link(user_url(m.group("user")), m.group(0), "mention"))
+            tag = m.group("tag")
+            href = platform.hashtag_url(tag) if tag else platform.profile_url(m.group("user"))
+            cls = "hashtag" if tag else "mention"
+            out.append(_link(href, m.group(0), cls) if href else escape(m.group(0)))
     out.append(escape(text[pos:]))
     return Markup("").join(out)
 
 
-def tweet_html(record: Mapping[str, Any], limit: int = MAX_TEXT) -> Markup:
+def tweet_html(record: Mapping[str, Any], platform: Platform, limit: int = MAX_TEXT) -> Markup:
     text = record.get("text") or ""
     if not isinstance(text, str):
         text = str(text)
@@ -125,7 +128,7 @@ def tweet_html(record: Mapping[str, Any], limit: int = MAX_TEXT) -> Markup:
     for u in record.get("urls") or ():
         if isinstance(u, Mapping) and u.get("short") and u.get("url"):
             expand[u["short"]] = u["url"]
-    return linkify(clip(text, limit), expand)
+    return linkify(clip(text, limit), platform, expand)
 
 
 def extra_links(record: Mapping[str, Any], limit: int = 1024) -> list[dict[str, str]]:
@@ -139,14 +142,16 @@ def extra_links(record: Mapping[str, Any], limit: int = 1024) -> list[dict[str, 
     return out
 
 
-def value_link(kind: str, value: str) -> str | None:
+def value_link(kind: str, value: str, platform: Platform) -> str | None:
     """Where a value in a count table links to (None: plain text)."""
     if not value:
         return None
     if kind == "hashtag":
-        return hashtag_url(value)
+        return platform.hashtag_url(value)
     if kind == "user":
-        return user_url(value) if re.fullmatch(r"@?[A-Za-z0-9_]{1,50}", value) else None
+        # word-character handles only; anything else is shown, not linked
+        ok = re.fullmatch(r"@?[A-Za-z0-9_]{1,50}", value)
+        return platform.profile_url(value) if ok else None
     if kind == "url":
         return safe_url(value)
     if kind == "domain":

@@ -53,6 +53,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow import windows as dnwindows
+from dnflow.sources import SourceError
+from dnflow.sources.runs import (
+    _read_json,
+    _split_stamp,
+    attempt_stamp,
+    chunk_files,
+    run_records,
+)
 
 API_HOST = "https://api.twitter.com"
 TOKEN_ENV = "X_BEARER_TOKEN"
@@ -100,7 +108,7 @@ RATE_LIMIT_FILE = ".x-rate-limit.json"
 Log = Callable[[str], None]
 
 
-class CollectError(Exception):
+class CollectError(SourceError):
     """An expected failure: ``str()`` is the one line shown in the run record and page."""
 
     def __init__(self, message: str, *, status: int | None = None, api_message: str = ""):
@@ -428,47 +436,6 @@ def _dump(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
-def _read_json(path: Path) -> Any | None:
-    try:
-        return orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-
-
-def chunk_files(raw_dir: str | Path) -> list[str]:
-    """The completed, non-empty chunks of a search, oldest window first."""
-    raw = Path(raw_dir)
-    if not raw.is_dir():
-        return []
-    return [str(p) for p in sorted(raw.glob("*.jsonl"))
-            if not p.name.startswith(".") and p.stat().st_size > 0]
-
-
-def run_records(search_dir: str | Path) -> list[str]:
-    """Every run record of a search (all windows and attempts), in window order."""
-    runs = Path(search_dir, "runs")
-    return [str(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
-
-
-def _split_stamp(name: str) -> tuple[str, int]:
-    window, _, attempt = name.partition("~")
-    return window, int(attempt) if attempt else 1
-
-
-def attempt_stamp(search_dir: str | Path, window: str) -> str:
-    """The record name Snakemake should ask for now: the window itself, or, when its
-    earlier attempts failed, the next attempt (``<window>~2``, ``~3`` …). Read-only, so a
-    dry run changes nothing, and a failed attempt stays in the history."""
-    runs = Path(search_dir, "runs")
-    n = 1
-    while True:
-        name = window if n == 1 else f"{window}~{n}"
-        rec = _read_json(runs / f"{name}.json")
-        if rec is None or rec.get("status") != "failed":
-            return name
-        n += 1
-
-
 def newest_archived_id(raw_dir: str | Path) -> str | None:
     """Newest tweet id in the completed chunks: each chunk is written newest page first,
     so its first page's ``meta.newest_id`` (or largest data id) is its newest."""
@@ -580,7 +547,7 @@ class _Run:
     """One window of one search: resume or start, page, checkpoint, finish."""
 
     def __init__(self, slug: str, search: Mapping[str, Any], paths: _Paths, *,
-                 transport_factory: Callable[[], Transport], log: Log, env: Mapping[str, str],
+                 transport_factory: Callable[[], Transport], log: Log,
                  limit: int | None, budget_note: str | None) -> None:
         self.slug = slug
         self.search = search
@@ -588,7 +555,6 @@ class _Run:
         self.endpoint = search.get("endpoint", "recent")
         self.transport_factory = transport_factory
         self.log = log
-        self.env = env
         self.limit = limit
         self.budget_note = budget_note
 
@@ -845,7 +811,7 @@ def collect_window(
         old_record = _new_record(slug, search, old_name, month)
         old_record["note"] = f"completed by the run of window {window}"
         res = _Run(slug, search, _Paths(base, old), transport_factory=factory, log=out,
-                   env=env, limit=search.get("max_tweets"), budget_note=None).run(old_record)
+                   limit=search.get("max_tweets"), budget_note=None).run(old_record)
         if res["status"] != "ok":
             record.update(status="failed", error=f"window {old}: {res['error']}")
             return _finish(record_path, record)
@@ -866,7 +832,7 @@ def collect_window(
         if limit is None or left < limit:
             limit = left
             budget_note = f"monthly_budget {search['monthly_budget']}, {used} used in {month}"
-    run = _Run(slug, search, paths, transport_factory=factory, log=out, env=env,
+    run = _Run(slug, search, paths, transport_factory=factory, log=out,
                limit=limit, budget_note=budget_note)
     return _finish(record_path, run.run(record))
 

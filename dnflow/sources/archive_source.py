@@ -1,0 +1,39 @@
+"""``source: archive``: tweet archives the user already has, read in place.
+
+The files are never copied or modified, so there is no job: the summary reads them
+where they are (dnflow.sources.archive reads them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dnflow.sources import SOURCES, Source
+
+
+@SOURCES.register
+class Archive(Source):
+    name = "archive"
+    # files of any platform: the formats they are read as name it (platform_of)
+    platform = ""
+    properties = {
+        "files": {
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            ],
+            "description": "a path, a glob or a list of them (relative to the working folder)",
+        },
+    }
+    required = ("files",)
+
+    def check(self, slug: str, search: Mapping[str, Any], workdir: str | Path) -> None:
+        self.raw_inputs(slug, search, workdir)  # every path or glob names a file
+
+    def raw_inputs(self, slug: str, search: Mapping[str, Any],
+                   workdir: str | Path) -> list[str]:
+        from dnflow.config import archive_files
+
+        return archive_files(slug, dict(search), workdir)

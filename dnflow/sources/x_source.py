@@ -1,0 +1,59 @@
+"""``source: x``: the X API v2 search, one collection job per refresh window.
+
+The collector is dnflow.sources.x (paging, retries, resume, budget); this module is what
+the pipeline needs to know about it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from dnflow.sources import SOURCES, Source
+
+_TIMESTAMP = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$",
+}
+
+
+@SOURCES.register
+class X(Source):
+    name = "x"
+    platform = "x"
+    # the shapes dnflow.tweets recognizes (tweets_in): API v2 pages, v2 stream lines,
+    # twarc2-flattened tweets and v1.1 tweets
+    formats = ("v2-page", "v2-stream", "v2-flat", "v1.1")  # dnflow.formats.x
+    properties = {
+        "query": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "max_tweets": {"type": "integer", "minimum": 1},
+        "endpoint": {"enum": ["recent", "all"]},
+        "start_time": _TIMESTAMP,
+        "end_time": _TIMESTAMP,
+        "monthly_budget": {"type": "integer", "minimum": 1},
+    }
+    required = ("query",)
+    collects = True
+
+    def raw_inputs(self, slug: str, search: Mapping[str, Any],
+                   workdir: str | Path) -> list[str]:
+        # only non-empty chunks: a window that brought nothing changes no summary input
+        from dnflow.sources.runs import chunk_files
+
+        return [os.path.relpath(p, workdir)
+                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
+
+    def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
+                datadir: str | Path, log: TextIO) -> dict[str, Any]:
+        from dnflow.sources.x import collect_window
+
+        return collect_window(slug, search, stamp, datadir, log=log)
+
+    def estimate(self, slug: str, search: Mapping[str, Any],
+                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Expected volume (the counts endpoint): ``dnflow estimate`` prints it."""
+        from dnflow.sources.x import estimate
+
+        return estimate(slug, search, log=log)
