@@ -68,14 +68,24 @@ class Registry(Generic[T]):
 
 
 _loaded: set[str] = set()
+_scanned: str | None = None  # the DNFLOW_PLUGINS value the last scan saw
 
 
 def load_plugins() -> None:
-    """Import the built-in modules once, then every plugin module not imported yet."""
+    """Import the built-in modules once, then every plugin module not imported yet.
+
+    Called by every registry lookup, so it returns at once unless DNFLOW_PLUGINS changed
+    (the entry points are read once: reading package metadata costs milliseconds)."""
+    global _scanned
+    env = os.environ.get("DNFLOW_PLUGINS", "")
+    if env == _scanned:
+        return
+    first = _scanned is None
+    _scanned = env
     names = list(BUILTINS)
-    for ep in entry_points(group="dnflow"):
-        names.append(ep.value)
-    names += [n.strip() for n in os.environ.get("DNFLOW_PLUGINS", "").split(",") if n.strip()]
+    if first:
+        names += [ep.value for ep in entry_points(group="dnflow")]
+    names += [n.strip() for n in env.split(",") if n.strip()]
     for name in names:
         if name not in _loaded:
             _loaded.add(name)

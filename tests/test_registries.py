@@ -63,3 +63,23 @@ def test_two_counts_cannot_write_one_file(weekdays):
             outputs.manifest()
     finally:
         COUNTS.unregister("clash")
+
+
+def test_a_count_from_a_plugin_has_its_page_section(tmp_path, weekdays):
+    from dnflow.site.render import build_page
+
+    summarize([V2 / "2sets.jsonl"], tmp_path / "summary", {"slug": "t", "title": "T"},
+              workers=1)
+    build_page(tmp_path / "summary", tmp_path / "site" / "index.html",
+               tmp_path / "site" / "downloads", "t")
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    section = page.split('<section id="weekdays"', 1)[1].split("</section>", 1)[0]
+    text = (tmp_path / "summary" / "weekdays.csv").read_text(encoding="utf-8")
+    days = [r[0] for r in csv.reader(text.splitlines())][1:]
+    assert ">Weekdays<" in section and "downloads/weekdays.csv" in section
+    assert all(day in section for day in days)
+    # in the platform's words, and listed with the downloads
+    assert "written, UTC" in section and "Tweets" in section
+    assert 'href="downloads/weekdays.csv"' in page.split('id="downloads"', 1)[1]
+    # after the built-in sections (its position is 95)
+    assert page.index('<section id="clients"') < page.index('<section id="weekdays"')

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from dnflow import outputs
 from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import text as tx
@@ -411,15 +412,13 @@ rule all:
 
 
 def test_site_rules_run_once(site: Path, tmp_path: Path) -> None:
-    from dnflow.site.render import SUMMARY_FILES
-
     shutil.copytree(site.parent / "data", tmp_path / "data")
     slugs = {s: {"source": "archive"} for s in ("kpop", "empty", "broken")}
     for s in list(tmp_path.joinpath("data").iterdir()):
         if s.name not in slugs:
             shutil.rmtree(s)
     snakefile = tmp_path / "Snakefile"
-    snakefile.write_text(SNAKEFILE.format(slugs=slugs, files=list(SUMMARY_FILES),
+    snakefile.write_text(SNAKEFILE.format(slugs=slugs, files=outputs.names(),
                                           site_smk=str(ROOT / "rules" / "site.smk")))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path),

@@ -1,6 +1,6 @@
 """The source registry (dnflow.sources): every part of the pipeline loops over it.
 
-The proof of issue 10: a toy source defined only in tests/toy_source.py, loaded through
+The proof of issue 10: a toy source defined only in tests/plugins/toy_source.py, loaded through
 DNFLOW_PLUGINS, gets its config keys validated, its collection job run and its page built
 with its platform's words and URLs, by a real `snakemake` run.
 """
@@ -58,12 +58,12 @@ TOY_CONFIG = {"searches": {"toyland": {"title": "Toy town", "source": "toy", "to
 
 
 def _toy_env() -> dict[str, str]:
-    return dict(os.environ, DNFLOW_PLUGINS="tests.toy_source", PYTHONPATH=str(ROOT),
+    return dict(os.environ, DNFLOW_PLUGINS="tests.plugins.toy_source", PYTHONPATH=str(ROOT),
                 DNFLOW_NOW="2026-11-28T06:00:00Z")
 
 
 def test_a_plugin_source_is_validated_by_its_own_keys(monkeypatch):
-    monkeypatch.setenv("DNFLOW_PLUGINS", "tests.toy_source")
+    monkeypatch.setenv("DNFLOW_PLUGINS", "tests.plugins.toy_source")
     assert validate(TOY_CONFIG)["toyland"]["toots"] == 3
     with pytest.raises(ConfigError, match="search 'toyland': missing key 'toots'"):
         validate({"searches": {"toyland": {"source": "toy"}}})
@@ -82,14 +82,18 @@ def test_a_toy_source_from_tests_builds_its_page(tmp_path):
     assert record["status"] == "ok"
     summary = json.loads((tmp_path / "data/toyland/summary/summary.json").read_text())
     assert (summary["source"], summary["tweets"], summary["retweets"]) == ("toy", 6, 3)
+    # read in its own format (the toy's detector and normalizer), counted as any other
+    assert [s["formats"] for s in summary["sources"]] == [["toy-lines"]]
+    tags = (tmp_path / "data/toyland/summary/hashtags.csv").read_text().splitlines()
+    assert tags == ["hashtag,count", "toy,6"]  # 3 toots, and 3 boosts count their originals
     page = (tmp_path / "site/toyland/index.html").read_text()
     assert "Toots" in page and "Boosts" in page and "Most boosted" in page
     assert 'href="https://toy.example/tags/toy"' in page
     assert 'href="https://toy.example/@ana"' in page
     assert "https://toy.example/@ana/101" in page
-    # the words shown above the downloads (whose notes name the files' own columns, and
-    # file names such as retweets.csv are the outputs' own names)
-    shown = re.sub(r"<[^>]*>|\b[\w-]+\.(csv|txt)\b", " ", page.split('id="downloads"')[0])
+    # the words shown (file names such as retweets.csv are the outputs' own names)
+    shown = re.sub(r"<[^>]*>|\b[\w-]+\.(csv|txt)\b", " ", page)
+    assert "one row per toot" in shown
     assert "x.com" not in page and "tweet" not in shown.lower()
     assert "New toots" in page and "The language Toyland detected" in page
     index = (tmp_path / "site/index.html").read_text()

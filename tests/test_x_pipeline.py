@@ -13,14 +13,14 @@ import subprocess
 import time
 from pathlib import Path
 
+from dnflow import outputs
 from dnflow import windows as dnwindows
 from dnflow.sources.x import attempt_stamp
 
 from .conftest import V2
 from .xutil import QUERY, ROOT, SNAKEMAKE, TOKEN, archived_ids, make_api, snakemake, x_env
 
-SUMMARY_FILES = ["summary.json", "hashtags.csv", "tweets.csv", "tweet-ids.txt", "users.csv",
-                 "timeline.csv", "cards.json"]
+SUMMARY_FILES = outputs.names()
 
 
 def write_config(work: Path, searches: dict) -> Path:

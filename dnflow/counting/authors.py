@@ -79,7 +79,7 @@ class Authors(Count):
         return [Section("users", "Most active users", "users.csv",
                         ["User", "Name", "{Posts}"], "username", "user", "users",
                         "Authors of the counted {posts} (people only mentioned or "
-                        "{reposted} are not users here), by number of {posts} in this "
+                        "{repost}ed are not users here), by number of {posts} in this "
                         "search.", extra={"rank": "posts"}, position=50),
                 Section("followed", "Most followed users", "users.csv",
                         ["User", "Name", "Followers"], "username", "user", "users",

@@ -112,7 +112,7 @@ class Mentions(KeyCount):
         return [Section(
             "mentions", "Mentions", self.file, ["Username", "{Posts}"], "username", "user",
             "mentioned users", "Case-folded usernames written in the {posts}. {Reposts} "
-            "count the mentions in the original {post}, so the {reposted} account itself is "
+            "count the mentions in the original {post}, so the {repost}ed account itself is "
             "not a mention.", prefix="@", distinct=self.distinct_key,
             position=20)]
 
@@ -167,8 +167,8 @@ class Urls(KeyCount):
     def sections(self) -> list[Section]:
         return [Section(
             "urls", "URLs", self.file, ["URL", "{Posts}"], "url", "url", "URLs",
-            "Expanded (or unwound) URLs; short links and links to {posts} themselves are "
-            "left out. A {post} counts once per distinct URL.", distinct=self.distinct_key,
+            "Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
+            "are left out. A {post} counts once per distinct URL.", distinct=self.distinct_key,
             position=40)]
 
 
@@ -191,7 +191,7 @@ class Languages(KeyCount):
     def sections(self) -> list[Section]:
         return [Section(
             "languages", "Languages", self.file, ["Language", "{Posts}"], "lang", "lang",
-            "languages", "The language the platform detected for each {post} (und: "
+            "languages", "The language {label} detected for each {post} (und: "
             "undetermined; q-codes: media, hashtags or mentions only).",
             distinct=self.distinct_key,
             position=60)]

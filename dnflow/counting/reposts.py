@@ -20,7 +20,7 @@ class Reposted(Count):
     the count, and its card). An original the archive does not have has its id only."""
 
     name = "reposted"
-    outputs = (Output("retweets.csv", HEADER, "originals most {reposted} in this search"),)
+    outputs = (Output("retweets.csv", HEADER, "originals most {repost}ed in this search"),)
 
     def start(self) -> tuple[Counter, dict]:
         return Counter(), {}

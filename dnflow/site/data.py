@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dnflow.counting import COUNTS
 from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
@@ -292,96 +293,67 @@ def _push(heap: list, item: tuple, n: int) -> None:
 
 
 # {post}, {posts}, {repost}, {Reposts}, {label}: the platform's words (text.words)
-SECTION_NOTES = {
-    "hashtags": "Case-folded. A {post} counts once per distinct hashtag. {Reposts} count the "
-                "hashtags of the original {post}, because a {repost}'s own text is cut short.",
-    "mentions": "Case-folded usernames written in the {posts}. {Reposts} count the mentions "
-                "in the original {post}, so the {repost}ed account itself is not a mention.",
-    "domains": "The host of each shared URL, lower-case, without www. A {post} counts once "
-               "per distinct domain.",
-    "urls": "Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
-            "are left out. A {post} counts once per distinct URL.",
-    "users": "Authors of the counted {posts} (people only mentioned or {repost}ed are not "
-             "users here), by number of {posts} in this search.",
-    "followed": "Authors by followers, as of their newest {post} in the collection.",
-    "ratio": "Followers divided by accounts followed (following 0 counts as 1), as of the "
-             "author's newest {post} in the collection.",
-    "languages": "The language {label} detected for each {post} (und: undetermined; q-codes: "
-                 "media, hashtags or mentions only).",
-    "clients": "The app a {post} was posted with, where the data includes it (X stopped "
-               "reporting it in late 2022).",
-}
-
-
 def name(r: Mapping[str, Any]) -> str:
     return tx.clip(r.get("name") or "", 100)
 
 
 def count_sections(d: Path, summary: Mapping[str, Any],
                    platform: Platform) -> list[dict[str, Any]]:
+    """The page's ranked tables: every registered count's sections (dnflow.counting), in
+    their page order, each read from its CSV in ``d``."""
     total = to_int(summary.get("tweets"))
     w = tx.words(platform)
-    posts = w["Posts"]
-
-    def user_link(r: Mapping[str, Any]) -> str | None:
-        return tx.value_link("user", r.get("username") or "", platform)
     distinct = summary.get("counts") or {}
     users_total = to_int(summary.get("users"))
+    specs = sorted((s for c in COUNTS for s in c.sections()), key=lambda s: s.position)
+    ranked: tuple[list[dict], list[dict]] | None = None  # users.csv's top, read once
     secs: list[dict[str, Any]] = []
-
-    def add(sid: str, title: str, csv_name: str, headers: list[str], rows: list[dict],
-            noun: str, n_all: int | None, value_fmt: str = "int") -> None:
+    for spec in specs:
+        table = spec.extra.get("rank")
+        if table in ("followers", "ratio") and ranked is None:
+            ranked = top_users(d / spec.csv)
+        if table == "posts":
+            rows = _author_rows(head_rows(d / spec.csv), total, platform)
+        elif table == "followers":
+            rows = _followed_rows(ranked[0], platform)
+        elif table == "ratio":
+            rows = _ratio_rows(ranked[1], platform)
+        else:
+            rows = _plain_counts(head_rows(d / spec.csv), spec.key, spec.link, total,
+                                 platform, spec.prefix)
         secs.append({
-            "id": sid, "title": title, "csv": csv_name, "headers": headers, "rows": rows,
-            "noun": noun, "all": n_all, "note": SECTION_NOTES[sid].format(**w),
-            "value_fmt": value_fmt,
+            "id": spec.id, "title": spec.title.format(**w), "csv": spec.csv,
+            "headers": [h.format(**w) for h in spec.headers], "rows": rows,
+            "noun": spec.noun,
+            "all": users_total if table else to_int(distinct.get(spec.distinct or "")),
+            "note": spec.note.format(**w), "value_fmt": "ratio" if table == "ratio" else "int",
             "share": bool(rows) and rows[0]["pct"] is not None,
-            "extra_num": sid == "ratio",
+            "extra_num": table == "ratio",
         })
-
-    add("hashtags", "Hashtags", "hashtags.csv", ["Hashtag", posts],
-        _plain_counts(head_rows(d / "hashtags.csv"), "hashtag", "hashtag", total, platform, "#"),
-        "hashtags", to_int(distinct.get("hashtags")))
-    add("mentions", "Mentions", "mentions.csv", ["Username", posts],
-        _plain_counts(head_rows(d / "mentions.csv"), "username", "user", total, platform, "@"),
-        "mentioned users", to_int(distinct.get("mentions")))
-    add("domains", "Domains", "domains.csv", ["Domain", posts],
-        _plain_counts(head_rows(d / "domains.csv"), "domain", "domain", total, platform),
-        "domains", to_int(distinct.get("domains")))
-    add("urls", "URLs", "urls.csv", ["URL", posts],
-        _plain_counts(head_rows(d / "urls.csv"), "url", "url", total, platform),
-        "URLs", to_int(distinct.get("urls")))
-
-    users = [
-        _row("@" + (r.get("username") or "?"), user_link(r),
-             to_int(r.get("tweets")) or 0, total, extra=[name(r)])
-        for r in head_rows(d / "users.csv")
-    ]
-    add("users", "Most active users", "users.csv", ["User", "Name", posts], users,
-        "users", users_total)
-    best_followed, best_ratio = top_users(d / "users.csv")
-    followed = [
-        _row("@" + (r.get("username") or "?"), user_link(r),
-             to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
-        for r in best_followed
-    ]
-    add("followed", "Most followed users", "users.csv", ["User", "Name", "Followers"],
-        followed, "users", users_total)
-    ratio = [
-        _row("@" + (r.get("username") or "?"), user_link(r),
-             float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
-             extra=[f"{to_int(r.get('followers')) or 0:,}", f"{to_int(r.get('following')) or 0:,}"])
-        for r in best_ratio
-    ]
-    add("ratio", "Follow ratio", "users.csv", ["User", "Followers", "Following", "Ratio"],
-        ratio, "users", users_total, value_fmt="ratio")
-    add("languages", "Languages", "languages.csv", ["Language", posts],
-        _plain_counts(head_rows(d / "languages.csv"), "lang", "lang", total, platform),
-        "languages", to_int(distinct.get("languages")))
-    add("clients", "Clients", "sources.csv", ["Client", posts],
-        _plain_counts(head_rows(d / "sources.csv"), "source", "client", total, platform),
-        "clients", to_int(distinct.get("sources")))
     return secs
+
+
+def _user_link(r: Mapping[str, Any], platform: Platform) -> str | None:
+    return tx.value_link("user", r.get("username") or "", platform)
+
+
+def _author_rows(rows: list[dict], total: int | None, platform: Platform) -> list[dict]:
+    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+                 to_int(r.get("tweets")) or 0, total, extra=[name(r)]) for r in rows]
+
+
+def _followed_rows(rows: list[dict], platform: Platform) -> list[dict]:
+    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+                 to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
+            for r in rows]
+
+
+def _ratio_rows(rows: list[dict], platform: Platform) -> list[dict]:
+    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+                 float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
+                 extra=[f"{to_int(r.get('followers')) or 0:,}",
+                        f"{to_int(r.get('following')) or 0:,}"])
+            for r in rows]
 
 
 # ------------------------------------------------------------------ cards and media

@@ -24,6 +24,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from dnflow import outputs
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
@@ -35,34 +36,9 @@ PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATES = PACKAGE / "templates"
 STYLESHEET = PACKAGE / "static" / "style.css"
 
-# every file of data/<slug>/summary/ offered for download, in the order the page lists them
-SUMMARY_FILES = (
-    "summary.json", "tweets.csv", "tweet-ids.txt", "hashtags.csv", "mentions.csv",
-    "domains.csv", "urls.csv", "users.csv", "retweets.csv", "media.csv", "languages.csv",
-    "sources.csv", "timeline.csv", "skipped.csv", "cards.json",
-)
-DOWNLOAD_NOTES = {
-    "summary.json": "every number on this page, the files read and the run history",
-    "tweets.csv": "one row per tweet (ids as text)",
-    "tweet-ids.txt": "one id per line, for hydrating",
-    "hashtags.csv": "hashtag, tweets",
-    "mentions.csv": "username, tweets",
-    "domains.csv": "domain, tweets",
-    "urls.csv": "url, tweets",
-    "users.csv": "username, name, tweets, followers, following",
-    "retweets.csv": "originals most retweeted in this search",
-    "media.csv": "media key, type, url, tweets, preview, alt text",
-    "languages.csv": "language, tweets",
-    "sources.csv": "client, tweets",
-    "timeline.csv": "time, tweets",
-    "skipped.csv": "lines that were not tweets: file, line, reason",
-    "cards.json": "the tweets shown as cards, as records",
-}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 STORED_SUFFIXES = (".gz", ".zip", ".bz2", ".xz", ".zst", ".png", ".jpg")
 MAX_DOWNLOAD_ROWS = 100
-# zip members ({slug}/name) left out: each is its own download
-ZIP_LEFT_OUT_FILES = ("tweets.csv",)
 
 _env: Environment | None = None
 
@@ -232,20 +208,26 @@ def link_or_copy(src: Path, dst: Path) -> None:
 
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                     summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
-    """Copy summary files and raw inputs under ``downloads``, zip them; describe them."""
+    """Copy summary files (dnflow.outputs' manifest) and raw inputs under ``downloads``,
+    zip them; describe them in the words of the search's platform."""
     base = base or Path.cwd()
+    platform = platform_of(summary)
     if downloads.exists():
         shutil.rmtree(downloads)
     (downloads / "raw").mkdir(parents=True)
     files, members = [], []
-    for name in SUMMARY_FILES:
-        src = summary_dir / name
+    w = tx.words(platform)
+    left_out = set()  # zip members ({slug}/name) left out: each is its own download
+    for out in outputs.manifest():
+        src = summary_dir / out.name
         if src.is_file():
-            link_or_copy(src, downloads / name)
-            members.append((f"{slug}/{name}", downloads / name))
-            files.append({"name": name, "href": f"downloads/{name}",
+            link_or_copy(src, downloads / out.name)
+            members.append((f"{slug}/{out.name}", downloads / out.name))
+            files.append({"name": out.name, "href": f"downloads/{out.name}",
                           "size": sd.size_text(src.stat().st_size),
-                          "note": DOWNLOAD_NOTES[name]})
+                          "note": out.note.format(**w)})
+            if not out.zipped:
+                left_out.add(f"{slug}/{out.name}")
     if summary.get("runs"):
         runs_json = downloads / "runs.json"
         runs_json.write_bytes(orjson.dumps(summary["runs"], option=orjson.OPT_INDENT_2
@@ -262,7 +244,6 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     # the zip is remade whenever the search changes: it leaves out what grows with every
     # tweet (tweets.csv, the raw archives), which can be gigabytes, and is linked anyway
     zip_path = downloads / f"{slug}.zip"
-    left_out = {f"{slug}/{name}" for name in ZIP_LEFT_OUT_FILES}
     write_zip(zip_path, [(n, p) for n, p in members if n not in left_out])
     more = None
     if len(raw) > MAX_DOWNLOAD_ROWS:
@@ -458,4 +439,4 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
     log.info("wrote the index, compare page and feed for %d searches", len(entries))
 
 
-__all__ = ["SUMMARY_FILES", "build_page", "build_site", "render_page", "search_context"]
+__all__ = ["build_page", "build_site", "render_page", "search_context"]

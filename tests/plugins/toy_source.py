@@ -1,9 +1,9 @@
 """A toy source and its platform, defined only here: the proof that a source is one module.
 
-Loaded by ``DNFLOW_PLUGINS=tests.toy_source`` (tests/test_sources.py), with no edit
-anywhere in dnflow. Its collection job writes what it "fetched" as X API v2 pages, a format
-dnflow already reads; its posts are on the "toy" platform, whose words and URLs the page
-must show.
+Loaded by ``DNFLOW_PLUGINS=tests.plugins.toy_source`` (tests/test_sources.py), with no
+edit anywhere in dnflow. Its collection job writes what it "fetched" in the toy platform's
+own format (a detector and a normalizer to the post record, registered here too); its
+posts are on the "toy" platform, whose words and URLs the page must show.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from dnflow.formats import FORMATS, Batch, Format
 from dnflow.platforms import PLATFORMS, Platform
+from dnflow.record import Post, post
 from dnflow.sources import SOURCES, Source
 from dnflow.sources.runs import chunk_files
 
@@ -35,28 +37,58 @@ class Toy(Platform):
         return f"https://toy.example/tags/{quote(tag.lstrip('#'), safe='')}"
 
 
+_TOY = Toy()
+
+
+@FORMATS.register
+class ToyLines(Format):
+    """The toy platform's own archive lines: ``{"toots": [...]}``, each toot with an id,
+    an author, a text, tags, a time and what it boosts."""
+
+    name = "toy-lines"
+    platform = "toy"
+
+    def split(self, value: Any) -> Batch | None:
+        if isinstance(value, dict) and isinstance(value.get("toots"), list):
+            # the line's toots by id: a boost's original, when the line has it
+            by_id = {t.get("id"): t for t in value["toots"] if isinstance(t, dict)}
+            return Batch(self.name, value["toots"], by_id, _toot_id, _toot)
+        return None
+
+
+def _toot_id(raw: dict) -> Any:
+    return raw.get("id")
+
+
+def _toot(raw: dict, by_id: dict, _depth: int = 0) -> Post:
+    who = raw["by"]
+    of = raw.get("boosts")
+    boosted = _toot(by_id[of], by_id, 1) if of in by_id and not _depth else None
+    author = {"id": None, "handle": who, "name": who.title(), "followers": None,
+              "following": None, "url": _TOY.profile_url(who), "verified": None,
+              "avatar": None}
+    return post("toy", raw["id"], _TOY.post_url(who, raw["id"]), raw["at"], author,
+                raw["text"], "en", of, None, None, boosted, raw["tags"], [], [], [],
+                "toy app", {})
+
+
 def _page(n: int) -> dict[str, Any]:
-    """One v2 page: ``n`` originals by @ana tagged #toy, each boosted once by @ben."""
-    tweets, users = [], [{"id": "1", "username": "ana", "name": "Ana"},
-                         {"id": "2", "username": "ben", "name": "Ben"}]
+    """One line: ``n`` originals by @ana tagged #toy, each boosted once by @ben."""
+    toots = []
     for i in range(1, n + 1):
-        text = f"toot {i} #toy"
-        tweets.append({"id": str(100 + i), "author_id": "1", "text": text, "lang": "en",
-                       "created_at": f"2026-11-01T0{i % 10}:00:00.000Z",
-                       "entities": {"hashtags": [{"start": len(text) - 4, "end": len(text),
-                                                  "tag": "toy"}]}})
-        tweets.append({"id": str(200 + i), "author_id": "2", "text": f"RT @ana: {text}",
-                       "lang": "en", "created_at": f"2026-11-01T0{i % 10}:30:00.000Z",
-                       "referenced_tweets": [{"type": "retweeted", "id": str(100 + i)}]})
-    originals = [t for t in tweets if "referenced_tweets" not in t]
-    return {"data": tweets, "includes": {"users": users, "tweets": originals},
-            "meta": {"result_count": len(tweets)}}
+        toots.append({"id": str(100 + i), "by": "ana", "text": f"toot {i} #toy",
+                      "tags": ["toy"], "at": f"2026-11-01T0{i % 10}:00:00Z"})
+        toots.append({"id": str(200 + i), "by": "ben", "text": f"boost of toot {i}",
+                      "tags": [], "at": f"2026-11-01T0{i % 10}:30:00Z",
+                      "boosts": str(100 + i)})
+    return {"toots": toots}
 
 
 @SOURCES.register
 class ToySource(Source):
     name = "toy"
     platform = "toy"
+    formats = ("toy-lines",)
     properties = {"toots": {"type": "integer", "minimum": 1, "maximum": 9}}
     required = ("toots",)
     collects = True
