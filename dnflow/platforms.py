@@ -9,6 +9,7 @@ a plugin module (dnflow.registry).
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from dnflow.registry import Registry
@@ -49,16 +50,31 @@ class X(Platform):
     kind_words = {"original": "original", "repost": "retweet", "quote": "quote",
                   "reply": "reply"}
 
+    def __init__(self) -> None:
+        # handle → its posts' URL prefix: made once per handle (every post has a URL,
+        # and a regex per post costs more than the rest of its URL); bounded
+        self.prefixes: dict[Any, str] = {}
+
     def post_url(self, handle: str | None, post_id: str | None) -> str | None:
         # ids are digits and usernames word characters: anything else cannot be a link
-        if not (isinstance(post_id, str) and post_id.isascii() and post_id.isdigit()):
+        if not (post_id.__class__ is str and post_id.isascii() and post_id.isdigit()):
             return None
-        if not (isinstance(handle, str) and _X_HANDLE.fullmatch(handle)):
-            handle = "i/web"
-        return f"https://x.com/{handle}/status/{post_id}"
+        return (self.prefixes.get(handle) or self.url_prefix(handle)) + post_id
+
+    def url_prefix(self, handle: Any) -> str:
+        """What a post URL of ``handle`` starts with (``prefixes`` keeps it)."""
+        if len(self.prefixes) >= 100_000:
+            self.prefixes.clear()
+        ok = handle.__class__ is str and _X_HANDLE.fullmatch(handle)
+        prefix = self.prefixes[handle] = f"https://x.com/{handle if ok else 'i/web'}/status/"
+        return prefix
 
     def profile_url(self, handle: str | None) -> str | None:
-        return "https://x.com/" + quote(handle.lstrip("@＠"), safe="") if handle else None
+        if not handle:
+            return None
+        if handle.isascii() and handle.isalnum():  # nothing to quote (most handles)
+            return "https://x.com/" + handle
+        return "https://x.com/" + quote(handle.lstrip("@＠"), safe="")
 
     def hashtag_url(self, tag: str) -> str | None:
         return "https://x.com/hashtag/" + quote(tag.lstrip("#＃"), safe="")

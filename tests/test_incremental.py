@@ -8,9 +8,9 @@ import os
 import pytest
 
 from dnflow import outputs
-from dnflow import summary as sm
 from dnflow.generate import write_archive
-from dnflow.summary import summarize
+from dnflow.summary import passes, summarize
+from dnflow.summary import state as state_files
 
 from .conftest import V2
 
@@ -104,7 +104,7 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
     want = scratch(tmp_path, chunks[:3])
     state = tmp_path / "state"
     run(tmp_path, files, **kw)
-    (state / sm._STATE).write_bytes(b"garbage")
+    (state / state_files.STATE).write_bytes(b"garbage")
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
@@ -112,16 +112,16 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
     run(tmp_path, files, **kw)
     with open(state / "tweet-ids.txt", "a") as f:  # an id that counts do not know
         f.write("123\n")
-    with open(state / sm._STATE, "rb") as f:
+    with open(state / state_files.STATE, "rb") as f:
         saved = marshal.load(f)
     saved["lengths"]["tweet-ids.txt"] += 4
-    (state / sm._STATE).write_bytes(marshal.dumps(saved))
+    (state / state_files.STATE).write_bytes(marshal.dumps(saved))
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
 
     run(tmp_path, files, **kw)
-    ids = state / sm._IDS_BIN  # an id short
+    ids = state / state_files.IDS_BIN  # an id short
     os.truncate(ids, ids.stat().st_size - 8)
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
@@ -139,7 +139,7 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
         assert_same(got, want)
 
     run(tmp_path, files, **kw)
-    monkeypatch.setattr(sm, "_code_fingerprint", lambda: "other counting code")
+    monkeypatch.setattr(state_files, "code_fingerprint", lambda: "other counting code")
     got, incremental, _ = run(tmp_path, chunks[:3], **kw)
     assert not incremental
     assert_same(got, want)
@@ -149,7 +149,7 @@ def test_damaged_or_stale_state_counts_from_scratch(tmp_path, chunks, monkeypatc
 def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monkeypatch, kw):
     run(tmp_path, chunks[:2], **kw)
     calls = []
-    real = sm._Pass.run
+    real = passes.Pass.run
 
     def dying(self, segments):
         if calls:
@@ -160,10 +160,10 @@ def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monk
         self.streams.tweets.flush()
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(sm._Pass, "run", dying)
+    monkeypatch.setattr(passes.Pass, "run", dying)
     with pytest.raises(RuntimeError):
         run(tmp_path, chunks[:4], **kw)
-    monkeypatch.setattr(sm._Pass, "run", real)
+    monkeypatch.setattr(passes.Pass, "run", real)
     got, incremental, _ = run(tmp_path, chunks[:4], **kw)
     assert incremental  # the appended rows were cut back to the saved lengths
     assert_same(got, scratch(tmp_path, chunks[:4]))
@@ -194,12 +194,12 @@ def test_ids_that_are_not_8_byte_integers_keep_the_text_path(tmp_path, chunks, o
         {"data": [{"id": odd_id, "text": "odd id", "author_id": "1"}], "meta": {}}) + "\n")
     files = chunks[:2]
     run(tmp_path, files)
-    assert (tmp_path / "state" / sm._IDS_BIN).stat().st_size == 8 * len(
+    assert (tmp_path / "state" / state_files.IDS_BIN).stat().st_size == 8 * len(
         (tmp_path / "state" / "tweet-ids.txt").read_text().split())
     for more in ([odd], [odd, chunks[3]]):
         got, incremental, _ = run(tmp_path, files + more)
         assert incremental, more
-        assert not (tmp_path / "state" / sm._IDS_BIN).exists()
+        assert not (tmp_path / "state" / state_files.IDS_BIN).exists()
         assert_same(got, scratch(tmp_path, files + more, f"s{len(more)}"))
 
 
@@ -208,9 +208,9 @@ def test_a_stale_head_is_not_trusted(tmp_path, chunks):
     if a run died between writing the two: the state decides."""
     kw = {"workers": 2, "min_parallel_bytes": 0}
     run(tmp_path, chunks[:1], **kw)
-    head = (tmp_path / "state" / sm._HEAD).read_bytes()
+    head = (tmp_path / "state" / state_files.HEAD).read_bytes()
     run(tmp_path, chunks[:2], **kw)
-    (tmp_path / "state" / sm._HEAD).write_bytes(head)  # says one file where there are two
+    (tmp_path / "state" / state_files.HEAD).write_bytes(head)  # says one file where there are two
     got, incremental, log = run(tmp_path, chunks[:3], **kw)
     assert incremental and "while the state loaded" not in log
     assert log.count("\nread ") == 1 and f"read {chunks[2]}:" in log

@@ -12,11 +12,11 @@ import json
 import pytest
 
 from dnflow import outputs
-from dnflow import summary as sm
 from dnflow.formats import records
 from dnflow.generate import write_archive
 from dnflow.rows import csv_row, tweet_row
-from dnflow.summary import plan, summarize
+from dnflow.sources import archive
+from dnflow.summary import passes, plan, summarize
 
 from .conftest import CORPUS, V2
 
@@ -70,13 +70,13 @@ def test_no_duplicates_merge_without_recount(tmp_path, monkeypatch):
     path = tmp_path / "a.jsonl"
     write_archive(path, 2000, 9, page_size=40)
     recounted = []
-    real_run = sm._Pass.run
+    real_run = passes.Pass.run
 
     def run(self, segments):
         recounted.append(len(segments))
         return real_run(self, segments)
 
-    monkeypatch.setattr(sm._Pass, "run", run)
+    monkeypatch.setattr(passes.Pass, "run", run)
     same_as_one_process(tmp_path, [path], workers=(2,))
     # one-process run + the parent's own run: the worker's result was merged, not redone
     assert len(recounted) == 2
@@ -150,17 +150,17 @@ def test_gzip_sizes_are_estimated(tmp_path):
     path = tmp_path / "x.jsonl.gz"
     with gzip.open(path, "wb") as f:
         f.write(b"{}\n" * 1000)
-    assert sm.archive.uncompressed_size(path) == 3000
-    assert not sm.archive.splittable(path)
+    assert archive.uncompressed_size(path) == 3000
+    assert not archive.splittable(path)
 
 
 def test_id_spans_decide_when_ids_need_looking_up():
-    assert sm._int_span([5, 3, 9]) == (3, 9)
-    assert sm._int_span([3, "012"]) is None  # a non-canonical id: no span, always looked up
-    assert sm._int_span(["a", "b"]) is None
-    empty = sm._int_span([])
-    assert not sm._overlap(empty, (1, 9)) and sm._union(empty, (3, 4)) == (3, 4)
-    assert sm._union((1, 4), (6, 9)) == (1, 9) and sm._union(None, (1, 2)) is None
-    assert not sm._overlap((1, 4), (5, 9)) and not sm._overlap((5, 9), (1, 4))
-    assert sm._overlap((1, 5), (5, 9)) and sm._overlap((1, 9), (3, 4))
-    assert sm._overlap(None, (1, 2)) and sm._overlap((1, 2), None)
+    assert passes.int_span([5, 3, 9]) == (3, 9)
+    assert passes.int_span([3, "012"]) is None  # a non-canonical id: no span, always looked up
+    assert passes.int_span(["a", "b"]) is None
+    empty = passes.int_span([])
+    assert not passes.overlap(empty, (1, 9)) and passes.union(empty, (3, 4)) == (3, 4)
+    assert passes.union((1, 4), (6, 9)) == (1, 9) and passes.union(None, (1, 2)) is None
+    assert not passes.overlap((1, 4), (5, 9)) and not passes.overlap((5, 9), (1, 4))
+    assert passes.overlap((1, 5), (5, 9)) and passes.overlap((1, 9), (3, 4))
+    assert passes.overlap(None, (1, 2)) and passes.overlap((1, 2), None)

@@ -16,7 +16,8 @@ from dnflow.counting import Tally
 from dnflow.formats import x_struct
 from dnflow.generate import write_archive
 from dnflow.rows import tweet_row
-from dnflow.summary import _new_posts, summarize
+from dnflow.summary import summarize
+from dnflow.summary.passes import new_posts
 
 from .conftest import CORPUS
 
@@ -48,8 +49,8 @@ def _count_both(values: list[dict]) -> int:
         line = orjson.dumps(value)
         fbad: list = []
         sbad: list = []
-        got = _new_posts(formats.split(x_struct.loads(line)), fast.seen, fbad)
-        want = _new_posts(formats.split(orjson.loads(line)), slow.seen, sbad)
+        got = new_posts(formats.split(x_struct.loads(line)), fast.seen, fbad)
+        want = new_posts(formats.split(orjson.loads(line)), slow.seen, sbad)
         assert got == want, line[:200]
         assert fbad == sbad, line[:200]
         assert [tweet_row(r) for r in got[0]] == [tweet_row(r) for r in want[0]]

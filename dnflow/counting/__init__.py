@@ -20,6 +20,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,17 @@ class Section:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class Page(list):
+    """A page of new posts, as counts take them: a list of records, with what several
+    counts need of each post made once per page."""
+
+    @cached_property
+    def sources(self) -> list[Post]:
+        """Each post's original for a repost the archive has (its entities are whole;
+        a repost's own are cut with its text), else the post itself."""
+        return [p["reposted"] or p for p in self]
+
+
 class Count:
     """One count. Subclasses set ``name`` and implement the methods they need."""
 
@@ -69,7 +81,7 @@ class Count:
         """A new, empty partial count."""
         raise NotImplementedError
 
-    def take(self, part: Any, posts: list[Post]) -> Any:
+    def take(self, part: Any, posts: Page) -> Any:
         """Add a page's new posts (ids not counted before, in input order); returns the
         part (a count whose part is immutable returns a new one)."""
         raise NotImplementedError
@@ -116,6 +128,7 @@ class Tally:
 
     def take(self, posts: list[Post]) -> None:
         parts = self.parts
+        posts = Page(posts)
         for c in self.counts:
             parts[c.name] = c.take(parts[c.name], posts)
         self.posts += len(posts)

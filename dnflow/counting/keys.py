@@ -16,12 +16,12 @@ from dnflow.counting import (
     COUNTS,
     Count,
     Output,
+    Page,
     Section,
     merge_counters,
     sorted_counts,
     write_csv,
 )
-from dnflow.record import Post
 
 
 class KeyCount(Count):
@@ -36,13 +36,13 @@ class KeyCount(Count):
     def __init__(self) -> None:
         self.outputs = (Output(self.file, self.header, self.note),)
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         raise NotImplementedError
 
     def start(self) -> Counter:
         return Counter()
 
-    def take(self, part: Counter, posts: list[Post]) -> Counter:
+    def take(self, part: Counter, posts: Page) -> Counter:
         keys = self.keys(posts)
         if keys:
             _count_elements(part, keys)  # collections' C counter, a page at once
@@ -64,11 +64,11 @@ class KeyCount(Count):
         write_csv(outdir / self.file, self.header, sorted_counts(part))
 
 
-def _folded(posts: list[Post], field: str) -> list[str]:
+def _folded(posts: Page, field: str) -> list[str]:
     """A case-folded list field of each post (its original's for a repost), distinct."""
     out: list[str] = []
-    for p in posts:
-        values = (p["reposted"] or p)[field]
+    for p in posts.sources:
+        values = p[field]
         if values:
             if len(values) == 1:
                 out.append(values[0].casefold())
@@ -85,7 +85,7 @@ class Hashtags(KeyCount):
     note = "hashtag, {posts}"
     distinct_key = "hashtags"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         return _folded(posts, "hashtags")
 
     def sections(self) -> list[Section]:
@@ -105,7 +105,7 @@ class Mentions(KeyCount):
     note = "username, {posts}"
     distinct_key = "mentions"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         return _folded(posts, "mentions")
 
     def sections(self) -> list[Section]:
@@ -125,10 +125,10 @@ class Domains(KeyCount):
     note = "domain, {posts}"
     distinct_key = "domains"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         out: list[str] = []
-        for p in posts:
-            links = (p["reposted"] or p)["links"]
+        for p in posts.sources:
+            links = p["links"]
             if links:
                 if len(links) == 1:
                     if links[0]["domain"]:
@@ -153,10 +153,10 @@ class Urls(KeyCount):
     note = "url, {posts}"
     distinct_key = "urls"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         out: list[str] = []
-        for p in posts:
-            links = (p["reposted"] or p)["links"]
+        for p in posts.sources:
+            links = p["links"]
             if links:  # already distinct per post (the formats make them so)
                 if len(links) == 1:
                     out.append(links[0]["url"])
@@ -180,10 +180,10 @@ class Languages(KeyCount):
     note = "language, {posts}"
     distinct_key = "languages"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         out: list[str] = []
-        for p in posts:
-            lang = p["lang"] or ((p["reposted"] or p)["lang"])
+        for p, src in zip(posts, posts.sources, strict=True):
+            lang = p["lang"] or src["lang"]
             if lang:
                 out.append(lang)
         return out
@@ -205,7 +205,7 @@ class Clients(KeyCount):
     note = "client, {posts}"
     distinct_key = "sources"
 
-    def keys(self, posts: list[Post]) -> list:
+    def keys(self, posts: Page) -> list:
         return [p["client"] for p in posts if p["client"]]
 
     def sections(self) -> list[Section]:

@@ -6,8 +6,15 @@ from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from dnflow.counting import COUNTS, Count, Output, merge_counters, sorted_counts, write_csv
-from dnflow.record import Post
+from dnflow.counting import (
+    COUNTS,
+    Count,
+    Output,
+    Page,
+    merge_counters,
+    sorted_counts,
+    write_csv,
+)
 
 HEADER = ("media_key", "type", "url", "count", "preview_url", "alt_text")
 
@@ -23,11 +30,11 @@ class Media(Count):
     def start(self) -> tuple[Counter, dict]:
         return Counter(), {}
 
-    def take(self, part: tuple[Counter, dict], posts: list[Post]) -> tuple[Counter, dict]:
+    def take(self, part: tuple[Counter, dict], posts: Page) -> tuple[Counter, dict]:
         counter, info = part
         keys: list[str] = []
-        for p in posts:
-            media = (p["reposted"] or p)["media"]
+        for p in posts.sources:
+            media = p["media"]
             if media:
                 for m in media:
                     key = m["key"]

@@ -6,15 +6,14 @@ Detection here, normalizing in :mod:`dnflow.formats.x_json` (parsed JSON) and
 
 from __future__ import annotations
 
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from dnflow.formats import FORMATS, Batch, Format, x_struct
 from dnflow.formats.x_json import _EMPTY, Includes, _describe, normalize_v1, normalize_v2
 from dnflow.record import Post
 
-
-def _v2_id(raw: dict) -> Any:
-    return raw.get("id")
+_v2_id = methodcaller("get", "id")
 
 
 def _v1_id(raw: dict) -> Any:
@@ -29,10 +28,7 @@ def _normalize_v2(raw: dict, inc: Includes | None) -> Post:
     return normalize_v2(raw, inc or _EMPTY)
 
 
-def _struct_id(t: x_struct.Tweet) -> Any:
-    return t.id
-
-
+_struct_id = attrgetter("id")  # C-level: called for every post of every page
 def _errors(errors: Any) -> int:
     """How many errors an answer reports (its ``errors``, when it has some)."""
     try:

@@ -30,9 +30,9 @@ _TWEET_HOSTS = frozenset(
 )
 
 
-_PLATFORM = XPlatform()
-post_url = _PLATFORM.post_url
-profile_url = _PLATFORM.profile_url
+X_PLATFORM = XPlatform()
+post_url = X_PLATFORM.post_url
+profile_url = X_PLATFORM.profile_url
 
 
 def iso_time(value: str | None) -> str | None:

@@ -22,15 +22,16 @@ import msgspec
 import orjson
 
 from dnflow.formats.x_json import (
+    X_PLATFORM,
     Includes,
     _no_media,
     _url_list_of,
     _v2_media,
     author,
     iso_time,
-    post_url,
+    profile_url,
 )
-from dnflow.record import Post, post
+from dnflow.record import Post
 
 
 # gc=False: these structs never form cycles, and the cyclic GC need not track them
@@ -149,15 +150,59 @@ def _user(u: User | None, user_id: str | None) -> dict:
     if u is None:
         return author(user_id, None, None, None, None, None, None)
     pm = u.public_metrics
-    return author(u.id, u.username, u.name, pm.followers_count if pm is not None else None,
-                  pm.following_count if pm is not None else None, u.verified,
-                  u.profile_image_url)
+    handle = u.username
+    return {"id": u.id, "handle": handle, "name": u.name,
+            "followers": pm.followers_count if pm is not None else None,
+            "following": pm.following_count if pm is not None else None,
+            # X.profile_url: nothing to quote in most handles
+            "url": (("https://x.com/" + handle if handle.isascii() and handle.isalnum()
+                     else profile_url(handle)) if handle else None),
+            "verified": u.verified,
+            "avatar": u.profile_image_url}
+
+
+# authors and retweeted originals made on earlier pages, reused when this page's structs
+# are equal to the ones they were made from (msgspec compares them in C): a cascade
+# retweets one original, by one author, page after page. Bounded; cleared when full.
+_AUTHORS: dict[Any, tuple[User, dict]] = {}
+_ORIGINALS: dict[Any, tuple[Tweet, Any, Any, Any, Post]] = {}
+_CACHE_MAX = 50_000
+_PREFIXES = X_PLATFORM.prefixes
+_url_prefix = X_PLATFORM.url_prefix
 
 
 def author_of(inc: Includes, author_id: str | None) -> dict:
     """The author's part of a record, made once per page and author."""
-    a = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
+    u = inc.users.get(author_id)
+    hit = _AUTHORS.get(author_id)
+    if hit is not None and u is not None and hit[0] == u:
+        a = hit[1]
+    else:
+        a = _user(u, author_id)
+        if u is not None:
+            if len(_AUTHORS) >= _CACHE_MAX:
+                _AUTHORS.clear()
+            _AUTHORS[author_id] = (u, a)
+    inc.authors[author_id] = a
     return a
+
+
+def _original(o: Tweet, inc: Includes) -> Post:
+    """The record of a retweeted original the page includes (``normalize`` at depth 1)."""
+    att, geo = o.attachments, o.geo
+    media = ([inc.media.get(k) for k in att.media_keys] if att is not None and att.media_keys
+             else None)
+    place = inc.places.get(geo.place_id) if geo is not None and geo.place is None else None
+    author = inc.users.get(o.author_id)
+    hit = _ORIGINALS.get(o.id)
+    if (hit is not None and hit[0] == o and hit[1] == author and hit[2] == media
+            and hit[3] == place):
+        return hit[4]
+    rec = normalize(o, inc, 1)
+    if len(_ORIGINALS) >= _CACHE_MAX:
+        _ORIGINALS.clear()
+    _ORIGINALS[o.id] = (o, author, media, place, rec)
+    return rec
 
 
 def text_of(t: Tweet) -> str:
@@ -203,8 +248,8 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
                 if _depth == 0:
                     retweeted = inc.normalized.get(retweet_of)
                     if retweeted is None and retweet_of in inc.tweets:
-                        retweeted = inc.normalized[retweet_of] = normalize(
-                            inc.tweets[retweet_of], inc, 1)
+                        retweeted = inc.normalized[retweet_of] = _original(
+                            inc.tweets[retweet_of], inc)
             elif kind == "quoted":
                 quote_of = ref.id
             elif kind == "replied_to":
@@ -225,14 +270,26 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
     if retweeted is not None and retweeted["author"]["handle"]:
         text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
     else:
-        text = text_of(t)
+        text = t.text or ""
+        if "&" in text:  # the API escapes &, < and > as HTML
+            text = html.unescape(text)
     user = inc.authors.get(t.author_id) or author_of(inc, t.author_id)
     hashtags, mentions, urls, media = entities_of(t, inc)
 
     ca = t.created_at
     tid = t.id
-    return post("x", tid, post_url(user["handle"], tid),
-                ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca), user, text,
-                t.lang, retweet_of, quote_of, reply_to, retweeted, hashtags or [],
-                mentions or [], urls or [], media or [], t.source, t.public_metrics or {},
-                place, coords)
+    # X.post_url, inlined: the URL prefix is made once per handle
+    url = ((_PREFIXES.get(user["handle"]) or _url_prefix(user["handle"])) + tid
+           if tid is not None and tid.isdigit() and tid.isascii() else None)
+    # dnflow.record.post's dict, made here: this is the hot path of every big summary
+    return {
+        "platform": "x", "id": tid, "url": url,
+        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
+        "author": user, "text": text, "lang": t.lang,
+        "kind": ("repost" if retweet_of else "quote" if quote_of else "reply" if reply_to
+                 else "original"),
+        "repost_of": retweet_of, "quote_of": quote_of, "reply_to": reply_to,
+        "reposted": retweeted, "hashtags": hashtags or [], "mentions": mentions or [],
+        "links": urls or [], "media": media or [], "client": t.source,
+        "metrics": t.public_metrics or {}, "place": place, "coordinates": coords,
+    }

@@ -1,0 +1,230 @@
+"""The saved state of a search (data/<slug>/state/): what an update needs to read only
+the files added since.
+
+Files, each written here and nowhere else:
+
+- ``state.marshal``: ``{version, code, applied, users_token, tally, ids_all_int,
+  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, lengths}``: the tally
+  (dnflow.counting, without the authors) and the pass's figures, marshal'd;
+- ``state.head``: ``{version, code, applied, users_token}``, written last: which files
+  are new, readable before the rest;
+- ``ids.bin``: every id counted as a native-endian signed 8-byte integer, in order, when
+  they are all canonical decimal ids that fit (else absent: tweet-ids.txt holds them);
+- ``tweets.csv``, ``tweet-ids.txt``, ``skipped.csv``: the streamed outputs, appended by
+  each pass (``lengths`` says how long they were when the state was saved);
+- ``users.<token>.marshal`` and users.csv's order: the authors' table's (dnflow.userscsv).
+
+A state is used only when its code fingerprint and its applied files (path, size, mtime)
+match; anything else, or any damage, means a count from scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import marshal
+import os
+import shutil
+import sys
+from array import array
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from dnflow import formats
+from dnflow.counting import COUNTS, Tally, seen_key
+from dnflow.summary.passes import AUTHORS, EMPTY_SPAN, STREAMED, Pass, union
+
+STATE_VERSION = 4
+STATE = "state.marshal"
+IDS_BIN = "ids.bin"
+HEAD = "state.head"
+
+
+def code_fingerprint() -> str:
+    """Counting code changes invalidate a saved state (its counts were made by old rules):
+    the pass's modules and every registered count's and format's, plugins' included."""
+    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
+                        digest_size=16)
+    here = Path(__file__).resolve().parent
+    files = {here / rel for rel in ("summary.py", "record.py", "rows.py", "userscsv.py",
+                                    "counting/__init__.py", "formats/__init__.py",
+                                    "sources/archive.py")}
+    for obj in (*COUNTS, *formats.FORMATS):
+        with contextlib.suppress(TypeError, OSError):
+            files.add(Path(inspect.getfile(type(obj))).resolve())
+    for path in sorted(files):
+        with contextlib.suppress(OSError):
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+def _matches(state: dict, files: list[Path]) -> bool:
+    """Whether a saved state was made by this code from ``files`` minus new ones at the end."""
+    if state.get("code") != code_fingerprint():
+        return False
+    applied = state["applied"]
+    return len(applied) <= len(files) and all(
+        tuple(key) == _file_key(path) for key, path in zip(applied, files, strict=False))
+
+
+def load_head(state_dir: Path, files: list[Path]) -> dict | None:
+    """The few bytes of a state that say which files are new, before the rest is read."""
+    try:
+        head = marshal.loads((state_dir / HEAD).read_bytes())
+        return head if _matches(head, files) else None
+    except Exception:  # noqa: BLE001 - no head: the state is read the ordinary way
+        return None
+
+
+def load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | None:
+    """The saved state if ``files`` are its files plus new ones at the end, else None.
+
+    ``seen=False`` leaves the ids out of ``tally.seen`` (see :func:`read_seen`): an
+    update whose ids are all newer never needs them.
+    """
+    try:
+        state = marshal.loads((state_dir / STATE).read_bytes())  # load(file): 3x slower
+        if not _matches(state, files):
+            return None
+        # streamed files: cut what a failed run appended after the state was saved
+        for name, length in state["lengths"].items():
+            path = state_dir / name
+            if path.stat().st_size < length:
+                return None
+            if path.stat().st_size > length:
+                os.truncate(path, length)
+        tally = state["tally"] = Tally.from_state(state["tally"])
+        with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
+            if f.read().count(b"\n") != tally.posts:
+                return None
+        if state["ids_all_int"] and (state["ids_bytes"] != 8 * tally.posts or (
+                state_dir / IDS_BIN).stat().st_size < state["ids_bytes"]):
+            return None
+        if seen:
+            tally.seen = read_seen(state_dir, state)
+            if len(tally.seen) != tally.posts:
+                return None
+        return state
+    except Exception:  # noqa: BLE001 - any damage means: count from scratch
+        return None
+
+
+def read_seen(state_dir: Path, state: dict) -> set:
+    """seen_key() of every id a state has counted: ints for canonical decimal ids (all of
+    them, usually), which ids.bin holds as 8-byte integers (a third of the time of
+    reading the text)."""
+    if state["ids_all_int"]:
+        ids = array("q")
+        with open(state_dir / IDS_BIN, "rb") as f:
+            ids.frombytes(f.read(state["ids_bytes"]))
+        return set(ids)
+    text = (state_dir / "tweet-ids.txt").read_bytes().decode("utf-8").split("\n")
+    text.pop()  # the text after the last newline: empty
+    return set(map(seen_key, text))
+
+
+def _save_ids(state_dir: Path, prev: dict | None, first_span: tuple[int, int] | None,
+              tweets: int) -> tuple[int, bool, tuple[int, int] | None]:
+    """Append this pass's ids (read back from tweet-ids.txt) to ids.bin.
+
+    Returns ids.bin's length, whether it holds every id, and the lowest and highest id.
+    Only what was added is read and written, so a small update costs little however big
+    the search; ids that do not fit (not all canonical, or too big) leave no ids.bin.
+    ``first_span``: the span of a pass without a state before it (its ids are all ints
+    when it has one).
+    """
+    path = state_dir / IDS_BIN
+    span: tuple[int, int] | None
+    if prev is None:
+        old_text = old_bytes = 0
+        span, all_int = first_span, first_span is not None or not tweets
+    elif prev["ids_all_int"]:
+        old_text, old_bytes = prev["lengths"]["tweet-ids.txt"], prev["ids_bytes"]
+        span, all_int = prev["id_span"], True
+    else:
+        all_int = False  # the ids before this pass are not all in ids.bin
+    if all_int:
+        with open(state_dir / "tweet-ids.txt", "rb") as f:
+            f.seek(old_text)
+            raw = f.read()
+        try:
+            new = array("q", map(int, raw.split(b"\n")[:-1]))
+        except (OverflowError, ValueError):
+            all_int = False
+        if all_int and new and prev is not None:
+            # ids from the text are ints only where seen_key makes them ints: canonical
+            lo, hi = min(new), max(new)
+            all_int = lo > 0 and b"\n".join(map(b"%d".__mod__, new)) + b"\n" == raw
+            span = union(span or EMPTY_SPAN, (lo, hi))
+    if not all_int:
+        path.unlink(missing_ok=True)
+        return 0, False, None
+    with open(path, "r+b" if old_bytes else "wb") as f:
+        f.truncate(old_bytes)  # what a failed run may have left after the saved length
+        f.seek(old_bytes)
+        f.write(new.tobytes())
+    return old_bytes + len(new) * new.itemsize, True, span
+
+
+def save_state(state_dir: Path, p: Pass, files: list[Path],
+                first_span: tuple[int, int] | None, prev: dict | None,
+                users_token: str) -> Future:
+    """marshal, not pickle: 5x faster to write and faster to read for these builtin types
+    (a state is a cache for one Python version: the fingerprint includes it).
+
+    The files are written by a thread (the kernel's copy, beside the other outputs);
+    the returned future says when and raises what went wrong.
+    """
+    tally = p.tally
+    seen, tally.seen = tally.seen, set()  # tweet-ids.txt and ids.bin hold them
+    try:
+        ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, tally.posts)
+        head = {"version": STATE_VERSION, "code": code_fingerprint(),
+                "applied": [_file_key(f) for f in files], "users_token": users_token}
+        state = {
+            **head,
+            # the authors are the authors' table's, saved beside the state
+            "tally": tally.to_state(leave_out=(AUTHORS.name,)),
+            "ids_all_int": ids_all_int,
+            "ids_bytes": ids_bytes,
+            "id_span": span,
+            "users_token": users_token,
+            "stats": p.stats,
+            "skipped": p.skipped,
+            "skipped_sample": p.skipped_sample,
+            "api_errors": p.api_errors,
+            "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
+        }
+        data = [(name, marshal.dumps(value)) for name, value in
+                ((STATE, state), (HEAD, head))]  # the head last: it is only a hint
+    finally:
+        tally.seen = seen
+    writer = ThreadPoolExecutor(max_workers=1)
+    try:
+        return writer.submit(_write_files, state_dir, data)
+    finally:
+        writer.shutdown(wait=False)  # the write goes on; the future tells its end
+
+
+def _write_files(folder: Path, files: list[tuple[str, bytes]]) -> None:
+    for name, data in files:
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
+
+
+def publish(src: Path, dst: Path) -> None:
+    """Put a state file at an output path: a hard link (free) or else a copy."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
