@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import collect, incremental, searches, summarize
+from bench import collect, incremental, memory, searches, summarize
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("P1", "P3", "P4", "P5")  # P2 is measured with P1
+PARTS = ("P1", "P3", "P4", "P5", "MEM")  # P2 is measured with P1
 
 
 def machine() -> str:
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="P1/P4 archive size (default 1,000,000; quick 5,000)")
     ap.add_argument("--repeat", type=int, default=None, help="P1 runs per side (best kept)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--mem-posts", default=None,
+                    help="MEM archive sizes, comma-separated (default 1,000,000,10,000,000; "
+                         "quick 20,000)")
     args = ap.parse_args(argv)
     parts = {p.strip().upper() for p in args.only.split(",") if p.strip()}
     unknown = parts - set(PARTS)
@@ -78,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     if "P3" in parts:
         rows = searches.run(args.out, args.quick)
         sections.append(("P3 many searches through snakemake", rows))
+        print(table(rows), flush=True)
+    if "MEM" in parts:
+        sizes = [int(x.replace("_", "")) for x in (
+            args.mem_posts or ("20000" if args.quick else "1000000,10000000")).split(",")]
+        rows = memory.run(args.out, sizes)
+        sections.append(("MEM memory at scale (all processes together)", rows))
         print(table(rows), flush=True)
     if "P5" in parts:
         rows = collect.run(args.out, args.quick)

@@ -42,6 +42,14 @@ PLATFORMS: Registry[Platform] = Registry("platform")
 _X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
 
 
+def x_handle(handle: Any) -> bool:
+    """Whether ``handle`` is an X username that can go in a URL as it is."""
+    # two C-level tests settle most handles (word characters, not starting with a digit)
+    if handle.__class__ is str and handle.isascii() and len(handle) <= 50:
+        return handle.isidentifier() or _X_HANDLE.fullmatch(handle) is not None
+    return False
+
+
 @PLATFORMS.register
 class X(Platform):
     name = "x"
@@ -50,24 +58,11 @@ class X(Platform):
     kind_words = {"original": "original", "repost": "retweet", "quote": "quote",
                   "reply": "reply"}
 
-    def __init__(self) -> None:
-        # handle → its posts' URL prefix: made once per handle (every post has a URL,
-        # and a regex per post costs more than the rest of its URL); bounded
-        self.prefixes: dict[Any, str] = {}
-
     def post_url(self, handle: str | None, post_id: str | None) -> str | None:
         # ids are digits and usernames word characters: anything else cannot be a link
         if not (post_id.__class__ is str and post_id.isascii() and post_id.isdigit()):
             return None
-        return (self.prefixes.get(handle) or self.url_prefix(handle)) + post_id
-
-    def url_prefix(self, handle: Any) -> str:
-        """What a post URL of ``handle`` starts with (``prefixes`` keeps it)."""
-        if len(self.prefixes) >= 100_000:
-            self.prefixes.clear()
-        ok = handle.__class__ is str and _X_HANDLE.fullmatch(handle)
-        prefix = self.prefixes[handle] = f"https://x.com/{handle if ok else 'i/web'}/status/"
-        return prefix
+        return f"https://x.com/{handle if x_handle(handle) else 'i/web'}/status/{post_id}"
 
     def profile_url(self, handle: str | None) -> str | None:
         if not handle:

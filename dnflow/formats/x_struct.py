@@ -22,7 +22,6 @@ import msgspec
 import orjson
 
 from dnflow.formats.x_json import (
-    X_PLATFORM,
     Includes,
     _no_media,
     _url_list_of,
@@ -31,6 +30,7 @@ from dnflow.formats.x_json import (
     iso_time,
     profile_url,
 )
+from dnflow.platforms import x_handle
 from dnflow.record import Post
 
 
@@ -161,48 +161,12 @@ def _user(u: User | None, user_id: str | None) -> dict:
             "avatar": u.profile_image_url}
 
 
-# authors and retweeted originals made on earlier pages, reused when this page's structs
-# are equal to the ones they were made from (msgspec compares them in C): a cascade
-# retweets one original, by one author, page after page. Bounded; cleared when full.
-_AUTHORS: dict[Any, tuple[User, dict]] = {}
-_ORIGINALS: dict[Any, tuple[Tweet, Any, Any, Any, Post]] = {}
-_CACHE_MAX = 50_000
-_PREFIXES = X_PLATFORM.prefixes
-_url_prefix = X_PLATFORM.url_prefix
 
 
 def author_of(inc: Includes, author_id: str | None) -> dict:
     """The author's part of a record, made once per page and author."""
-    u = inc.users.get(author_id)
-    hit = _AUTHORS.get(author_id)
-    if hit is not None and u is not None and hit[0] == u:
-        a = hit[1]
-    else:
-        a = _user(u, author_id)
-        if u is not None:
-            if len(_AUTHORS) >= _CACHE_MAX:
-                _AUTHORS.clear()
-            _AUTHORS[author_id] = (u, a)
-    inc.authors[author_id] = a
+    a = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
     return a
-
-
-def _original(o: Tweet, inc: Includes) -> Post:
-    """The record of a retweeted original the page includes (``normalize`` at depth 1)."""
-    att, geo = o.attachments, o.geo
-    media = ([inc.media.get(k) for k in att.media_keys] if att is not None and att.media_keys
-             else None)
-    place = inc.places.get(geo.place_id) if geo is not None and geo.place is None else None
-    author = inc.users.get(o.author_id)
-    hit = _ORIGINALS.get(o.id)
-    if (hit is not None and hit[0] == o and hit[1] == author and hit[2] == media
-            and hit[3] == place):
-        return hit[4]
-    rec = normalize(o, inc, 1)
-    if len(_ORIGINALS) >= _CACHE_MAX:
-        _ORIGINALS.clear()
-    _ORIGINALS[o.id] = (o, author, media, place, rec)
-    return rec
 
 
 def text_of(t: Tweet) -> str:
@@ -248,8 +212,8 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
                 if _depth == 0:
                     retweeted = inc.normalized.get(retweet_of)
                     if retweeted is None and retweet_of in inc.tweets:
-                        retweeted = inc.normalized[retweet_of] = _original(
-                            inc.tweets[retweet_of], inc)
+                        retweeted = inc.normalized[retweet_of] = normalize(
+                            inc.tweets[retweet_of], inc, 1)
             elif kind == "quoted":
                 quote_of = ref.id
             elif kind == "replied_to":
@@ -278,8 +242,9 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
 
     ca = t.created_at
     tid = t.id
-    # X.post_url, inlined: the URL prefix is made once per handle
-    url = ((_PREFIXES.get(user["handle"]) or _url_prefix(user["handle"])) + tid
+    # X.post_url, inlined
+    handle = user["handle"]
+    url = (f"https://x.com/{handle if x_handle(handle) else 'i/web'}/status/{tid}"
            if tid is not None and tid.isdigit() and tid.isascii() else None)
     # dnflow.record.post's dict, made here: this is the hot path of every big summary
     return {
