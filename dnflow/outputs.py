@@ -13,10 +13,11 @@ from dnflow.counting import COUNTS, Output
 SUMMARY = Output("summary.json", (), "every number on this page, the files read and the "
                  "run history")
 # streamed as the pass reads (dnflow.summary): a row per post, or per skipped line
-POSTS = Output("tweets.csv", (), "one row per {post} (ids as text)", zipped=False)
-IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating")
+POSTS = Output("tweets.csv", (), "one row per {post} (ids as text)", zipped=False,
+               grows=True)
+IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating", grows=True)
 SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
-                 "lines that were not {posts}: file, line, reason")
+                 "lines that were not {posts}: file, line, reason", grows=True)
 
 
 def manifest() -> list[Output]:

@@ -169,20 +169,32 @@ def test_a_failed_run_leaves_a_state_the_next_one_repairs(tmp_path, chunks, monk
     assert_same(got, scratch(tmp_path, chunks[:4]))
 
 
-def test_links_to_outputs_only_ever_grow(tmp_path, chunks):
-    """The site hard-links summary files into its downloads: an update appends to them
-    (no copy of the whole search), a recount leaves them as they were."""
+def test_downloads_have_one_owner_and_updates_append(tmp_path, chunks):
+    """An update appends to the summary's tweets.csv in place (its state's file); the
+    page's downloads are its own copy, which the page brings up to date by appending what
+    is new, never rewritten by the summary in between; a recount is copied anew."""
+    from dnflow.site.render import build_downloads
+
+    def page():
+        summary = json.loads((tmp_path / "summary" / "summary.json").read_text())
+        build_downloads(tmp_path / "summary", tmp_path / "downloads", "s", summary)
+        return tmp_path / "downloads" / "tweets.csv"
+
     run(tmp_path, chunks[:2])
-    download = tmp_path / "download.csv"
-    os.link(tmp_path / "summary" / "tweets.csv", download)
-    before = download.read_bytes()
+    before = page().read_bytes()
+    own = tmp_path / "published" / "tweets.csv"
+    inode = own.stat().st_ino
     got, incremental, _ = run(tmp_path, chunks[:4])
-    assert incremental
-    assert got["tweets.csv"].startswith(before) and len(got["tweets.csv"]) > len(before)
-    assert download.read_bytes() == got["tweets.csv"]
-    grown = download.read_bytes()
+    assert incremental and len(got["tweets.csv"]) > len(before)
+    # the summary's update did not reach into the page's downloads
+    assert (tmp_path / "downloads" / "tweets.csv").read_bytes() == before
+    assert page().read_bytes() == got["tweets.csv"]
+    assert own.stat().st_ino == inode  # appended to, not copied anew
     got, incremental, _ = run(tmp_path, chunks[1:4])  # a file fewer: from scratch
-    assert not incremental and download.read_bytes() == grown != got["tweets.csv"]
+    assert not incremental
+    assert page().read_bytes() == got["tweets.csv"] and own.stat().st_ino != inode
+    for name in ("tweet-ids.txt", "skipped.csv"):
+        assert (tmp_path / "downloads" / name).read_bytes() == got[name]
 
 
 @pytest.mark.parametrize("odd_id", ["0123", "99999999999999999999"])

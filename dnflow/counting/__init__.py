@@ -37,6 +37,9 @@ class Output:
     header: tuple[str, ...] = ()
     note: str = ""          # what the file holds, as the page's downloads list says it
     zipped: bool = True     # in the page's zip of the summary (big per-post files are not)
+    # appended in place by an update (its state's file, hard-linked): the page keeps a
+    # copy of its own, to which it appends what is new (dnflow.site.render.sync_copy)
+    grows: bool = False
 
 
 @dataclass

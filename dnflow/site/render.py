@@ -206,6 +206,40 @@ def link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+_END = 1 << 20  # the bytes sync_copy compares at the end of a copy (and 64 KiB at its start)
+
+
+def _same(a: Path, b: Path, start: int, length: int) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        fa.seek(start)
+        fb.seek(start)
+        return fa.read(length) == fb.read(length)
+
+
+def sync_copy(src: Path, dst: Path) -> None:
+    """Make ``dst`` a copy of ``src``, appending only what is new when ``src`` extends it.
+
+    An update appends rows to a summary's tweets.csv (its state's file, in place): a copy
+    of the whole file at every update would cost as much as the search. ``dst`` is the
+    page's own (data/<slug>/published/), linked into the downloads only after it is
+    written, so no rule writes into another's outputs. ``src`` extends ``dst`` when it is
+    no shorter and their first 64 KiB and the last MiB of ``dst`` are the same bytes (a
+    recount writes the file anew, and then the copy is made anew)."""
+    size = src.stat().st_size
+    have = dst.stat().st_size if dst.exists() else -1
+    if 0 <= have <= size and _same(src, dst, 0, min(have, 1 << 16)) and _same(
+            src, dst, max(have - _END, 0), min(have, _END)):
+        if have < size:
+            with open(src, "rb") as fs, open(dst, "ab") as fd:
+                fs.seek(have)
+                shutil.copyfileobj(fs, fd, 1 << 20)
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                     summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
     """Copy summary files (dnflow.outputs' manifest) and raw inputs under ``downloads``,
@@ -221,7 +255,12 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     for out in outputs.manifest():
         src = summary_dir / out.name
         if src.is_file():
-            link_or_copy(src, downloads / out.name)
+            if out.grows:  # the page's own copy (an update appends to the summary's)
+                own = summary_dir.parent / "published" / out.name
+                sync_copy(src, own)
+                link_or_copy(own, downloads / out.name)
+            else:
+                link_or_copy(src, downloads / out.name)
             members.append((f"{slug}/{out.name}", downloads / out.name))
             files.append({"name": out.name, "href": f"downloads/{out.name}",
                           "size": sd.size_text(src.stat().st_size),
