@@ -2,7 +2,7 @@
 
 Colours come from CSS classes (style.css), so charts follow the light/dark scheme and
 print. Every chart is ``role="img"`` with a <title>; the data table next to it carries the
-numbers for assistive technology. Labels from tweets are escaped.
+numbers for assistive technology. Labels from posts are escaped.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def timeline_chart(
     width: int = 960,
     height: int = 220,
 ) -> Markup:
-    """Tweets per bucket over time: bars for few buckets, an area for many."""
+    """Posts per bucket over time: bars for few buckets, an area for many."""
     points = merge_points(points, MAX_POINTS)
     left, right, top_pad, bottom = 56, 12, 14, 30
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -258,6 +258,7 @@ def grouped_bar_chart(
     *,
     chart_id: str,
     title: str,
+    noun: str = "posts",
     width: int = 960,
     label_chars: int = 34,
 ) -> Markup:
@@ -289,10 +290,10 @@ def grouped_bar_chart(
             y = gy + s * bar_h
             parts.append(
                 Markup(
-                    '<g><title>{item} in {name}: {pct}% of tweets</title>'
+                    '<g><title>{item} in {name}: {pct}% of {noun}</title>'
                     '<rect class="s{c}" x="{x}" y="{y}" width="{w}" height="{h}"></rect>'
                     '<text class="value small" x="{vx}" y="{ty}">{pct}%</text></g>'
-                ).format(item=_clip(item, 200), name=_clip(name, 200), pct=f"{v:.1f}",
+                ).format(item=_clip(item, 200), name=_clip(name, 200), pct=f"{v:.1f}", noun=noun,
                          c=s % 8, x=bar_x, y=_n(y), w=_n(w), h=bar_h - 1,
                          vx=_n(bar_x + w + 4), ty=_n(y + bar_h - 2))
             )

@@ -312,7 +312,7 @@ def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
     ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
                                        Path(base) if base else None)
     write_text(page, render_page(ctx))
-    log.info("wrote %s (%d tweets)", page, ctx["tweets"])
+    log.info("wrote %s (%d posts)", page, ctx["tweets"])
 
 
 # ------------------------------------------------------------------ index, compare, feed
@@ -436,7 +436,7 @@ def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], 
         "series": series,
         "chart": charts.grouped_bar_chart(
             labels, [(s["entry"]["title"], s["shares"]) for s in series],
-            chart_id=f"chart-compare-{kind}", title=title),
+            chart_id=f"chart-compare-{kind}", title=title, noun=w["posts"]),
     }
 
 
