@@ -120,6 +120,29 @@ class Count:
 COUNTS: Registry[Count] = Registry("count")
 
 
+class KeyInfoCount(Count):
+    """A counter of keys with what is known of each key: its part is (Counter, info),
+    and the info of a key both parts have is the earlier part's (``merge_info``)."""
+
+    def start(self) -> tuple[Counter, dict]:
+        return Counter(), {}
+
+    def merge(self, part: tuple, later: tuple) -> tuple:
+        merge_counters(part[0], later[0])
+        self.merge_info(part[1], later[1])
+        return part
+
+    def merge_info(self, info: dict, later: dict) -> None:
+        for key, value in later.items():
+            info.setdefault(key, value)
+
+    def dump(self, part: tuple) -> list:
+        return [dict(part[0]), part[1]]
+
+    def load(self, data: list) -> tuple:
+        return Counter(data[0]), data[1]
+
+
 class Tally:
     """Every registered count's part for one pass, plus the ids seen (dedup)."""
 

@@ -8,10 +8,9 @@ from typing import Any
 
 from dnflow.counting import (
     COUNTS,
-    Count,
+    KeyInfoCount,
     Output,
     Page,
-    merge_counters,
     sorted_counts,
     write_csv,
 )
@@ -20,15 +19,12 @@ HEADER = ("media_key", "type", "url", "count", "preview_url", "alt_text")
 
 
 @COUNTS.register
-class Media(Count):
+class Media(KeyInfoCount):
     """Posts per media key (a repost counts its original's), and per key its type, URL,
     preview and alt text: from the first post that gives a URL, else the first."""
 
     name = "media"
     outputs = (Output("media.csv", HEADER, "media key, type, url, {posts}, preview, alt text"),)
-
-    def start(self) -> tuple[Counter, dict]:
-        return Counter(), {}
 
     def take(self, part: tuple[Counter, dict], posts: Page) -> tuple[Counter, dict]:
         counter, info = part
@@ -48,20 +44,11 @@ class Media(Count):
             _count_elements(counter, keys)
         return part
 
-    def merge(self, part: tuple, later: tuple) -> tuple:
-        merge_counters(part[0], later[0])
-        info = part[1]
-        for key, m in later[1].items():
+    def merge_info(self, info: dict, later: dict) -> None:
+        for key, m in later.items():
             known = info.get(key)
             if known is None or (known[1] is None and m[1]):
                 info[key] = m
-        return part
-
-    def dump(self, part: tuple) -> list:
-        return [dict(part[0]), part[1]]
-
-    def load(self, data: list) -> tuple:
-        return Counter(data[0]), data[1]
 
     def distinct(self, part: tuple) -> dict[str, int]:
         return {"media": len(part[0])}

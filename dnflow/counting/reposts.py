@@ -7,7 +7,7 @@ from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from dnflow.counting import COUNTS, Count, Output, merge_counters, sorted_counts
+from dnflow.counting import COUNTS, KeyInfoCount, Output, sorted_counts
 from dnflow.record import Post
 from dnflow.rows import csv_plain, original_row
 
@@ -15,15 +15,12 @@ HEADER = ("tweet_id", "username", "text", "retweets")
 
 
 @COUNTS.register
-class Reposted(Count):
+class Reposted(KeyInfoCount):
     """Reposts per original id; per original the first seen record of it (its row up to
     the count, and its card). An original the archive does not have has its id only."""
 
     name = "reposted"
     outputs = (Output("retweets.csv", HEADER, "originals most {repost}ed in this search"),)
-
-    def start(self) -> tuple[Counter, dict]:
-        return Counter(), {}
 
     def take(self, part: tuple[Counter, dict], posts: list[Post]) -> tuple[Counter, dict]:
         counter, info = part
@@ -38,18 +35,6 @@ class Reposted(Count):
         if ids:
             _count_elements(counter, ids)
         return part
-
-    def merge(self, part: tuple, later: tuple) -> tuple:
-        merge_counters(part[0], later[0])
-        for tid, row in later[1].items():
-            part[1].setdefault(tid, row)
-        return part
-
-    def dump(self, part: tuple) -> list:
-        return [dict(part[0]), part[1]]
-
-    def load(self, data: list) -> tuple:
-        return Counter(data[0]), data[1]
 
     def distinct(self, part: tuple) -> dict[str, int]:
         return {"retweeted_originals": len(part[0])}

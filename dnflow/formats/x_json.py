@@ -255,16 +255,10 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
     if ent:
         tags = ent.get("hashtags")
         if tags:
-            try:
-                hashtags = list(map(_TAG, tags))
-            except (KeyError, TypeError):
-                hashtags = [h["tag"] for h in tags if "tag" in h]
+            hashtags = _pluck(tags, _TAG, "tag")
         names = ent.get("mentions")
         if names:
-            try:
-                mentions = list(map(_USERNAME, names))
-            except (KeyError, TypeError):
-                mentions = [m["username"] for m in names if "username" in m]
+            mentions = _pluck(names, _USERNAME, "username")
         if "urls" in ent:
             urls = _url_list(ent["urls"])
 
@@ -278,6 +272,15 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
                 media, t.get("source"),
                 # the API's own dict: retweet_count, reply_count, like_count, quote_count…
                 t.get("public_metrics") or {}, place, coords)
+
+
+def _pluck(items: list, get: Any, key: str) -> list:
+    """``key`` of every entity that has it (``get`` is its itemgetter: all of them, at C
+    speed, unless one lacks it)."""
+    try:
+        return list(map(get, items))
+    except (KeyError, TypeError):
+        return [i[key] for i in items if key in i]
 
 
 def _no_media(key: Any) -> dict:
