@@ -122,7 +122,7 @@ def test_cards_media_runs_and_notes(site: Path) -> None:
     assert imgs and all(a.get("loading") == "lazy" and a.get("alt") for a in imgs)
     assert "Files read" in html and "2sets.jsonl" in html
     for phrase in ("counted once", "Retweets count the hashtags of the original",
-                   "smallest BLAKE2b hash"):
+                   "smallest CRC-32"):
         assert phrase in html
 
 
