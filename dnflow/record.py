@@ -1,20 +1,30 @@
 """The post record: what every format's normalizer makes and every count reads.
 
 One shape for every platform (X, and the sources that come after it), so that a count,
-an output or a page is written once. Records are plain dicts (the hot path of every
-summary makes one per post); the TypedDicts below are their documentation and what a
-type checker holds normalizers to. docs/internals.md has the rules each field follows.
+an output or a page is written once. A record is a msgspec Struct: the hot path of every
+summary makes one per post (and one per reposted original), and a struct is about a
+third of a dict's memory and of its time to make, and faster to read (measured in
+docs/performance.md). Links and media stay dicts: they are made once per URL or media key
+and shared. docs/internals.md has the rules each field follows.
+
+Structs are not checked when they are made: a format decoded into typed structs (X's
+v2 pages) is held to these types by its decoder; any other record goes through
+:func:`problem` before it is counted.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+import msgspec
+
 Kind = Literal["original", "repost", "quote", "reply"]
 KINDS: tuple[Kind, ...] = ("original", "repost", "quote", "reply")
 
 
-class Author(TypedDict):
+class Author(msgspec.Struct, gc=False):
+    """A post's author as the post gives it (gc=False: records never form cycles)."""
+
     id: str | None          # the platform's id of the account
     handle: str | None      # X username, Bluesky handle, Mastodon acct (without "@")
     name: str | None        # display name
@@ -38,7 +48,10 @@ class Media(TypedDict):
     alt_text: str | None
 
 
-class Post(TypedDict):
+class Post(msgspec.Struct, gc=False):
+    """One post, normalized. Make it with :func:`post` (it sets ``kind``) or, on a hot
+    path, positionally in this order."""
+
     platform: str           # the name of the format's platform ("x")
     id: str | None          # the platform's id, as text (None: not counted)
     url: str | None         # the post on the platform
@@ -46,7 +59,7 @@ class Post(TypedDict):
     author: Author
     text: str               # unescaped; a repost shows "RT @handle: original text"
     lang: str | None
-    kind: Kind              # repost before quote before reply before original
+    kind: str               # one of KINDS: repost before quote before reply before original
     repost_of: str | None   # ids it references
     quote_of: str | None
     reply_to: str | None
@@ -58,8 +71,8 @@ class Post(TypedDict):
     client: str | None      # the app it was posted with
     metrics: dict[str, Any]  # the platform's counts: retweet_count, reply_count,
     #                          like_count, quote_count (and whatever else it gives)
-    place: dict[str, Any] | None  # {id, full_name, country_code}
-    coordinates: Any
+    place: dict[str, Any] | None = None  # {id, full_name, country_code}
+    coordinates: Any = None
 
 
 def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
@@ -77,17 +90,11 @@ def post(platform: str, id: Any, url: str | None, created_at: str | None, author
          text: str, lang: Any, repost_of: Any, quote_of: Any, reply_to: Any,
          reposted: Post | None, hashtags: list, mentions: list, links: list, media: list,
          client: Any, metrics: dict, place: Any = None, coordinates: Any = None) -> Post:
-    """A record with every key, in the documented order (one call per post: positional)."""
-    return {
-        "platform": platform, "id": id, "url": url, "created_at": created_at,
-        "author": author, "text": text, "lang": lang,
-        "kind": ("repost" if repost_of else "quote" if quote_of else "reply" if reply_to
-                 else "original"),
-        "repost_of": repost_of, "quote_of": quote_of, "reply_to": reply_to,
-        "reposted": reposted, "hashtags": hashtags, "mentions": mentions, "links": links,
-        "media": media, "client": client, "metrics": metrics, "place": place,
-        "coordinates": coordinates,
-    }
+    """A record, its ``kind`` worked out from the ids it references."""
+    return Post(platform, id, url, created_at, author, text, lang,
+                kind_of(repost_of, quote_of, reply_to), repost_of, quote_of, reply_to,
+                reposted, hashtags, mentions, links, media, client, metrics, place,
+                coordinates)
 
 
 _STR_OR_NONE = (str, type(None))
@@ -99,45 +106,43 @@ def _strs(values: Any) -> bool:
 
 def problem(rec: Any, _depth: int = 0) -> str | None:
     """Why a normalizer's record breaks the rules above (so counting it could fail or
-    mislead), or None. Formats decoded into typed structs are held to them by their
-    types; records of parsed JSON go through this before they are counted."""
-    if not isinstance(rec, dict):
+    mislead), or None."""
+    if not isinstance(rec, Post):
         return "not a record"
-    tid = rec.get("id")
+    tid = rec.id
     if tid.__class__ is not str or not tid:
         return f"id is {type(tid).__name__}, not text"
     for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url"):
-        if not isinstance(rec.get(key), _STR_OR_NONE):
-            return f"{key} is {type(rec.get(key)).__name__}, not text"
-    if rec.get("text").__class__ is not str:
+        if not isinstance(getattr(rec, key), _STR_OR_NONE):
+            return f"{key} is {type(getattr(rec, key)).__name__}, not text"
+    if rec.text.__class__ is not str:
         return "text is not text"
-    if rec.get("kind") not in KINDS:
-        return f"kind {rec.get('kind')!r} is not one of {', '.join(KINDS)}"
-    a = rec.get("author")
-    if not isinstance(a, dict):
-        return "author is not an object"
+    if rec.kind not in KINDS:
+        return f"kind {rec.kind!r} is not one of {', '.join(KINDS)}"
+    a = rec.author
+    if not isinstance(a, Author):
+        return "author is not an Author"
     for key in ("id", "handle", "name"):
-        if not isinstance(a.get(key), _STR_OR_NONE):
-            return f"author {key} is {type(a.get(key)).__name__}, not text"
+        if not isinstance(getattr(a, key), _STR_OR_NONE):
+            return f"author {key} is {type(getattr(a, key)).__name__}, not text"
     for key in ("hashtags", "mentions"):
-        if not _strs(rec.get(key)):
+        if not _strs(getattr(rec, key)):
             return f"{key} are not a list of text"
-    links = rec.get("links")
+    links = rec.links
     if links.__class__ is not list or not all(
             isinstance(u, dict) and u.get("url").__class__ is str
             and isinstance(u.get("domain"), _STR_OR_NONE) for u in links):
         return "links are not a list of {url, domain}"
-    media = rec.get("media")
+    media = rec.media
     if media.__class__ is not list or not all(
             isinstance(m, dict) and isinstance(m.get("key"), _STR_OR_NONE) for m in media):
         return "media are not a list of {key, …}"
-    if not isinstance(rec.get("metrics"), dict):
+    if not isinstance(rec.metrics, dict):
         return "metrics are not an object"
-    reposted = rec.get("reposted")
-    if reposted is not None:
+    if rec.reposted is not None:
         if _depth:
             return "a reposted post that reposts"
-        why = problem(reposted, 1)
+        why = problem(rec.reposted, 1)
         if why is not None:
             return f"the reposted post: {why}"
     return None

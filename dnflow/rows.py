@@ -77,7 +77,7 @@ def user_row(t: str, username: Any, name: Any, followers: Any, following: Any) -
 
 def original_row(tid: str, orig: Post) -> tuple[bytes, bytes]:
     """An original's retweets.csv row up to its count, and its card."""
-    username, text = orig["author"]["handle"] or "", orig["text"] or ""
+    username, text = orig.author.handle or "", orig.text or ""
     if tid.__class__ is str and username.__class__ is str and text.__class__ is str:
         row = f"{csv_field(tid)},{csv_field(username)},{csv_field(text)},"
     else:  # not text: as the csv module writes it
@@ -87,22 +87,22 @@ def original_row(tid: str, orig: Post) -> tuple[bytes, bytes]:
 
 def card(rec: Post) -> dict:
     """What a tweet card needs, without the bulk of a full record."""
-    a = rec["author"]
+    a = rec.author
     return {
-        "id": rec["id"],
-        "created_at": rec["created_at"],
-        "author": {"id": a["id"], "username": a["handle"], "name": a["name"],
-                   "verified": a["verified"], "profile_image_url": a["avatar"]},
-        "text": rec["text"],
-        "lang": rec["lang"],
-        "hashtags": rec["hashtags"],
-        "mentions": rec["mentions"],
-        "urls": rec["links"],
-        "media": rec["media"],
-        "metrics": rec["metrics"],
-        "retweet_of": rec["repost_of"],
-        "quote_of": rec["quote_of"],
-        "reply_to": rec["reply_to"],
+        "id": rec.id,
+        "created_at": rec.created_at,
+        "author": {"id": a.id, "username": a.handle, "name": a.name,
+                   "verified": a.verified, "profile_image_url": a.avatar},
+        "text": rec.text,
+        "lang": rec.lang,
+        "hashtags": rec.hashtags,
+        "mentions": rec.mentions,
+        "urls": rec.links,
+        "media": rec.media,
+        "metrics": rec.metrics,
+        "retweet_of": rec.repost_of,
+        "quote_of": rec.quote_of,
+        "reply_to": rec.reply_to,
     }
 
 
@@ -118,12 +118,12 @@ def tweet_row(rec: Post) -> bytes:
     and missing values quoted, quotes doubled, counts as bare numbers, CRLF ends. A value
     with a quote, or not a string, takes the csv module's path.
     """
-    a = rec["author"]
-    m = rec["metrics"]
-    place = rec["place"]
-    kind = _KIND_WORDS[rec["platform"]][rec["kind"]]
-    urls = rec["links"]
-    media = rec["media"]
+    a = rec.author
+    m = rec.metrics
+    place = rec.place
+    kind = _KIND_WORDS[rec.platform][rec.kind]
+    urls = rec.links
+    media = rec.media
     try:
         rc, pc, lc, qc = METRICS(m)
     except KeyError:  # a count the data does not have: written empty, by the csv module
@@ -133,23 +133,23 @@ def tweet_row(rec: Post) -> bytes:
     # None is written as "" (quoted, as csv does): `"" if v is None else v`, inlined
     try:
         head = '","'.join((
-            rec["id"],
-            "" if (v := rec["created_at"]) is None else v,
-            "" if (v := a["id"]) is None else v,
-            "" if (v := a["handle"]) is None else v,
-            "" if (v := a["name"]) is None else v,
+            rec.id,
+            "" if (v := rec.created_at) is None else v,
+            "" if (v := a.id) is None else v,
+            "" if (v := a.handle) is None else v,
+            "" if (v := a.name) is None else v,
             kind,
-            rec["text"],
-            "" if (v := rec["lang"]) is None else v,
-            "" if (v := rec["repost_of"]) is None else v,
-            "" if (v := rec["quote_of"]) is None else v,
-            "" if (v := rec["reply_to"]) is None else v,
-            " ".join(rec["hashtags"]),
-            " ".join(rec["mentions"]),
+            rec.text,
+            "" if (v := rec.lang) is None else v,
+            "" if (v := rec.repost_of) is None else v,
+            "" if (v := rec.quote_of) is None else v,
+            "" if (v := rec.reply_to) is None else v,
+            " ".join(rec.hashtags),
+            " ".join(rec.mentions),
             " ".join([u["url"] for u in urls]) if urls else "",
             " ".join([x["key"] for x in media if x["key"]]) if media else "",
         ))
-        source = "" if (v := rec["client"]) is None else v
+        source = "" if (v := rec.client) is None else v
         place = "" if place is None or (v := place["full_name"]) is None else v
         line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
     except TypeError:  # a value that is not text where text is expected: let csv say it
@@ -167,18 +167,18 @@ def csv_line(values: Iterable[Any]) -> str:
 
 
 def csv_row(rec: Post) -> str:
-    a = rec["author"]
-    m = rec["metrics"]
-    place = rec["place"]
+    a = rec.author
+    m = rec.metrics
+    place = rec.place
     return csv_line((
-        rec["id"], rec["created_at"], a["id"], a["handle"], a["name"],
-        _KIND_WORDS[rec["platform"]][rec["kind"]], rec["text"], rec["lang"],
-        rec["repost_of"], rec["quote_of"], rec["reply_to"], " ".join(rec["hashtags"]),
-        " ".join(rec["mentions"]),
-        " ".join([u["url"] for u in rec["links"]]) if rec["links"] else "",
-        " ".join([x["key"] for x in rec["media"] if x["key"]]) if rec["media"] else "",
+        rec.id, rec.created_at, a.id, a.handle, a.name,
+        _KIND_WORDS[rec.platform][rec.kind], rec.text, rec.lang,
+        rec.repost_of, rec.quote_of, rec.reply_to, " ".join(rec.hashtags),
+        " ".join(rec.mentions),
+        " ".join([u["url"] for u in rec.links]) if rec.links else "",
+        " ".join([x["key"] for x in rec.media if x["key"]]) if rec.media else "",
         m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
-        m.get("quote_count"), rec["client"], place["full_name"] if place else None,
+        m.get("quote_count"), rec.client, place["full_name"] if place else None,
     ))
 
 

@@ -96,8 +96,8 @@ def test_retweet_counts_the_originals_entities(tmp_path):
 
 def test_retweet_text_is_rebuilt_from_the_original():
     (rt, _reply) = records(PAGE)
-    assert rt["text"] == "RT @alice: " + ORIGINAL["text"]
-    assert rt["reposted"]["hashtags"] == ["Climate", "climate"]
+    assert rt.text == "RT @alice: " + ORIGINAL["text"]
+    assert rt.reposted.hashtags == ["Climate", "climate"]
 
 
 def test_retweet_without_original_falls_back_to_its_own_entities(tmp_path):
@@ -195,7 +195,7 @@ def test_api_escaped_text_is_unescaped_once(tmp_path):
     assert "<COMING UP NEXT>" in text and "&lt;COMING" not in text
     tweet = dict(PAGE["data"][1], text="a &amp; b &lt;c&gt; &amp;amp;")
     (rec,) = records({"data": [tweet], "includes": PAGE["includes"]})
-    assert rec["text"] == "a & b <c> &amp;"
+    assert rec.text == "a & b <c> &amp;"
 
 
 def test_failed_summary_is_dated_by_its_inputs(tmp_path):

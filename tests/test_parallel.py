@@ -127,7 +127,7 @@ WEIRD = {
 def test_rows_match_the_csv_module():
     for rec in records(WEIRD):
         want = csv_row(rec).encode()
-        assert tweet_row(rec) == want, rec["id"]
+        assert tweet_row(rec) == want, rec.id
 
 
 def test_users_rows_match_the_csv_module(tmp_path):

@@ -108,5 +108,5 @@ def test_a_clean_page_is_typed_and_unescaped():
     assert page.__class__ is x_struct.Page
     (rec,), fmt = _typed(page)
     assert fmt == "v2-page"
-    assert rec["text"] == "hi & #A" and rec["hashtags"] == ["A"]
-    assert rec["author"]["handle"] == "u"
+    assert rec.text == "hi & #A" and rec.hashtags == ["A"]
+    assert rec.author.handle == "u"

@@ -71,7 +71,7 @@ class Page(list):
     def sources(self) -> list[Post]:
         """Each post's original for a repost the archive has (its entities are whole;
         a repost's own are cut with its text), else the post itself."""
-        return [p["reposted"] or p for p in self]
+        return [p.reposted or p for p in self]
 
 
 class Count:

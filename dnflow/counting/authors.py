@@ -38,8 +38,8 @@ class Authors(Count):
         more: list = []
         tk = TIME_KEY
         for p in posts:
-            a = p["author"]
-            aid = a["id"] or a["handle"]
+            a = p.author
+            aid = a.id or a.handle
             if not aid:
                 continue
             if aid.__class__ is str and aid.isdigit() and aid.isascii() and aid[0] != "0":
@@ -47,14 +47,14 @@ class Authors(Count):
             old = users.get(aid)
             if old is not None:
                 more.append(aid)
-            if a["handle"]:
-                created = p["created_at"] or ""
+            if a.handle:
+                created = p.created_at or ""
                 t = created if len(created) == tk and created.isascii() else time_key(created)
                 if old is None or t.encode() >= old[:tk]:
-                    users[aid] = user_row(t, a["handle"], a["name"], a["followers"],
-                                          a["following"])
+                    users[aid] = user_row(t, a.handle, a.name, a.followers,
+                                          a.following)
             elif old is None:
-                users[aid] = user_row(NOBODY, "", a["name"], a["followers"], a["following"])
+                users[aid] = user_row(NOBODY, "", a.name, a.followers, a.following)
         if more:
             _count_elements(part[1], more)
         return part

@@ -21,7 +21,7 @@ TOP_CARDS = 25
 class Cards(Count):
     """The sample: the SAMPLE_SIZE posts with the smallest (CRC-32, Adler-32) of their id,
     the same whatever order the archive is read in. Its part is a min-heap of
-    (-hash, id, record)."""
+    (-hash, id, card): a post's card is made when it enters the sample."""
 
     name = "cards"
     outputs = (Output("cards.json", (), "the {posts} shown as cards, as records"),)
@@ -34,16 +34,16 @@ class Cards(Count):
         full = len(part) >= SAMPLE_SIZE
         worst = (-part[0][0]) >> 32 if full else 1 << 32  # a CRC above it cannot enter
         for p in posts:
-            tid = p["id"]
+            tid = p.id
             b = tid.encode()
             h = crc32(b)
             if h <= worst:
                 key = -(h << 32 | adler32(b))
                 if not full:
-                    heapq.heappush(part, (key, tid, p))
+                    heapq.heappush(part, (key, tid, card(p)))
                     full = len(part) >= SAMPLE_SIZE
                 elif key > part[0][0] or (key == part[0][0] and tid > part[0][1]):
-                    heapq.heapreplace(part, (key, tid, p))
+                    heapq.heapreplace(part, (key, tid, card(p)))
                 else:
                     continue
                 if full:
@@ -63,6 +63,5 @@ class Cards(Count):
                 break
             if tid in info:
                 cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
-        sample = [r for _, _, r in sorted(part, key=lambda s: s[:2], reverse=True)]
-        write_json(outdir / "cards.json", {"top_retweeted": cards,
-                                           "sample": [card(r) for r in sample]})
+        sample = [c for _, _, c in sorted(part, key=lambda s: s[:2], reverse=True)]
+        write_json(outdir / "cards.json", {"top_retweeted": cards, "sample": sample})

@@ -9,6 +9,7 @@ count their original's.
 from __future__ import annotations
 
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ class KeyCount(Count):
 def _folded(posts: Page, field: str) -> list[str]:
     """A case-folded list field of each post (its original's for a repost), distinct."""
     out: list[str] = []
+    get = attrgetter(field)
     for p in posts.sources:
-        values = p[field]
+        values = get(p)
         if values:
             if len(values) == 1:
                 out.append(values[0].casefold())
@@ -128,7 +130,7 @@ class Domains(KeyCount):
     def keys(self, posts: Page) -> list:
         out: list[str] = []
         for p in posts.sources:
-            links = p["links"]
+            links = p.links
             if links:
                 if len(links) == 1:
                     if links[0]["domain"]:
@@ -156,7 +158,7 @@ class Urls(KeyCount):
     def keys(self, posts: Page) -> list:
         out: list[str] = []
         for p in posts.sources:
-            links = p["links"]
+            links = p.links
             if links:  # already distinct per post (the formats make them so)
                 if len(links) == 1:
                     out.append(links[0]["url"])
@@ -183,7 +185,7 @@ class Languages(KeyCount):
     def keys(self, posts: Page) -> list:
         out: list[str] = []
         for p, src in zip(posts, posts.sources, strict=True):
-            lang = p["lang"] or src["lang"]
+            lang = p.lang or src.lang
             if lang:
                 out.append(lang)
         return out
@@ -206,7 +208,7 @@ class Clients(KeyCount):
     distinct_key = "sources"
 
     def keys(self, posts: Page) -> list:
-        return [p["client"] for p in posts if p["client"]]
+        return [p.client for p in posts if p.client]
 
     def sections(self) -> list[Section]:
         return [Section(

@@ -24,14 +24,14 @@ class Kinds(Count):
     def take(self, part: list[int], posts: list[Post]) -> list[int]:
         originals = reposts = quotes = replies = 0
         for p in posts:
-            kind = p["kind"]
+            kind = p.kind
             if kind == "repost":
                 reposts += 1
             elif kind == "quote":
                 quotes += 1
             elif kind == "original":
                 originals += 1
-            if p["reply_to"]:
+            if p.reply_to:
                 replies += 1
         part[0] += len(posts)
         part[1] += originals

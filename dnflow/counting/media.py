@@ -30,7 +30,7 @@ class Media(KeyInfoCount):
         counter, info = part
         keys: list[str] = []
         for p in posts.sources:
-            media = p["media"]
+            media = p.media
             if media:
                 for m in media:
                     key = m["key"]

@@ -26,10 +26,10 @@ class Reposted(KeyInfoCount):
         counter, info = part
         ids: list[str] = []
         for p in posts:
-            of = p["repost_of"]
+            of = p.repost_of
             if of:
                 ids.append(of)
-                orig = p["reposted"]
+                orig = p.reposted
                 if orig is not None and of not in info:
                     info[of] = original_row(of, orig)
         if ids:

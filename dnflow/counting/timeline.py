@@ -70,7 +70,7 @@ class Timeline(Count):
         return [Counter(), None, None]  # minutes, first, last
 
     def take(self, part: list, posts: list[Post]) -> list:
-        created = [c for p in posts if (c := p["created_at"])]
+        created = [c for p in posts if (c := p.created_at)]
         if created:
             lo, hi = min(created), max(created)
             if part[1] is None or lo < part[1]:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dnflow.platforms import X as XPlatform
-from dnflow.record import Post, post
+from dnflow.record import Author, Post, post
 
 # v1.1 gives media ids; v2 keys are "<type code>_<id>". Rebuilding the v2 key lets the
 # same picture count as one whatever format it was archived in.
@@ -117,14 +117,13 @@ def _url_list_of(chosen: list[str | None]) -> list[dict]:
 
 
 def author(id: Any, handle: Any, name: Any, followers: Any, following: Any, verified: Any,
-           avatar: Any) -> dict:
-    """The record's author (dnflow.record.Author), with its profile URL."""
-    return {"id": id, "handle": handle, "name": name, "followers": followers,
-            "following": following, "url": profile_url(handle) if handle else None,
-            "verified": verified, "avatar": avatar}
+           avatar: Any) -> Author:
+    """The record's author, with its profile URL."""
+    return Author(id, handle, name, followers, following,
+                  profile_url(handle) if handle else None, verified, avatar)
 
 
-def _v2_user(user: dict | None, user_id: str | None) -> dict:
+def _v2_user(user: dict | None, user_id: str | None) -> Author:
     if not user:
         return author(user_id, None, None, None, None, None, None)
     pm = user.get("public_metrics") or {}
@@ -162,7 +161,7 @@ class Includes:
         self.places = {p["id"]: p for p in inc.get("places", ()) if "id" in p}
         # a page often retweets the same original many times: normalize it once
         self.normalized: dict[str, Post] = {}
-        self.authors: dict[str, dict] = {}
+        self.authors: dict[str, Author] = {}
         self.media_norm: dict[str, dict] = {}
 
     @classmethod
@@ -234,8 +233,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
             place = {"id": geo["place_id"], "full_name": None, "country_code": None}
         coords = (geo.get("coordinates") or {}).get("coordinates")
 
-    if retweeted is not None and retweeted["author"]["handle"]:
-        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
+    if retweeted is not None and retweeted.author.handle:
+        text = f"RT @{retweeted.author.handle}: {retweeted.text}"
     else:
         text = t.get("text") or ""
         if "&" in text:  # the API sends text HTML-escaped (&amp; &lt; &gt;); pages escape
@@ -264,7 +263,7 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
 
     ca = t.get("created_at")
     tid = t.get("id")
-    return post("x", tid, post_url(author["handle"], tid),
+    return post("x", tid, post_url(author.handle, tid),
                 ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca), author, text,
                 t.get("lang"), retweet_of, quote_of, reply_to, retweeted,
                 hashtags if hashtags is not None else [],
@@ -290,7 +289,7 @@ def _no_media(key: Any) -> dict:
 # ---------------------------------------------------------------- v1.1
 
 
-def _v1_user(u: dict) -> dict:
+def _v1_user(u: dict) -> Author:
     return author(u.get("id_str"), u.get("screen_name"), u.get("name"),
                   u.get("followers_count"), u.get("friends_count"), u.get("verified"),
                   u.get("profile_image_url_https"))
@@ -316,7 +315,7 @@ def normalize_v1(t: dict, _depth: int = 0) -> Post:
     rs = t.get("retweeted_status")
     if rs and _depth == 0:
         retweeted = normalize_v1(rs, 1)
-        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
+        text = f"RT @{retweeted.author.handle}: {retweeted.text}"
     media = []
     for m in xent.get("media") or ent.get("media") or ():
         code = _V1_MEDIA_CODE.get(m.get("type"), "3")
@@ -345,7 +344,7 @@ def normalize_v1(t: dict, _depth: int = 0) -> Post:
     tid = t.get("id_str") or (str(t["id"]) if "id" in t else None)
     user = _v1_user(t.get("user") or {})
     return post(
-        "x", tid, post_url(user["handle"], tid), iso_time(t.get("created_at")), user, text,
+        "x", tid, post_url(user.handle, tid), iso_time(t.get("created_at")), user, text,
         t.get("lang"), rs.get("id_str") if rs else None, t.get("quoted_status_id_str"),
         t.get("in_reply_to_status_id_str"), retweeted,
         [h["text"] for h in ent.get("hashtags") or () if "text" in h],

@@ -31,7 +31,7 @@ from dnflow.formats.x_json import (
     profile_url,
 )
 from dnflow.platforms import x_handle
-from dnflow.record import Post
+from dnflow.record import Author, Post
 
 
 # gc=False: these structs never form cycles, and the cyclic GC need not track them
@@ -146,24 +146,20 @@ def includes_of(page: Page) -> Includes:
     )
 
 
-def _user(u: User | None, user_id: str | None) -> dict:
+def _user(u: User | None, user_id: str | None) -> Author:
     if u is None:
         return author(user_id, None, None, None, None, None, None)
     pm = u.public_metrics
     handle = u.username
-    return {"id": u.id, "handle": handle, "name": u.name,
-            "followers": pm.followers_count if pm is not None else None,
-            "following": pm.following_count if pm is not None else None,
-            # X.profile_url: nothing to quote in most handles
-            "url": (("https://x.com/" + handle if handle.isascii() and handle.isalnum()
-                     else profile_url(handle)) if handle else None),
-            "verified": u.verified,
-            "avatar": u.profile_image_url}
+    return Author(u.id, handle, u.name, pm.followers_count if pm is not None else None,
+                  pm.following_count if pm is not None else None,
+                  # X.profile_url: nothing to quote in most handles
+                  ("https://x.com/" + handle if handle.isascii() and handle.isalnum()
+                   else profile_url(handle)) if handle else None,
+                  u.verified, u.profile_image_url)
 
 
-
-
-def author_of(inc: Includes, author_id: str | None) -> dict:
+def author_of(inc: Includes, author_id: str | None) -> Author:
     """The author's part of a record, made once per page and author."""
     a = inc.authors[author_id] = _user(inc.users.get(author_id), author_id)
     return a
@@ -231,8 +227,8 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
             place = {"id": geo.place_id, "full_name": None, "country_code": None}
         coords = (geo.coordinates or {}).get("coordinates")
 
-    if retweeted is not None and retweeted["author"]["handle"]:
-        text = f"RT @{retweeted['author']['handle']}: {retweeted['text']}"
+    if retweeted is not None and retweeted.author.handle:
+        text = f"RT @{retweeted.author.handle}: {retweeted.text}"
     else:
         text = t.text or ""
         if "&" in text:  # the API escapes &, < and > as HTML
@@ -243,18 +239,13 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
     ca = t.created_at
     tid = t.id
     # X.post_url, inlined
-    handle = user["handle"]
+    handle = user.handle
     url = (f"https://x.com/{handle if x_handle(handle) else 'i/web'}/status/{tid}"
            if tid is not None and tid.isdigit() and tid.isascii() else None)
-    # dnflow.record.post's dict, made here: this is the hot path of every big summary
-    return {
-        "platform": "x", "id": tid, "url": url,
-        "created_at": ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
-        "author": user, "text": text, "lang": t.lang,
-        "kind": ("repost" if retweet_of else "quote" if quote_of else "reply" if reply_to
+    # dnflow.record.post, inlined: this is the hot path of every big summary
+    return Post("x", tid, url, ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
+                user, text, t.lang,
+                ("repost" if retweet_of else "quote" if quote_of else "reply" if reply_to
                  else "original"),
-        "repost_of": retweet_of, "quote_of": quote_of, "reply_to": reply_to,
-        "reposted": retweeted, "hashtags": hashtags or [], "mentions": mentions or [],
-        "links": urls or [], "media": media or [], "client": t.source,
-        "metrics": t.public_metrics or {}, "place": place, "coordinates": coords,
-    }
+                retweet_of, quote_of, reply_to, retweeted, hashtags or [], mentions or [],
+                urls or [], media or [], t.source, t.public_metrics or {}, place, coords)

@@ -22,7 +22,7 @@ class Weekdays(KeyCount):
     def keys(self, posts: list) -> list:
         out = []
         for p in posts:
-            c = p["created_at"]
+            c = p.created_at
             if c:
                 out.append(date.fromisoformat(c[:10]).strftime("%A"))
         return out

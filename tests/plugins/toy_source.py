@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from dnflow.formats import FORMATS, Batch, Format
 from dnflow.platforms import PLATFORMS, Platform
-from dnflow.record import Post, post
+from dnflow.record import Author, Post, post
 from dnflow.sources import SOURCES, Source
 from dnflow.sources.runs import chunk_files
 
@@ -64,9 +64,7 @@ def _toot(raw: dict, by_id: dict, _depth: int = 0) -> Post:
     who = raw["by"]
     of = raw.get("boosts")
     boosted = _toot(by_id[of], by_id, 1) if of in by_id and not _depth else None
-    author = {"id": None, "handle": who, "name": who.title(), "followers": None,
-              "following": None, "url": _TOY.profile_url(who), "verified": None,
-              "avatar": None}
+    author = Author(None, who, who.title(), None, None, _TOY.profile_url(who), None, None)
     return post("toy", raw["id"], _TOY.post_url(who, raw["id"]), raw["at"], author,
                 raw["text"], "en", of, None, None, boosted, raw["tags"], [], [], [],
                 "toy app", {})
