@@ -22,6 +22,11 @@ class NotPosts(ValueError):
     """A JSON line that holds no posts (users, lists, counts, errors…); str() says which."""
 
 
+class BadPost(ValueError):
+    """A post its format refuses (an id that cannot be the platform's, say): skipped,
+    and str() is the reason the skipped row gives."""
+
+
 class Batch(NamedTuple):
     """The posts of one JSON value, as its format split it."""
 

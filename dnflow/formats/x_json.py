@@ -15,8 +15,27 @@ from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
+from dnflow.formats import BadPost
 from dnflow.platforms import X as XPlatform
 from dnflow.record import Author, Post, post
+
+# X ids are decimal digits (snowflakes: 19 today); anything else is not a post of X
+MAX_ID = 32
+
+
+class NotXId(BadPost):
+    """A post whose id cannot be an X id: skipped with this reason, never counted."""
+
+    def __init__(self, tid: object) -> None:
+        shown = repr(tid)
+        super().__init__(f"id {shown[:40] + '…' if len(shown) > 40 else shown} is not an "
+                         "X id (decimal digits)")
+
+
+def check_id(tid: object) -> None:
+    if not (tid.__class__ is str and tid.isascii() and tid.isdigit() and len(tid) <= MAX_ID):
+        raise NotXId(tid)
+
 
 # v1.1 gives media ids; v2 keys are "<type code>_<id>". Rebuilding the v2 key lets the
 # same picture count as one whatever format it was archived in.
@@ -263,6 +282,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
 
     ca = t.get("created_at")
     tid = t.get("id")
+    if _depth == 0:
+        check_id(tid)
     return post("x", tid, post_url(author.handle, tid),
                 ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca), author, text,
                 t.get("lang"), retweet_of, quote_of, reply_to, retweeted,
@@ -342,6 +363,8 @@ def normalize_v1(t: dict, _depth: int = 0) -> Post:
         if p else None
     )
     tid = t.get("id_str") or (str(t["id"]) if "id" in t else None)
+    if _depth == 0:
+        check_id(tid)
     user = _v1_user(t.get("user") or {})
     return post(
         "x", tid, post_url(user.handle, tid), iso_time(t.get("created_at")), user, text,

@@ -22,7 +22,9 @@ import msgspec
 import orjson
 
 from dnflow.formats.x_json import (
+    MAX_ID,
     Includes,
+    NotXId,
     _no_media,
     _url_list_of,
     _v2_media,
@@ -240,8 +242,12 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
     tid = t.id
     # X.post_url, inlined
     handle = user.handle
-    url = (f"https://x.com/{handle if x_handle(handle) else 'i/web'}/status/{tid}"
-           if tid is not None and tid.isdigit() and tid.isascii() else None)
+    if tid is not None and tid.isdigit() and tid.isascii() and len(tid) <= MAX_ID:
+        url = f"https://x.com/{handle if x_handle(handle) else 'i/web'}/status/{tid}"
+    elif _depth:
+        url = None  # an original with an odd id: context, not counted
+    else:
+        raise NotXId(tid)
     # dnflow.record.post, inlined: this is the hot path of every big summary
     return Post("x", tid, url, ca[:19] + "Z" if ca and ca[4:5] == "-" else iso_time(ca),
                 user, text, t.lang,

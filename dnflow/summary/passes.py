@@ -80,6 +80,8 @@ def new_posts(batch: formats.Batch, seen: set,
                 continue
             rec = normalize(raws[i], ctx)
             why = check(rec) if check is not None else None
+        except formats.BadPost as e:
+            why = str(e)
         except Exception as e:  # noqa: BLE001 - one bad post never fails a search
             why = f"{type(e).__name__}: {e}"
         if why is not None:
