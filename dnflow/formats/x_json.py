@@ -218,39 +218,8 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
             elif kind == "replied_to":
                 reply_to = ref.get("id")
 
-    media = []
-    att = t.get("attachments")
-    if att:
-        keys = att.get("media_keys")
-        if keys:
-            if "media" in att:
-                # flattened tweets inline the media objects they found but keep every key
-                found = {m.get("media_key"): m for m in att["media"]}
-                for key in keys:
-                    m = found.get(key)
-                    media.append(_v2_media(m) if m else _no_media(key))
-            else:
-                cache = inc.media_norm
-                for key in keys:
-                    m = cache.get(key)
-                    if m is None:
-                        m = inc.media.get(key)
-                        # a key without its object (removed for a policy violation) counts
-                        m = _v2_media(m) if m else _no_media(key)
-                        if inc is not _EMPTY:
-                            cache[key] = m
-                    media.append(m)
-
-    place = coords = None
-    geo = t.get("geo")
-    if geo:
-        p = geo.get("place") or inc.places.get(geo.get("place_id"))
-        if p:
-            place = {"id": p.get("id"), "full_name": p.get("full_name"),
-                     "country_code": p.get("country_code")}
-        elif geo.get("place_id"):
-            place = {"id": geo["place_id"], "full_name": None, "country_code": None}
-        coords = (geo.get("coordinates") or {}).get("coordinates")
+    media = _v2_media_of(t, inc)
+    place, coords = _v2_place(t.get("geo"), inc)
 
     if retweeted is not None and retweeted.author.handle:
         text = f"RT @{retweeted.author.handle}: {retweeted.text}"
@@ -292,6 +261,47 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
                 media, t.get("source"),
                 # the API's own dict: retweet_count, reply_count, like_count, quote_count…
                 t.get("public_metrics") or {}, place, coords)
+
+
+def _v2_media_of(t: dict, inc: Includes) -> list[dict]:
+    """A v2 tweet's media, from its page's includes or inlined (flattened)."""
+    media: list[dict] = []
+    att = t.get("attachments")
+    keys = att.get("media_keys") if att else None
+    if not keys:
+        return media
+    if "media" in att:
+        # flattened tweets inline the media objects they found but keep every key
+        found = {m.get("media_key"): m for m in att["media"]}
+        for key in keys:
+            m = found.get(key)
+            media.append(_v2_media(m) if m else _no_media(key))
+        return media
+    cache = inc.media_norm
+    for key in keys:
+        m = cache.get(key)
+        if m is None:
+            m = inc.media.get(key)
+            # a key without its object (removed for a policy violation) counts
+            m = _v2_media(m) if m else _no_media(key)
+            if inc is not _EMPTY:
+                cache[key] = m
+        media.append(m)
+    return media
+
+
+def _v2_place(geo: dict | None, inc: Includes) -> tuple[dict | None, Any]:
+    """A v2 tweet's place and coordinates (the place from its page's includes)."""
+    if not geo:
+        return None, None
+    place = None
+    p = geo.get("place") or inc.places.get(geo.get("place_id"))
+    if p:
+        place = {"id": p.get("id"), "full_name": p.get("full_name"),
+                 "country_code": p.get("country_code")}
+    elif geo.get("place_id"):
+        place = {"id": geo["place_id"], "full_name": None, "country_code": None}
+    return place, (geo.get("coordinates") or {}).get("coordinates")
 
 
 def _pluck(items: list, get: Any, key: str) -> list:

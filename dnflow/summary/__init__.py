@@ -102,74 +102,37 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
                authors: userscsv.Authors, min_parallel_bytes: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-
-    state = None
-    early: list[tuple] | None = None  # a worker counting the new files while the state loads
+    state = early = None
     if state_dir is not None:
         state_dir = Path(state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        helper = isinstance(authors, userscsv.Writer)
-        head = st.load_head(state_dir, files) if helper else None
-        if head is not None:
-            authors.load(state_dir, head["users_token"])  # in the helper, meanwhile
-            if len(head["applied"]) < len(files):
-                known = len(head["applied"])
-                with contextlib.suppress(ValueError):  # no fork: the ordinary way
-                    early = fork_workers(
-                        [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
-        state = st.load_state(state_dir, files, seen=early is None)
-        if state is not None:
-            if head is None or head["users_token"] != state["users_token"]:
-                authors.load(state_dir, state["users_token"])
-            if not authors.loaded():
-                state = None  # its authors are lost: count from scratch
-        if early is not None and (state is None or len(state["applied"]) != known):
-            end_workers(early)  # the head was stale: count what the state says is new
-            early = None
-            if state is not None:
-                state["tally"].seen = st.read_seen(state_dir, state)
-        if state is None:
-            authors.reset()
-            for name in (st.STATE, st.HEAD):  # no half-valid state survives
-                (state_dir / name).unlink(missing_ok=True)
+        state, early = _open_state(state_dir, files, authors)
         stream_dir = state_dir
         stream_paths = {name: state_dir / name for name in STREAMED}
     else:
         stream_dir = outdir
         stream_paths = {name: outdir / f".{name}.tmp" for name in STREAMED}
-    if state is not None:
-        # outputs are hard links to the state's files: ours go (they are linked again at
-        # the end). A page's downloads link them too, and get the new rows appended in
-        # place just before the page is made again: a copy first would cost as much as
-        # the whole search at every update (1.1 s of 1.9 for the 1M-tweet benchmark)
+    if state_dir is not None:
         for name in STREAMED:
+            # outputs are hard links to the state's files (linked again at the end), which
+            # an update appends to and a count from scratch rewrites: ours go first
             (outdir / name).unlink(missing_ok=True)
-    elif state_dir is not None:
-        for name in STREAMED:  # about to be rewritten from the start: same as above
-            (outdir / name).unlink(missing_ok=True)
-            (state_dir / name).unlink(missing_ok=True)
+            if state is None:
+                (state_dir / name).unlink(missing_ok=True)
 
     done = len(state["applied"]) if state else 0
     streams = Streams(stream_paths, header=state is None, append=state is not None)
-    p = Pass(state["tally"] if state else Tally(), streams, log)
-    if state:
-        p.stats = state["stats"]
-        p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
-        p.api_errors = state["api_errors"]
-        p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
-        if log is not None:
-            log.write(f"incremental: {done} files already counted, "
-                      f"{len(files) - done} new"
-                      f"{' (counted while the state loaded)' if early else ''}\n")
-    new_files = files[done:]
+    p = _pass_from(state, streams, log)
+    if state and log is not None:
+        log.write(f"incremental: {done} files already counted, {len(files) - done} new"
+                  f"{' (counted while the state loaded)' if early else ''}\n")
     try:
         if early is not None:
-            # new tweets are newer than the counted ones, usually: then ids need no lookup
+            # new posts are newer than the counted ones, usually: then ids need no lookup
             tally = p.tally
             merge_workers(p, early, authors,
-                           lambda: tally.seen.update(st.read_seen(state_dir, state)))
+                          lambda: tally.seen.update(st.read_seen(state_dir, state)))
         else:
-            runs = plan(new_files, workers, min_parallel_bytes)
+            runs = plan(files[done:], workers, min_parallel_bytes)
             runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
             count_all(p, runs, stream_dir, authors)
         hand_over(p, authors)
@@ -182,6 +145,60 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     finally:
         if early is not None:
             end_workers(early)
+    return _finish(p, streams, files, outdir, meta, log, state_dir, state, stream_paths,
+                   authors, done)
+
+
+def _open_state(state_dir: Path, files: list[Path],
+                authors: userscsv.Authors) -> tuple[dict | None, list[tuple] | None]:
+    """The saved state if ``files`` extend its files (else None, and no half-valid state
+    survives), and the worker already counting the new files while it loaded, if any."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    early: list[tuple] | None = None
+    helper = isinstance(authors, userscsv.Writer)
+    head = st.load_head(state_dir, files) if helper else None
+    if head is not None:
+        authors.load(state_dir, head["users_token"])  # in the helper, meanwhile
+        if len(head["applied"]) < len(files):
+            known = len(head["applied"])
+            with contextlib.suppress(ValueError):  # no fork: the ordinary way
+                early = fork_workers(
+                    [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
+    state = st.load_state(state_dir, files, seen=early is None)
+    if state is not None:
+        if head is None or head["users_token"] != state["users_token"]:
+            authors.load(state_dir, state["users_token"])
+        if not authors.loaded():
+            state = None  # its authors are lost: count from scratch
+    if early is not None and (state is None or len(state["applied"]) != known):
+        end_workers(early)  # the head was stale: count what the state says is new
+        early = None
+        if state is not None:
+            state["tally"].seen = st.read_seen(state_dir, state)
+    if state is None:
+        authors.reset()
+        for name in (st.STATE, st.HEAD):
+            (state_dir / name).unlink(missing_ok=True)
+    return state, early
+
+
+def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
+    """A pass that goes on from ``state`` (or starts afresh)."""
+    if state is None:
+        return Pass(Tally(), streams, log)
+    p = Pass(state["tally"], streams, log)
+    p.stats = state["stats"]
+    p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
+    p.api_errors = state["api_errors"]
+    p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
+    return p
+
+
+def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
+            meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
+            state: dict | None, stream_paths: dict[str, Path], authors: userscsv.Authors,
+            done: int) -> dict[str, Any]:
+    """users.csv, the state and every other output, once every post is counted."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
     # in a helper, the authors' merge and sort run beside the state and the other outputs
@@ -201,7 +218,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     sources = _sources(p.stats, files)
     if log is not None:
         for s in sources[done:]:
-            log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} tweets "
+            log.write(f"read {s['path']}: {s['lines']} lines, {s['tweets']} posts "
                       f"({s['new']} new), {s['skipped']} skipped\n")
 
     def users_written() -> int:
