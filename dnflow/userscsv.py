@@ -10,7 +10,7 @@ change are copied from the last users.csv, the changed ones put where they now s
 (:func:`splice`). Both give the same bytes. With a summary's state, the table is kept
 beside it for the next update.
 
-A profile, as counting keeps it (dnflow.counts): ``TIME_KEY`` bytes that order
+A profile, as counting keeps it (dnflow.counting.authors): ``TIME_KEY`` bytes that order
 profiles by time, then the users.csv line with the tweet count left as one
 ``COUNT_SLOT`` byte (0xFF, never part of UTF-8 text).
 """
@@ -182,7 +182,7 @@ class Table:
     first-seen order, merged from the parts counted by each process in input order.
 
     A part is what one process counted of a stretch of the input: ``users`` (author →
-    profile, as dnflow.counts keeps them) and ``more`` (author → tweets beyond their
+    profile, as dnflow.counting.authors keeps them) and ``more`` (author → tweets beyond their
     first in that part). Adding a part is what one process reading on would have done:
     the newest profile wins (equal times: the later one; one that names no username only
     until one does), and an author the table had gets their part's first tweet as one

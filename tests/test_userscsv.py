@@ -60,7 +60,7 @@ def test_a_splice_needs_the_users_csv_of_the_state_it_updates(tmp_path):
 
 
 def one_process(tweets: list[tuple[int, bytes]]) -> tuple[dict, dict]:
-    """Authors as one process counts them, tweet by tweet (dnflow.counts' rule): the
+    """Authors as one process counts them, tweet by tweet (dnflow.counting.authors' rule): the
     newest profile, equal times the later one, one naming nobody only until one does."""
     users: dict = {}
     more: dict = {}

@@ -185,7 +185,7 @@ class Includes:
 
     @classmethod
     def of(cls, users: dict, tweets: dict, media: dict, places: dict) -> Includes:
-        """Tables built by the caller (dnflow.v2struct decodes its own)."""
+        """Tables built by the caller (dnflow.formats.x_struct decodes its own)."""
         inc = cls()
         inc.users, inc.tweets, inc.media, inc.places = users, tweets, media, places
         return inc

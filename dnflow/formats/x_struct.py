@@ -8,9 +8,10 @@ of the same line, and the structs' attributes are cheaper to read than dict keys
 
 This path changes no result: anything it does not take for certain (another format, a
 field of an unexpected type, an answer without tweets, invalid JSON) goes to the generic
-path, ``orjson.loads`` and :mod:`dnflow.formats.x_json`, and ``normalize`` builds exactly the
-record :func:`dnflow.formats.x_json.normalize_v2` builds for the same tweet (tests/test_v2struct.py
-compares both on every v2 file of the corpus).
+path, ``orjson.loads`` and :mod:`dnflow.formats.x_json`, and ``normalize`` builds exactly
+the record :func:`dnflow.formats.x_json.normalize_v2` builds for the same tweet
+(tests/test_v2struct.py and tests/test_x_paths.py compare both on every v2 file of the
+corpus).
 """
 
 from __future__ import annotations

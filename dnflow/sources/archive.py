@@ -55,7 +55,7 @@ def read_json_lines(
     (add :func:`lines_before` ``(path, start)`` for the file's own numbers).
 
     ``loads`` parses a line (it raises ``orjson.JSONDecodeError`` for one that is not
-    JSON); summaries pass :func:`dnflow.v2struct.loads`.
+    JSON); summaries pass the format registry's (:func:`dnflow.formats.loads`).
     """
     name = str(path)
     if start or end is not None:

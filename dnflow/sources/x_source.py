@@ -23,9 +23,9 @@ _TIMESTAMP = {
 class X(Source):
     name = "x"
     platform = "x"
-    # the shapes dnflow.tweets recognizes (tweets_in): API v2 pages, v2 stream lines,
-    # twarc2-flattened tweets and v1.1 tweets
-    formats = ("v2-page", "v2-stream", "v2-flat", "v1.1")  # dnflow.formats.x
+    # X's formats (dnflow.formats.x): API v2 pages, v2 stream lines, twarc2-flattened
+    # tweets and v1.1 tweets
+    formats = ("v2-page", "v2-stream", "v2-flat", "v1.1")
     properties = {
         "query": {"type": "string", "minLength": 1, "maxLength": 4096},
         "max_tweets": {"type": "integer", "minimum": 1},
