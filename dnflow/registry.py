@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable, Iterator
-from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -83,13 +83,37 @@ def load_plugins() -> None:
     first = _scanned is None
     _scanned = env
     names = list(BUILTINS)
-    if first:
+    if first and _declared_anywhere():
+        from importlib.metadata import entry_points  # 50 ms to import: only when needed
+
         names += [ep.value for ep in entry_points(group="dnflow")]
     names += [n.strip() for n in env.split(",") if n.strip()]
     for name in names:
         if name not in _loaded:
             _loaded.add(name)
             importlib.import_module(name)
+
+
+def _declared_anywhere() -> bool:
+    """Whether an installed package may declare ``dnflow`` entry points: a look at the
+    entry_points.txt files on the path, so that a process with no plugin installed (every
+    Snakemake job, usually) does not import importlib.metadata, which costs 50 ms."""
+    for folder in sys.path:
+        try:
+            entries = os.scandir(folder or ".")
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                try:
+                    with open(os.path.join(entry.path, "entry_points.txt"), "rb") as f:
+                        if b"[dnflow]" in f.read():
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 # the modules that register dnflow's own platforms, formats, sources and counts

@@ -83,3 +83,25 @@ def test_a_count_from_a_plugin_has_its_page_section(tmp_path, weekdays):
     assert 'href="downloads/weekdays.csv"' in page.split('id="downloads"', 1)[1]
     # after the built-in sections (its position is 95)
     assert page.index('<section id="clients"') < page.index('<section id="weekdays"')
+
+
+def test_an_installed_package_registers_through_its_entry_point(tmp_path, monkeypatch):
+    """A plugin installed as a package (a ``dnflow`` entry point) is found with no
+    DNFLOW_PLUGINS; a process with none installed never imports importlib.metadata."""
+    from dnflow import registry
+
+    dist = tmp_path / "toyplug-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toyplug\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dnflow]\nweekdays = tests.plugins.toy_count\n")
+    assert not registry._declared_anywhere()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert registry._declared_anywhere()
+    monkeypatch.setattr(registry, "_scanned", None)
+    monkeypatch.setattr(registry, "_loaded", set(registry.BUILTINS))
+    import sys
+    monkeypatch.delitem(sys.modules, "tests.plugins.toy_count", raising=False)
+    try:
+        assert "weekdays" in COUNTS
+    finally:
+        COUNTS.unregister("weekdays")
