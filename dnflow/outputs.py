@@ -7,7 +7,7 @@ registered count's (dnflow.counting), in registry order.
 
 from __future__ import annotations
 
-from dnflow.counting import COUNTS, Output
+from dnflow.counting import COUNTS, Output, sections
 
 # written by the pass itself, not by a count
 SUMMARY = Output("summary.json", (), "every number on this page, the files read and the "
@@ -35,3 +35,11 @@ def manifest() -> list[Output]:
 
 def names() -> list[str]:
     return [o.name for o in manifest()]
+
+
+def index_files() -> list[str]:
+    """What the site's index and compare page read of every search: its summary, its
+    timeline (the index's sparkline) and the files of every section compared across
+    searches (``Section.compare``)."""
+    return [SUMMARY.name, COUNTS["timeline"].outputs[0].name,
+            *dict.fromkeys(s.csv for s in sections() if s.compare)]

@@ -1,12 +1,14 @@
 # The static site: one page job per search (page + downloads), then one job for the index,
 # compare page, Atom feed and stylesheet. Rendering is deterministic, so a search whose
 # summary did not change keeps byte-identical pages.
-# Needs SEARCHES, SLUGS (rules/common.smk), SUMMARY_FILES (rules/summarize.smk) and
+# Needs SEARCHES, SLUGS (rules/common.smk) and
 # collected_runs (rules/collect.smk): the run records of searches whose source collects,
 # read directly because a run that brings no posts leaves the summary unchanged but
 # belongs in the run history.
 import glob as _glob
 import os
+
+from dnflow import outputs as dnoutputs
 
 # templates, stylesheet and renderer: editing them re-renders the site
 SITE_CODE = sorted(
@@ -46,7 +48,7 @@ rule site_index:
         summaries=expand(
             "data/{slug}/summary/{name}",
             slug=SLUGS,
-            name=["summary.json", "timeline.csv", "hashtags.csv", "domains.csv"],
+            name=dnoutputs.index_files(),
         ),
         runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
     output:

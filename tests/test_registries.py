@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dnflow import outputs
-from dnflow.counting import COUNTS
+from dnflow.counting import COUNTS, Section
 from dnflow.summary import summarize
 
 from .conftest import V2
@@ -105,3 +105,29 @@ def test_an_installed_package_registers_through_its_entry_point(tmp_path, monkey
         assert "weekdays" in COUNTS
     finally:
         COUNTS.unregister("weekdays")
+
+
+def test_a_compared_section_joins_the_compare_page(tmp_path, weekdays, monkeypatch):
+    """A section marked ``compare`` is side by side across searches, and its file is an
+    input of the site's index job."""
+    from dnflow.site.render import build_page, build_site
+
+    monkeypatch.setattr(weekdays, "sections", lambda self: [
+        Section("weekdays", "Weekdays", "weekdays.csv", ["Weekday", "{Posts}"], "weekday",
+                "", "weekdays", "Day of the week.", compare=True)])
+    assert "weekdays.csv" in outputs.index_files()
+    searches = []
+    for slug, f in (("a", "2sets.jsonl"), ("b", "kpop.jsonl")):
+        d = tmp_path / "data" / slug
+        summarize([V2 / f], d, {"slug": slug, "title": slug.upper()}, workers=1)
+        build_page(d, tmp_path / "site" / slug / "index.html",
+                   tmp_path / "site" / slug / "downloads", slug)
+        searches.append((slug, d))
+    build_site(searches, tmp_path / "site")
+    page = (tmp_path / "site" / "compare.html").read_text(encoding="utf-8")
+    block = page.split('<section id="weekdays"', 1)[1].split("</section>", 1)[0]
+    assert ">Weekdays<" in block and '<th scope="col">Weekday</th>' in block
+    top = next(csv.reader((tmp_path / "data/a/weekdays.csv").read_text().splitlines()[1:]))
+    assert top[0] in block
+    # the built-in ones are there too, in page order
+    assert page.index('<section id="hashtags"') < page.index('<section id="weekdays"')

@@ -60,6 +60,7 @@ class Section:
     prefix: str = ""
     distinct: str | None = None  # its summary.json ``counts`` entry
     position: int = 100  # the page's order of sections, smallest first
+    compare: bool = False  # also side by side across searches (the compare page)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +119,11 @@ class Count:
 
 
 COUNTS: Registry[Count] = Registry("count")
+
+
+def sections() -> list[Section]:
+    """Every registered count's page sections, in page order."""
+    return sorted((s for c in COUNTS for s in c.sections()), key=lambda s: s.position)
 
 
 class KeyInfoCount(Count):

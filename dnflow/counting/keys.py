@@ -96,7 +96,7 @@ class Hashtags(KeyCount):
             "hashtags", "Case-folded. A {post} counts once per distinct hashtag. {Reposts} "
             "count the hashtags of the original {post}, because a {repost}'s own text is "
             "cut short.", prefix="#", distinct=self.distinct_key,
-            position=10)]
+            position=10, compare=True)]
 
 
 @COUNTS.register
@@ -144,7 +144,7 @@ class Domains(KeyCount):
             "domains", "Domains", self.file, ["Domain", "{Posts}"], "domain", "domain",
             "domains", "The host of each shared URL, lower-case, without www. A {post} counts "
             "once per distinct domain.", distinct=self.distinct_key,
-            position=30)]
+            position=30, compare=True)]
 
 
 @COUNTS.register

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from dnflow.counting import COUNTS
+from dnflow import counting
 from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
@@ -305,7 +305,7 @@ def count_sections(d: Path, summary: Mapping[str, Any],
     w = tx.words(platform)
     distinct = summary.get("counts") or {}
     users_total = to_int(summary.get("users"))
-    specs = sorted((s for c in COUNTS for s in c.sections()), key=lambda s: s.position)
+    specs = counting.sections()
     ranked: tuple[list[dict], list[dict]] | None = None  # users.csv's top, read once
     secs: list[dict[str, Any]] = []
     for spec in specs:

@@ -24,7 +24,8 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dnflow import outputs
+from dnflow import counting, outputs
+from dnflow.counting import Section
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
@@ -397,17 +398,18 @@ COMPARE_TOP = 10  # from each search
 COMPARE_MAX = 25  # items in a chart
 
 
-def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], Path]]
+def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
                   ) -> dict[str, Any] | None:
+    """A section marked ``compare`` (dnflow.counting) across searches: the items in any
+    search's top 10, with each search's count (full CSV scan) and share."""
     # links and words: the searches' platform if they share one (dnflow.sources)
     platform = common_platform([e["platform"] for e, _ in searches])
     w = tx.words(platform)
-    """Items in any search's top 10, with each search's count (full CSV scan) and share."""
-    csv_name = f"{kind}.csv"
+    key = spec.key
     items: dict[str, float] = {}
     for entry, d in searches:
         total = entry["tweets"] or 1
-        for r in sd.head_rows(d / csv_name, COMPARE_TOP):
+        for r in sd.head_rows(d / spec.csv, COMPARE_TOP):
             v, c = r.get(key) or "", sd.to_int(r.get("count")) or 0
             items[v] = max(items.get(v, 0.0), c / total)
     if not items:
@@ -417,26 +419,26 @@ def compare_block(kind: str, key: str, searches: Sequence[tuple[dict[str, Any], 
     series = []
     for entry, d in searches:
         counts = {r[key]: sd.to_int(r.get("count")) or 0
-                  for r in sd.iter_rows(d / csv_name) if r.get(key) in want}
+                  for r in sd.iter_rows(d / spec.csv) if r.get(key) in want}
         total = entry["tweets"] or 1
         series.append({
             "entry": entry,
             "counts": [counts.get(v, 0) for v in chosen],
             "shares": [100 * counts.get(v, 0) / total for v in chosen],
         })
-    prefix = "#" if kind == "hashtags" else ""
-    labels = [prefix + v for v in chosen]
-    title = f"Grouped bar chart: share of {w['posts']} with each of the top {kind} per search"
+    labels = [spec.prefix + v for v in chosen]
+    noun = spec.noun
+    title = f"Grouped bar chart: share of {w['posts']} with each of the top {noun} per search"
     return {
-        "kind": kind,
-        "title": "Hashtags" if kind == "hashtags" else "Domains",
+        "kind": spec.id,
+        "title": spec.title.format(**w),
+        "header": spec.headers[0].format(**w),
         "labels": labels,
-        "hrefs": [tx.value_link("hashtag" if kind == "hashtags" else "domain", v, platform)
-                  for v in chosen],
+        "hrefs": [tx.value_link(spec.link, v, platform) for v in chosen],
         "series": series,
         "chart": charts.grouped_bar_chart(
             labels, [(s["entry"]["title"], s["shares"]) for s in series],
-            chart_id=f"chart-compare-{kind}", title=title, noun=w["posts"]),
+            chart_id=f"chart-compare-{spec.id}", title=title, noun=w["posts"]),
     }
 
 
@@ -464,8 +466,8 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
         index_script=Markup(INDEX_SCRIPT), script_hash=_csp_hash(INDEX_SCRIPT)))
     comparable = [(e, d) for e, (_, d) in zip(entries, pairs, strict=True)
                   if e["status"] == "ok" and e["tweets"]]
-    blocks = [b for b in (compare_block("hashtags", "hashtag", comparable),
-                          compare_block("domains", "domain", comparable)) if b]
+    blocks = [b for spec in counting.sections() if spec.compare
+              if (b := compare_block(spec, comparable))]
     write_text(out / "compare.html", env.get_template("compare.html").render(
         root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable], entries=entries,
         top=COMPARE_TOP, updated=updated, w=w))
