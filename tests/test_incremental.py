@@ -12,7 +12,7 @@ from dnflow.generate import write_archive
 from dnflow.summary import passes, summarize
 from dnflow.summary import state as state_files
 
-from .conftest import V2
+from .conftest import ROOT, V2
 
 OUTPUTS = outputs.names()
 META = {"slug": "t", "generated": "2026-11-28T00:00:00Z"}
@@ -227,3 +227,15 @@ def test_a_stale_head_is_not_trusted(tmp_path, chunks):
     assert incremental and "while the state loaded" not in log
     assert log.count("\nread ") == 1 and f"read {chunks[2]}:" in log
     assert_same(got, scratch(tmp_path, chunks[:3]))
+
+
+def test_the_state_depends_on_all_counting_code():
+    """A state is recounted when code that makes records or counts changes: the files
+    its fingerprint covers include every format's normalizers, the record and the pass."""
+    files = {str(p.relative_to(ROOT)) for p in state_files.code_files()}
+    for name in ("dnflow/formats/x_struct.py", "dnflow/formats/x_json.py",
+                 "dnflow/formats/x.py", "dnflow/record.py", "dnflow/rows.py",
+                 "dnflow/userscsv.py", "dnflow/summary/passes.py",
+                 "dnflow/counting/authors.py", "dnflow/sources/archive.py"):
+        assert name in files, name
+    assert all((ROOT / f).is_file() for f in files)

@@ -41,21 +41,29 @@ IDS_BIN = "ids.bin"
 HEAD = "state.head"
 
 
-def code_fingerprint() -> str:
-    """Counting code changes invalidate a saved state (its counts were made by old rules):
-    the pass's modules and every registered count's and format's, plugins' included."""
-    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
-                        digest_size=16)
-    here = Path(__file__).resolve().parent
-    files = {here / rel for rel in ("summary.py", "record.py", "rows.py", "userscsv.py",
-                                    "counting/__init__.py", "formats/__init__.py",
-                                    "sources/archive.py")}
+# what counts, or decides what is counted: any change recounts a search from scratch
+_CODE = ("record.py", "rows.py", "userscsv.py", "sources/archive.py", "summary/*.py",
+         "counting/*.py", "formats/*.py")
+
+
+def code_files() -> list[Path]:
+    """The source files a state's counts depend on: dnflow's counting code and every
+    registered count's and format's module (plugins' included)."""
+    package = Path(__file__).resolve().parent.parent
+    files = {p.resolve() for pattern in _CODE for p in package.glob(pattern)}
     for obj in (*COUNTS, *formats.FORMATS):
         with contextlib.suppress(TypeError, OSError):
             files.add(Path(inspect.getfile(type(obj))).resolve())
-    for path in sorted(files):
-        with contextlib.suppress(OSError):
-            h.update(path.read_bytes())
+    return sorted(files)
+
+
+def code_fingerprint() -> str:
+    """Counting code changes invalidate a saved state (its counts were made by old rules)."""
+    h = hashlib.blake2b(f"{STATE_VERSION} {sys.version} {sys.byteorder}".encode(),
+                        digest_size=16)
+    for path in code_files():
+        h.update(str(path.name).encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
