@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -62,9 +62,6 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         load_plugins()
         return list(self._items)
-
-    def where(self, test: Callable[[T], bool]) -> list[T]:
-        return [x for x in self if test(x)]
 
 
 _loaded: set[str] = set()

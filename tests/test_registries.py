@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dnflow import outputs
-from dnflow.counting import COUNTS, Section
+from dnflow.counting import COUNTS
 from dnflow.summary import summarize
 
 from .conftest import V2
@@ -112,9 +112,7 @@ def test_a_compared_section_joins_the_compare_page(tmp_path, weekdays, monkeypat
     input of the site's index job."""
     from dnflow.site.render import build_page, build_site
 
-    monkeypatch.setattr(weekdays, "sections", lambda self: [
-        Section("weekdays", "Weekdays", "weekdays.csv", ["Weekday", "{Posts}"], "weekday",
-                "", "weekdays", "Day of the week.", compare=True)])
+    monkeypatch.setattr(weekdays, "compare", True)
     assert "weekdays.csv" in outputs.index_files()
     searches = []
     for slug, f in (("a", "2sets.jsonl"), ("b", "kpop.jsonl")):

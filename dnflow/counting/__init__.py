@@ -19,7 +19,7 @@ import csv
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
@@ -47,7 +47,9 @@ class Section:
     """A ranked table on a search's page, read from one of the count's CSV files.
 
     ``key`` is the CSV column shown (linked as ``link`` says: "hashtag", "user", "url",
-    "domain", "lang", "client"), ``prefix`` is put before it ("#", "@")."""
+    "domain", "lang", "client"), ``prefix`` is put before it ("#", "@"). ``table`` is how
+    the page reads the CSV: "counts" (a value and its count), or users.csv's authors
+    ranked by "posts", "followers" or follow "ratio"."""
 
     id: str
     title: str
@@ -61,7 +63,7 @@ class Section:
     distinct: str | None = None  # its summary.json ``counts`` entry
     position: int = 100  # the page's order of sections, smallest first
     compare: bool = False  # also side by side across searches (the compare page)
-    extra: dict[str, Any] = field(default_factory=dict)
+    table: str = "counts"
 
 
 class Page(list):
@@ -134,7 +136,7 @@ class KeyInfoCount(Count):
         return Counter(), {}
 
     def merge(self, part: tuple, later: tuple) -> tuple:
-        merge_counters(part[0], later[0])
+        part[0].update(later[0])
         self.merge_info(part[1], later[1])
         return part
 
@@ -152,9 +154,9 @@ class KeyInfoCount(Count):
 class Tally:
     """Every registered count's part for one pass, plus the ids seen (dedup)."""
 
-    def __init__(self, parts: dict[str, Any] | None = None) -> None:
+    def __init__(self) -> None:
         self.counts = list(COUNTS)
-        self.parts = parts if parts is not None else {c.name: c.start() for c in self.counts}
+        self.parts = {c.name: c.start() for c in self.counts}
         self.seen: set = set()  # seen_key() of every id counted
         self.posts = 0
 
@@ -221,9 +223,3 @@ def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) 
         w.writerow(header)
         w.writerows(rows)
     os.replace(tmp, path)
-
-
-def merge_counters(mine: Counter, theirs: Mapping) -> Counter:
-    for k, v in theirs.items():
-        mine[k] = mine.get(k, 0) + v
-    return mine

@@ -28,7 +28,6 @@ class Authors(Count):
 
     name = "authors"
     outputs = (Output("users.csv", HEADER, "username, name, {posts}, followers, following"),)
-    table = True  # a summary hands parts to the authors' table instead of merging them
 
     def start(self) -> list:
         return [{}, Counter()]
@@ -80,13 +79,13 @@ class Authors(Count):
                         ["User", "Name", "{Posts}"], "username", "user", "users",
                         "Authors of the counted {posts} (people only mentioned or "
                         "{repost}ed are not users here), by number of {posts} in this "
-                        "search.", extra={"rank": "posts"}, position=50),
+                        "search.", table="posts", position=50),
                 Section("followed", "Most followed users", "users.csv",
                         ["User", "Name", "Followers"], "username", "user", "users",
                         "Authors by followers, as of their newest {post} in the "
-                        "collection.", extra={"rank": "followers"}, position=51),
+                        "collection.", table="followers", position=51),
                 Section("ratio", "Follow ratio", "users.csv",
                         ["User", "Followers", "Following", "Ratio"], "username", "user",
                         "users", "Followers divided by accounts followed (following 0 "
                         "counts as 1), as of the author's newest {post} in the collection.",
-                        extra={"rank": "ratio"}, position=52)]
+                        table="ratio", position=52)]

@@ -19,20 +19,29 @@ from dnflow.counting import (
     Output,
     Page,
     Section,
-    merge_counters,
     sorted_counts,
     write_csv,
 )
 
 
 class KeyCount(Count):
-    """A counter of keys; subclasses set ``name``, ``header``, ``distinct_key`` and
-    ``keys``. The CSV is ``<file>`` with ``header``, by count then key."""
+    """A counter of keys; subclasses set ``name``, ``file``, ``header``, ``keys`` and what
+    describes them. The CSV is ``file`` with ``header``, by count then key; the page's
+    section (when ``title`` is set) ranks its first column."""
 
     file = ""
     header: tuple[str, str] = ("key", "count")
-    note = ""
+    note = ""  # the download's note
     distinct_key = ""  # its summary.json ``counts`` entry
+    # its page section (dnflow.counting.Section): words in {post}/{posts}… placeholders
+    title = ""
+    label = ""  # the first column's heading
+    link = ""  # how a value links to the platform (Section.link)
+    noun = ""
+    about = ""  # the section's note: how it is counted
+    prefix = ""
+    position = 100
+    compare = False
 
     def __init__(self) -> None:
         self.outputs = (Output(self.file, self.header, self.note),)
@@ -50,7 +59,8 @@ class KeyCount(Count):
         return part
 
     def merge(self, part: Counter, later: Counter) -> Counter:
-        return merge_counters(part, later)
+        part.update(later)
+        return part
 
     def dump(self, part: Counter) -> dict:
         return dict(part)
@@ -63,6 +73,14 @@ class KeyCount(Count):
 
     def write(self, part: Counter, outdir: Path, ctx: dict[str, Any]) -> None:
         write_csv(outdir / self.file, self.header, sorted_counts(part))
+
+    def sections(self) -> list[Section]:
+        if not self.title:
+            return []
+        return [Section(self.name, self.title, self.file, [self.label, "{Posts}"],
+                        self.header[0], self.link, self.noun, self.about, prefix=self.prefix,
+                        distinct=self.distinct_key, position=self.position,
+                        compare=self.compare)]
 
 
 def _folded(posts: Page, field: str) -> list[str]:
@@ -86,17 +104,18 @@ class Hashtags(KeyCount):
     header = ("hashtag", "count")
     note = "hashtag, {posts}"
     distinct_key = "hashtags"
+    title = "Hashtags"
+    label = "Hashtag"
+    link = "hashtag"
+    noun = "hashtags"
+    about = ("Case-folded. A {post} counts once per distinct hashtag. {Reposts} count the "
+             "hashtags of the original {post}, because a {repost}'s own text is cut short.")
+    prefix = "#"
+    position = 10
+    compare = True
 
     def keys(self, posts: Page) -> list:
         return _folded(posts, "hashtags")
-
-    def sections(self) -> list[Section]:
-        return [Section(
-            "hashtags", "Hashtags", self.file, ["Hashtag", "{Posts}"], "hashtag", "hashtag",
-            "hashtags", "Case-folded. A {post} counts once per distinct hashtag. {Reposts} "
-            "count the hashtags of the original {post}, because a {repost}'s own text is "
-            "cut short.", prefix="#", distinct=self.distinct_key,
-            position=10, compare=True)]
 
 
 @COUNTS.register
@@ -106,17 +125,17 @@ class Mentions(KeyCount):
     header = ("username", "count")
     note = "username, {posts}"
     distinct_key = "mentions"
+    title = "Mentions"
+    label = "Username"
+    link = "user"
+    noun = "mentioned users"
+    about = ("Case-folded usernames written in the {posts}. {Reposts} count the mentions in "
+             "the original {post}, so the {repost}ed account itself is not a mention.")
+    prefix = "@"
+    position = 20
 
     def keys(self, posts: Page) -> list:
         return _folded(posts, "mentions")
-
-    def sections(self) -> list[Section]:
-        return [Section(
-            "mentions", "Mentions", self.file, ["Username", "{Posts}"], "username", "user",
-            "mentioned users", "Case-folded usernames written in the {posts}. {Reposts} "
-            "count the mentions in the original {post}, so the {repost}ed account itself is "
-            "not a mention.", prefix="@", distinct=self.distinct_key,
-            position=20)]
 
 
 @COUNTS.register
@@ -126,6 +145,14 @@ class Domains(KeyCount):
     header = ("domain", "count")
     note = "domain, {posts}"
     distinct_key = "domains"
+    title = "Domains"
+    label = "Domain"
+    link = "domain"
+    noun = "domains"
+    about = ("The host of each shared URL, lower-case, without www. A {post} counts once per "
+             "distinct domain.")
+    position = 30
+    compare = True
 
     def keys(self, posts: Page) -> list:
         out: list[str] = []
@@ -139,13 +166,6 @@ class Domains(KeyCount):
                     out.extend({u["domain"] for u in links if u["domain"]})
         return out
 
-    def sections(self) -> list[Section]:
-        return [Section(
-            "domains", "Domains", self.file, ["Domain", "{Posts}"], "domain", "domain",
-            "domains", "The host of each shared URL, lower-case, without www. A {post} counts "
-            "once per distinct domain.", distinct=self.distinct_key,
-            position=30, compare=True)]
-
 
 @COUNTS.register
 class Urls(KeyCount):
@@ -154,6 +174,13 @@ class Urls(KeyCount):
     header = ("url", "count")
     note = "url, {posts}"
     distinct_key = "urls"
+    title = "URLs"
+    label = "URL"
+    link = "url"
+    noun = "URLs"
+    about = ("Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
+             "are left out. A {post} counts once per distinct URL.")
+    position = 40
 
     def keys(self, posts: Page) -> list:
         out: list[str] = []
@@ -166,13 +193,6 @@ class Urls(KeyCount):
                     out.extend([u["url"] for u in links])
         return out
 
-    def sections(self) -> list[Section]:
-        return [Section(
-            "urls", "URLs", self.file, ["URL", "{Posts}"], "url", "url", "URLs",
-            "Expanded (or unwound) URLs; t.co short links and links to {posts} themselves "
-            "are left out. A {post} counts once per distinct URL.", distinct=self.distinct_key,
-            position=40)]
-
 
 @COUNTS.register
 class Languages(KeyCount):
@@ -181,6 +201,13 @@ class Languages(KeyCount):
     header = ("lang", "count")
     note = "language, {posts}"
     distinct_key = "languages"
+    title = "Languages"
+    label = "Language"
+    link = "lang"
+    noun = "languages"
+    about = ("The language {label} detected for each {post} (und: undetermined; q-codes: "
+             "media, hashtags or mentions only).")
+    position = 60
 
     def keys(self, posts: Page) -> list:
         out: list[str] = []
@@ -190,14 +217,6 @@ class Languages(KeyCount):
                 out.append(lang)
         return out
 
-    def sections(self) -> list[Section]:
-        return [Section(
-            "languages", "Languages", self.file, ["Language", "{Posts}"], "lang", "lang",
-            "languages", "The language {label} detected for each {post} (und: "
-            "undetermined; q-codes: media, hashtags or mentions only).",
-            distinct=self.distinct_key,
-            position=60)]
-
 
 @COUNTS.register
 class Clients(KeyCount):
@@ -206,13 +225,13 @@ class Clients(KeyCount):
     header = ("source", "count")
     note = "client, {posts}"
     distinct_key = "sources"
+    title = "Clients"
+    label = "Client"
+    link = "client"
+    noun = "clients"
+    about = ("The app a {post} was posted with, where the data includes it (X stopped "
+             "reporting it in late 2022).")
+    position = 70
 
     def keys(self, posts: Page) -> list:
         return [p.client for p in posts if p.client]
-
-    def sections(self) -> list[Section]:
-        return [Section(
-            "clients", "Clients", self.file, ["Client", "{Posts}"], "source", "client",
-            "clients", "The app a {post} was posted with, where the data includes it (X "
-            "stopped reporting it in late 2022).", distinct=self.distinct_key,
-            position=70)]

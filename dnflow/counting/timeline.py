@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dnflow.counting import COUNTS, Count, Output, merge_counters, write_csv
+from dnflow.counting import COUNTS, Count, Output, write_csv
 from dnflow.record import Post
 
 _BUCKET_LEN = {"minute": 16, "hour": 13, "day": 10, "month": 7}
@@ -81,7 +81,7 @@ class Timeline(Count):
         return part
 
     def merge(self, part: list, later: list) -> list:
-        merge_counters(part[0], later[0])
+        part[0].update(later[0])
         if later[1] is not None and (part[1] is None or later[1] < part[1]):
             part[1] = later[1]
         if later[2] is not None and (part[2] is None or later[2] > part[2]):

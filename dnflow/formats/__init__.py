@@ -83,11 +83,6 @@ def loads() -> Callable[[bytes], Any]:
     return orjson.loads
 
 
-def platform_of(format_name: str) -> str | None:
-    fmt = FORMATS.get(format_name)
-    return fmt.platform if fmt is not None else None
-
-
 def records(value: Any) -> Iterator[Post]:
     """Every counted post of one JSON value, normalized (for callers and tests)."""
     b = split(value)

@@ -309,7 +309,7 @@ def count_sections(d: Path, summary: Mapping[str, Any],
     ranked: tuple[list[dict], list[dict]] | None = None  # users.csv's top, read once
     secs: list[dict[str, Any]] = []
     for spec in specs:
-        table = spec.extra.get("rank")
+        table = spec.table
         if table in ("followers", "ratio") and ranked is None:
             ranked = top_users(d / spec.csv)
         if table == "posts":
@@ -325,7 +325,8 @@ def count_sections(d: Path, summary: Mapping[str, Any],
             "id": spec.id, "title": spec.title.format(**w), "csv": spec.csv,
             "headers": [h.format(**w) for h in spec.headers], "rows": rows,
             "noun": spec.noun,
-            "all": users_total if table else to_int(distinct.get(spec.distinct or "")),
+            "all": (to_int(distinct.get(spec.distinct or "")) if table == "counts"
+                    else users_total),
             "note": spec.note.format(**w), "value_fmt": "ratio" if table == "ratio" else "int",
             "share": bool(rows) and rows[0]["pct"] is not None,
             "extra_num": table == "ratio",

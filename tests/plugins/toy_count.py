@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from dnflow.counting import COUNTS, Section, sorted_counts
+from dnflow.counting import COUNTS, sorted_counts
 from dnflow.counting.keys import KeyCount
 
 
@@ -18,6 +18,11 @@ class Weekdays(KeyCount):
     header = ("weekday", "count")
     note = "weekday, {posts}"
     distinct_key = "weekdays"
+    title = "Weekdays"
+    label = "Weekday"
+    noun = "weekdays"
+    about = "The day of the week each {post} was written, UTC."
+    position = 95
 
     def keys(self, posts: list) -> list:
         out = []
@@ -29,8 +34,3 @@ class Weekdays(KeyCount):
 
     def summary(self, part: Counter) -> dict[str, Any]:
         return {"busiest_weekday": sorted_counts(part)[0][0] if part else None}
-
-    def sections(self) -> list[Section]:
-        return [Section("weekdays", "Weekdays", self.file, ["Weekday", "{Posts}"], "weekday",
-                        "", "weekdays", "The day of the week each {post} was written, UTC.",
-                        distinct=self.distinct_key, position=95)]
