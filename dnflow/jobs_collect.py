@@ -8,6 +8,7 @@ Each job dispatches to the search's source (dnflow.sources); nothing here names 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,6 @@ def generate_params(searches: dict[str, dict], slug: str) -> str:
 
 def generated_names() -> str:
     """A wildcard pattern matching every source's generated raw file name."""
-    import re
-
     return "|".join(re.escape(s.generates) for s in SOURCES if s.generates) or "(?!)"
 
 

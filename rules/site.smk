@@ -1,10 +1,9 @@
 # The static site: one page job per search (page + downloads), then one job for the index,
 # compare page, Atom feed and stylesheet. Rendering is deterministic, so a search whose
 # summary did not change keeps byte-identical pages.
-# Needs SEARCHES, SLUGS (rules/common.smk) and
-# collected_runs (rules/collect.smk): the run records of searches whose source collects,
-# read directly because a run that brings no posts leaves the summary unchanged but
-# belongs in the run history.
+# Needs SEARCHES, SLUGS (rules/common.smk) and collected_runs (rules/collect.smk): the run
+# records of searches whose source collects, read directly because a run that brings no
+# posts leaves the summary unchanged but belongs in the run history.
 import glob as _glob
 import os
 
