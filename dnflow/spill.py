@@ -22,15 +22,17 @@ import shutil
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import reduce
-from itertools import groupby, islice
+from itertools import groupby, islice, pairwise
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 BLOCK = 4096
 # keys held by one counting process before it spills (ids seen, authors and every other
-# keyed part together): about 150 MB of Python objects
-SPILL_KEYS = 1_500_000
+# keyed part together): 100 to 250 MB of Python objects, as the keys go
+SPILL_KEYS = 1_000_000
+# rows an external sort holds at once (users.csv's are the biggest: about 300 bytes)
+RANK_CHUNK = 500_000
 # input above this many bytes is counted by runs (about 1.5M posts of generated X JSON);
 # smaller searches keep everything in memory and an incremental state
 SPILL_MIN_BYTES = 3 * 2**30
@@ -41,6 +43,7 @@ def sort_key(key: Any) -> tuple[bool, Any]:
     """Ints before text: ids and authors are ints where canonical, else text."""
     return (key.__class__ is str, key)
 
+_first = itemgetter(0)
 _second = itemgetter(1)
 
 
@@ -48,12 +51,13 @@ class Run:
     """A sorted run on disk: its keys can be iterated, merged and looked up."""
 
     def __init__(self, path: Path, firsts: list, offsets: list[int], n: int,
-                 span: tuple[Any, Any] | None) -> None:
+                 span: tuple[Any, Any] | None, kind: type | None) -> None:
         self.path = path
         self.firsts = firsts  # sort_key of each block's first key
         self.offsets = offsets  # each block's start, and the file's end
         self.n = n
         self.span = span  # (lowest, highest) key when every key is an int
+        self.kind = kind  # int or str when every key is one, else None
         self._cache: dict[int, list] = {}
 
     def __len__(self) -> int:
@@ -63,9 +67,10 @@ class Run:
         return {**self.__dict__, "_cache": {}}
 
     def blocks(self) -> Iterator[tuple[list, list | None]]:
+        # loads(bytes): load(file) reads in small pieces, several times slower
         with open(self.path, "rb") as f:
-            for _ in self.firsts:
-                yield marshal.load(f)
+            for start, end in pairwise(self.offsets):
+                yield marshal.loads(f.read(end - start))
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         for keys, values in self.blocks():
@@ -109,7 +114,7 @@ def write_run(path: Path, items: Iterable[Any], with_values: bool = True) -> Run
     offsets = [0]
     n = 0
     lo = hi = None
-    all_int = True
+    kinds: set[type] = set()
     it = iter(items)
     with open(path, "wb") as f:
         while True:
@@ -121,17 +126,39 @@ def write_run(path: Path, items: Iterable[Any], with_values: bool = True) -> Run
                 values: list | None = [v for _, v in chunk]
             else:
                 keys, values = chunk, None
-            if all_int:
-                if any(k.__class__ is not int for k in keys):
-                    all_int = False
-                else:
-                    lo = keys[0] if lo is None else lo
-                    hi = keys[-1]
+            kinds.update(map(type, keys))
+            if kinds == {int}:
+                lo = keys[0] if lo is None else lo
+                hi = keys[-1]
             f.write(marshal.dumps((keys, values)))
             firsts.append(sort_key(keys[0]))
             offsets.append(f.tell())
             n += len(keys)
-    return Run(path, firsts, offsets, n, (lo, hi) if all_int and n else None)
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    return Run(path, firsts, offsets, n, (lo, hi) if kind is int else None, kind)
+
+
+def sort_items(items: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """(key, value) pairs in ``sort_key`` order of their keys (keys of one type sort as
+    they are, which is the same order and faster)."""
+    items = list(items)
+    try:
+        items.sort(key=_first)
+    except TypeError:  # ints and text
+        items.sort(key=_sort_key_of_first)
+    return items
+
+
+def sort_keys(keys: Iterable[Any]) -> list[Any]:
+    """Keys in ``sort_key`` order."""
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=sort_key)
+
+
+def _sort_key_of_first(item: tuple[Any, Any]) -> tuple[bool, Any]:
+    return sort_key(item[0])
 
 
 class Spiller:
@@ -156,14 +183,14 @@ def merged(runs: list[Run], combine: Callable[[Any, Any], Any]) -> Iterator[tupl
     if len(runs) == 1:
         yield from runs[0].items()
         return
-    first = itemgetter(0)
-    for key, group in groupby(heapq.merge(*(r.items() for r in runs),
-                                          key=lambda kv: sort_key(kv[0])), key=first):
+    kinds = {r.kind for r in runs if r.n}
+    by = _first if len(kinds) == 1 and None not in kinds else _sort_key_of_first
+    for key, group in groupby(heapq.merge(*(r.items() for r in runs), key=by), key=_first):
         yield key, reduce(combine, map(_second, group))
 
 
 def ranked(items: Iterable[Any], key: Callable[[Any], Any], spiller: Spiller,
-           chunk: int = SPILL_KEYS) -> Iterator[Any]:
+           chunk: int = RANK_CHUNK) -> Iterator[Any]:
     """``items`` sorted by ``key``, holding at most ``chunk`` of them at once (sorted
     chunks on disk, then merged: equal keys keep their order)."""
     runs: list[Path] = []

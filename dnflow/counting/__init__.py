@@ -265,7 +265,7 @@ class Tally:
         """Write the ids seen and every spilling count's part to sorted runs, and go on
         empty (the seen set is emptied in place: a pass holds it)."""
         if self.seen:
-            keys = sorted(self.seen, key=spill.sort_key)
+            keys = spill.sort_keys(self.seen)
             self.seen.clear()
             self.seen_runs.add(spiller.run("seen", keys, with_values=False))
             del keys
@@ -274,7 +274,7 @@ class Tally:
                 continue
             part = self.parts[c.name]
             done = self.spilled.get(c.name, 0)
-            items = sorted(c.items(part, self.order + done), key=_by_sort_key)
+            items = spill.sort_items(c.items(part, self.order + done))
             self.spilled[c.name] = done + c.size(part)
             self.parts[c.name] = c.start()
             del part
@@ -336,10 +336,6 @@ def seen_key(tid: Any) -> Any:
     if tid.__class__ is str and tid.isascii() and tid.isdigit() and tid[0] != "0":
         return int(tid)
     return tid
-
-
-def _by_sort_key(item: tuple[Any, Any]) -> tuple[bool, Any]:
-    return spill.sort_key(item[0])
 
 
 def _by_count(item: tuple[Any, int]) -> tuple[int, Any]:
