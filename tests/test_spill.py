@@ -138,3 +138,16 @@ def test_digests_helper_sees_every_output(all_cases, tmp_path):
     assert {"users.csv", "hashtags.csv", "retweets.csv", "media.csv", "summary.json",
             "cards.json", "tweets.csv"} <= set(got)
     assert Path(tmp_path / "out" / "users.csv").stat().st_size > 1000
+
+
+def test_a_big_gzip_file_is_not_taken_for_a_small_one(all_cases, monkeypatch):
+    """ISIZE (a gzip file's recorded size) is modulo 4 GiB: past the size where it may
+    have wrapped, the estimate is at least ten times the compressed size."""
+    from dnflow.sources import archive
+
+    base, files = all_cases["generated-news"]
+    path = base / files[0]
+    exact = archive.uncompressed_size(path)
+    assert exact > 4 * path.stat().st_size  # ISIZE, trusted for a small file
+    monkeypatch.setattr(archive, "GZIP_MAY_WRAP", 1)
+    assert archive.uncompressed_size(path) == max(exact, 10 * path.stat().st_size)
