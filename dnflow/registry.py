@@ -117,6 +117,7 @@ def _declared_anywhere() -> bool:
 BUILTINS: list[str] = [
     "dnflow.platforms",
     "dnflow.formats.x",
+    "dnflow.formats.bluesky",
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",
