@@ -55,6 +55,8 @@ class Format:
     # bytes → value: a faster decoder for this format's lines (msgspec structs) that
     # falls back to orjson for anything else; the pass uses the first format's that has one
     loads: Callable[[bytes], Any] | None = None
+    # explain() has a word for any value (the last resort), not only for this format's
+    explains_all = False
 
     def split(self, value: Any) -> Batch | None:
         raise NotImplementedError
@@ -72,9 +74,9 @@ def split(value: Any) -> Batch:
         batch = fmt.split(value)
         if batch is not None:
             return batch
-    # the latest registered explain first: X's built-in formats explain any value (their
-    # last words are "not a tweet"), so the more specific ones must speak before them
-    for fmt in reversed(list(FORMATS)):
+    # formats that explain only their own values speak before the catch-alls (X's, whose
+    # last word on any object is "not a tweet")
+    for fmt in sorted(FORMATS, key=lambda f: f.explains_all):
         reason = fmt.explain(value)
         if reason:
             raise NotPosts(reason)

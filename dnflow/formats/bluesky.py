@@ -89,6 +89,36 @@ def iso_time(value: Any) -> str | None:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch(value: Any) -> float | None:
+    """Epoch seconds of an ISO 8601 time or date (``Z``, offsets, any fraction)."""
+    if value.__class__ is not str or not value or len(value) > 40:
+        return None
+    text = value[:-1] + "+00:00" if value[-1] in "Zz" else value
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    try:
+        return t.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def sort_at(view: Any) -> float | None:
+    """A post view's ``sortAt`` as the AppView orders and filters search results by it:
+    the earlier of the record's createdAt and the view's indexedAt (so a post dated in
+    the future sorts when it was indexed), in epoch seconds."""
+    if view.__class__ is not dict:
+        return None
+    created = epoch(_dict(view.get("record")).get("createdAt"))
+    indexed = epoch(view.get("indexedAt"))
+    if created is None or indexed is None:
+        return indexed if created is None else created
+    return min(created, indexed)
+
+
 def _at_uri(v: Any) -> str | None:
     return v if v.__class__ is str and v.startswith("at://") and len(v) <= MAX_URI else None
 
@@ -166,13 +196,14 @@ def facets_of(text: str, facets: Any, tags: Any) -> tuple[list[str], list[str], 
         for ft in f["features"]:
             kind = ft.get("$type") if ft.__class__ is dict else None
             if kind == TAG:
-                tag = _str(ft.get("tag"))
-                if tag and tag.lstrip("#＃"):
-                    hashtags.append(tag.lstrip("#＃"))
+                tag = _tag(ft.get("tag"))
+                if tag:
+                    hashtags.append(tag)
             elif kind == MENTION:
+                # the handle as the text shows it (apps that miscount by a character
+                # leave a space or drop the "@"); the DID when the bytes hold no handle
                 raw = text.encode("utf-8") if raw is None else raw
-                shown = _span(raw, f.get("index")) or ""
-                handle = shown[1:] if shown[:1] in ("@", "＠") else ""
+                handle = (_span(raw, f.get("index")) or "").strip().lstrip("@＠")
                 who = handle if handle and _BSKY.handle_ok(handle) else _str(ft.get("did"))
                 if who:
                     mentions.append(who)
@@ -181,14 +212,34 @@ def facets_of(text: str, facets: Any, tags: Any) -> tuple[list[str], list[str], 
                 if url:
                     raw = text.encode("utf-8") if raw is None else raw
                     link = {"url": url, "domain": _domain(url)}
-                    shown = _span(raw, f.get("index"))
-                    if shown and shown != url:
+                    shown = (_span(raw, f.get("index")) or "").strip()
+                    if shown and shown != url and _shows(shown, url):
                         link["short"] = shown
                     links.append(link)
     for tag in tags if tags.__class__ is list else ():
-        if tag.__class__ is str and tag.lstrip("#＃"):
-            hashtags.append(tag.lstrip("#＃"))
+        tag = _tag(tag)
+        if tag:
+            hashtags.append(tag)
     return _distinct(hashtags), _distinct(mentions), links
+
+
+def _tag(value: Any) -> str | None:
+    """A tag as written, without the "#" some apps keep and the spaces some add."""
+    return value.strip().lstrip("#＃").strip() or None if value.__class__ is str else None
+
+
+def _bare(url: str) -> str:
+    return _SCHEME.sub("", url).replace("/", "")
+
+
+_SCHEME = re.compile(r"^[a-z]+://", re.IGNORECASE)
+
+
+def _shows(shown: str, url: str) -> bool:
+    """Whether a link's text is the app's short form of ``url`` ("example.com/pa...") and
+    not bytes a miscounting app pointed at by mistake."""
+    head = _bare(shown.strip()).rstrip(".…")
+    return len(head) >= 4 and _bare(url).startswith(head)
 
 
 def _distinct(values: list[str]) -> list[str]:
@@ -308,7 +359,9 @@ def record_post(uri: str, author: Author, rec: Any, view_embed: Any, metrics: di
     quote_of, media, external = embed_of(rec.get("embed"), view_embed, author.id)
     if external:
         links = _distinct_links(links + external)
-    reply_to = _post_uri(_dict(_dict(rec.get("reply")).get("parent")).get("uri"))
+    # a reply's parent is usually a post, but apps reply to other records too (the corpus
+    # has replies to a repost and to a wiki page): record.reply makes it a reply
+    reply_to = _at_uri(_dict(_dict(rec.get("reply")).get("parent")).get("uri"))
     langs = rec.get("langs")
     lang = _str(langs[0]) if langs.__class__ is list and langs else None
     return post(PLATFORM, uri, _BSKY.post_url(None, uri),
