@@ -628,7 +628,8 @@ class _Handler(BaseHTTPRequestHandler):
         entries = self._matching(q, sort, params)
         picked = [e for e in entries if (lo is None or e.time >= lo)
                   and (hi is None or e.time < hi)]
-        page = picked[offset:offset + limit]
+        # no more than cursor_limit posts are reachable by cursor, as on the real search
+        page = picked[offset:min(offset + limit, self.server.state.cursor_limit)]
         end = offset + len(page)
         out: dict[str, Any] = {"posts": [e.view for e in page]}
         if end < len(picked) and end < self.server.state.cursor_limit:

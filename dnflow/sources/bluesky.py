@@ -76,8 +76,19 @@ CAP_SHARE = 0.9
 OVERLAP = timedelta(minutes=10)  # posts indexed late: asked for again by the next window
 
 
+def ms_iso(ms: int) -> str:
+    """An instant in whole milliseconds as searchPosts takes it: 2026-11-28T06:00:00.123Z."""
+    return (datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            + f".{ms % 1000:03d}Z")
+
+
 def iso_ms(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return ms_iso(round(ts * 1000))
+
+
+def just_after(ts: float) -> str:
+    """The first millisecond after ``ts`` (to the microsecond: sortAt may have them)."""
+    return ms_iso(round(ts * 1_000_000) // 1000 + 1)
 
 
 def _uris(page: Mapping[str, Any]) -> list[str]:
@@ -290,7 +301,7 @@ class _Run:
         if st["oldest"] is None:
             st["done"] = True
             return
-        until = iso_ms(st["oldest"] + 0.001)  # exclusive: posts of that instant come again
+        until = just_after(st["oldest"])  # exclusive: posts of that instant come again
         if st["params"].get("until") == until:  # no older post came: nothing below
             st["done"] = True
             return
