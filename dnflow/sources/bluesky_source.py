@@ -19,6 +19,7 @@ _TIME = {
     "type": "string",
     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?"
                "(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+    "description": "a time such as 2026-11-01T00:00:00Z, or a date such as 2026-11-01",
 }
 
 
@@ -32,7 +33,8 @@ class BlueskySource(Source):
         "query": {"type": "string", "minLength": 1, "maxLength": 1000,
                   "description": "searchPosts q (Lucene-like: words, \"phrases\", #tags, "
                                  "from:, mentions:, lang:, domain:)"},
-        "lang": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"},
+        "lang": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+                 "description": "a language code such as en or pt-BR"},
         "since": _TIME,
         "until": _TIME,
         "sort": {"enum": ["latest", "top"]},
