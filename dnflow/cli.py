@@ -23,6 +23,7 @@ import yaml
 
 from dnflow import config as dnconfig
 from dnflow import windows as dnwindows
+from dnflow.platforms import PLATFORMS
 from dnflow.sources import Source, SourceError, source_of
 
 # subcommands with their own argparse: the module whose main() runs them
@@ -85,9 +86,11 @@ def cmd_collect(a: argparse.Namespace) -> int:
                              "search with a collection job", [a.slug])[a.slug]
     window = a.window or dnwindows.stamp(search.get("every"))
     stamp = attempt_stamp(Path(a.data) / a.slug, window)
-    rec = source_of(search).collect(a.slug, search, stamp, a.data, sys.stderr)
+    src = source_of(search)
+    rec = src.collect(a.slug, search, stamp, a.data, sys.stderr)
+    words = PLATFORMS[src.platform].words["posts"] if src.platform else "posts"
     print(f"{a.slug} {stamp}: {rec['status']}, "
-          f"{rec.get('new_posts', rec.get('new_tweets', 0))} posts, "
+          f"{rec.get('new_posts', rec.get('new_tweets', 0))} {words}, "
           f"{rec.get('requests', 0)} requests, {rec.get('retries', 0)} retries, "
           f"{rec.get('waits', 0)}s waited"
           + (f" — {rec['error']}" if rec.get("error") else "")

@@ -276,3 +276,20 @@ def test_raw_answers_are_verbatim(tmp_path):
     line.pop("__dnflow")
     assert line == r.json()
     assert os.path.getsize(tmp_path / "data/s/raw/once.jsonl") > 0
+
+
+def test_cli_collect(tmp_path, monkeypatch, capsys):
+    from dnflow import cli
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(json.dumps({"searches": {"sky": dict(SEARCH, every="6h")}}))
+    monkeypatch.setenv("DNFLOW_NOW", "2026-11-28T07:00:00Z")
+    with make_api(150) as api:
+        for k, v in bsky_env(api, tmp_path / "dnflow-state").items():
+            monkeypatch.setenv(k, v)
+        assert cli.main(["collect", "sky", "--config", str(cfg),
+                         "--data", str(tmp_path / "data")]) == 0
+        n = len(api.matching(QUERY))
+    out = capsys.readouterr().out
+    assert out.startswith(f"sky 2026-11-28T06: ok, {n} posts, ")
+    assert PASSWORD not in out
