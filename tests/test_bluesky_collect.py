@@ -293,3 +293,31 @@ def test_cli_collect(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"sky 2026-11-28T06: ok, {n} posts, ")
     assert PASSWORD not in out
+
+
+def test_the_overlap_reads_only_the_newest_pages(tmp_path, monkeypatch):
+    """The next window's since and the uris it will see again come from the first pages
+    of the last chunk, not from the whole archive."""
+    from dnflow.sources import bluesky
+
+    with make_api(450) as api:
+        collect(api, tmp_path, "2026-11-28T06")
+        api.add({"generated": 200, "seed": 5, "query": QUERY, "days": 0.1})
+        collect(api, tmp_path, "2026-11-28T12")
+    raw = tmp_path / "data/s/raw"
+    pages = [p for name in ("2026-11-28T06.jsonl", "2026-11-28T12.jsonl")
+             for p in bluesky._pages(raw / name)]
+    read: list[str] = []
+    real = bluesky._iter_pages
+
+    def counting(path):
+        for page in real(path):
+            read.append(path.name)
+            yield page
+
+    monkeypatch.setattr(bluesky, "_iter_pages", counting)
+    newest, uris = bluesky.overlap(raw, 600.0)
+    views = [v for p in pages for v in p["posts"]]
+    assert newest == max(bluesky.sort_at(v) for v in views)
+    assert uris == {v["uri"] for v in views if bluesky.sort_at(v) >= newest - 600}
+    assert read and set(read) == {"2026-11-28T12.jsonl"} and len(read) < len(pages)

@@ -335,3 +335,24 @@ def test_bluesky_platform_urls():
     assert b.profile_url("not a handle") is None
     assert b.hashtag_url("#Vídeo da TV") == "https://bsky.app/hashtag/V%C3%ADdeo%20da%20TV"
     assert b.words["reposts"] == "reposts"
+
+
+def test_a_card_links_what_the_post_shows(twitwi):
+    """On a page, a Bluesky post's short link text links to the full URL, its mentions
+    to bsky.app profiles (handles with dots), its tags to bsky.app's hashtag page."""
+    from dnflow.rows import card
+    from dnflow.site import data as sd
+
+    r = rec(twitwi, "did:plc:gf474l4mkf7icwpvesuejesr/app.bsky.feed.post/3lkdnb2gtzk2c")
+    c = sd.card(orjson.loads(orjson.dumps(card(r))), PLATFORMS["bluesky"])
+    html = str(c["html"])
+    assert ('<a class="url" href="https://laviedesidees.fr/L-HCERES-et-l-evaluation-des-'
+            'universites" rel="nofollow noopener">laviedesidees.fr/L-HCERES-et-...</a>') in html
+    assert ('<a class="mention" href="https://bsky.app/profile/laviedesidees.bsky.social" '
+            'rel="nofollow noopener">@laviedesidees.bsky.social</a>') in html
+    assert c["href"] == ("https://bsky.app/profile/did:plc:gf474l4mkf7icwpvesuejesr/post/"
+                         "3lkdnb2gtzk2c")
+    assert c["user_href"] == "https://bsky.app/profile/bricabraque.bsky.social"
+    tagged = rec(twitwi, "did:plc:f22sjd5bmoyykou3335tpznf/app.bsky.feed.post/3lkkbdz7uxs2s")
+    html = str(sd.card(orjson.loads(orjson.dumps(card(tagged))), PLATFORMS["bluesky"])["html"])
+    assert 'href="https://bsky.app/hashtag/HCERES"' in html

@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -96,48 +96,49 @@ def _uris(page: Mapping[str, Any]) -> list[str]:
             if isinstance(v, dict) and isinstance(v.get("uri"), str)]
 
 
-def _pages(path: Path) -> list[dict]:
-    out = []
+def _iter_pages(path: Path) -> Iterator[dict]:
     with open(path, "rb") as f:
         for line in f:
             with contextlib.suppress(orjson.JSONDecodeError):
                 page = orjson.loads(line)
                 if isinstance(page, dict):
-                    out.append(page)
-    return out
+                    yield page
 
 
-def archived_since(raw_dir: Path, since: float) -> tuple[float | None, set[str]]:
-    """The newest sortAt archived in the completed chunks and the uris of the posts from
-    ``since`` on. Chunks are read newest first and only while they reach back that far:
-    an overlap is minutes, so this reads the last chunk or two, not the archive."""
+def _pages(path: Path) -> list[dict]:
+    return list(_iter_pages(path))
+
+
+def overlap(raw_dir: Path, seconds: float, newest_first: bool = True
+            ) -> tuple[float | None, set[str]]:
+    """The newest sortAt archived in the completed chunks, and the uris of the posts of
+    the ``seconds`` before it (the next window asks for them again).
+
+    Chunks are windows in order and, sorted latest, each is newest first: the newest post
+    is on the first page of the last chunk with posts, and reading stops at the first page
+    that reaches before the overlap (a few pages, not the archive). ``newest_first`` off
+    (``sort: top``) reads every chunk."""
+    chunks = list(reversed(chunk_files(raw_dir)))
+    found: list[tuple[float, str | None]] = []  # (sortAt, uri) of the pages read
     newest: float | None = None
-    uris: set[str] = set()
-    for path in reversed(chunk_files(raw_dir)):
-        times = []
-        for page in _pages(Path(path)):
-            for v in page.get("posts") or ():
-                t = sort_at(v)
-                if t is None:
-                    continue
-                times.append(t)
-                if t >= since and isinstance(v.get("uri"), str):
-                    uris.add(v["uri"])
-        if times:
-            newest = max(times) if newest is None else max(newest, max(times))
-            if min(times) < since:
-                break
-    return newest, uris
+    for path in chunks:
+        for page in _iter_pages(Path(path)):
+            times = [(t, v.get("uri")) for v in page.get("posts") or ()
+                     if (t := sort_at(v)) is not None]
+            if not times:
+                continue
+            found += times
+            top = max(t for t, _ in times)
+            newest = top if newest is None else max(newest, top)
+            if newest_first and min(t for t, _ in times) < newest - seconds:
+                return newest, _since(found, newest - seconds)
+    if newest is None:
+        return None, set()
+    return newest, _since(found, newest - seconds)
 
 
-def newest_archived(raw_dir: Path) -> float | None:
-    """The newest sortAt of the last chunk that has posts (chunks are windows in order)."""
-    for path in reversed(chunk_files(raw_dir)):
-        times = [t for page in _pages(Path(path)) for v in page.get("posts") or ()
-                 if (t := sort_at(v)) is not None]
-        if times:
-            return max(times)
-    return None
+def _since(found: list[tuple[float, str | None]], floor: float) -> set[str]:
+    return {u for t, u in found if t >= floor and isinstance(u, str)}
 
 
 def search_params(search: Mapping[str, Any], since: str | None) -> dict[str, Any]:
@@ -190,11 +191,9 @@ class _Run:
         with contextlib.suppress(FileNotFoundError):
             p.partial.unlink()
         since = self.search.get("since")
-        known: set[str] = set()
-        newest = newest_archived(p.raw)
+        newest, known = overlap(p.raw, OVERLAP.total_seconds(), self.sort == "latest")
         if newest is not None:
             floor = newest - OVERLAP.total_seconds()
-            _, known = archived_since(p.raw, floor)
             configured = dnwindows.parse_time(since).timestamp() if since else None
             since = iso_ms(max(floor, configured or floor))
         return {"params": search_params(self.search, since), "cursor": None, "pages": 0,
