@@ -29,6 +29,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,8 @@ def uri_for(tweet_id: str, author_id: str) -> str:
 
 
 def _iso_ms(ms: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{ms % 1000:03d}Z"
+    return (datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{ms % 1000:03d}Z")
 
 
 def _profile(user: dict) -> dict:

@@ -356,3 +356,56 @@ def test_a_card_links_what_the_post_shows(twitwi):
     tagged = rec(twitwi, "did:plc:f22sjd5bmoyykou3335tpznf/app.bsky.feed.post/3lkkbdz7uxs2s")
     html = str(sd.card(orjson.loads(orjson.dumps(card(tagged))), PLATFORMS["bluesky"])["html"])
     assert 'href="https://bsky.app/hashtag/HCERES"' in html
+
+
+WRONG = [1, -5, 1.5, True, None, "", "x" * 5000, [], [1, 2], {}, {"a": {"b": [None]}},
+         [[[[[[[[]]]]]]]], {"$type": "app.bsky.richtext.facet#mention"},
+         {"byteStart": 10**9, "byteEnd": -1}]
+
+
+def _mutate_deep(value, rng, depth=0):
+    """Put a value of the wrong type somewhere in a post, down to any depth (facets,
+    their index, embeds, the author, the reason)."""
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        if depth < 6 and isinstance(value[key], dict | list) and rng.random() < 0.7:
+            return _mutate_deep(value[key], rng, depth + 1)
+        value[key] = json.loads(json.dumps(rng.choice(WRONG)))  # a copy: no cycles
+    elif isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        if depth < 6 and isinstance(value[i], dict | list) and rng.random() < 0.7:
+            return _mutate_deep(value[i], rng, depth + 1)
+        value[i] = json.loads(json.dumps(rng.choice(WRONG)))
+
+
+def test_mutated_bluesky_posts_never_fail_a_search(tmp_path):
+    """Mutated copies of the corpus's posts, beside the real ones: the search is counted,
+    a post that cannot be read is skipped with its line and reason, every real post is
+    counted."""
+    import random
+
+    rng = random.Random(11)
+    items = json.loads(TWITWI.read_text())
+    lines = []
+    for i in range(200):
+        batch = json.loads(json.dumps(rng.sample(items, 5)))
+        for j, it in enumerate(batch):
+            for view in {id(v): v for v in (it, it.get("post") or it)}.values():
+                if "uri" in view:  # (some feed items repeat their post's uri)
+                    view["uri"] = view["uri"].rsplit("/", 1)[0] + f"/mut{i}x{j}"
+            for _ in range(rng.randrange(1, 4)):
+                _mutate_deep(it, rng)
+        lines.append(orjson.dumps(batch))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\n".join(lines) + b"\n")
+    s = summarize([bad, TWITWI], tmp_path / "out", {"slug": "t", "source": "archive"},
+                  workers=1)
+    assert s["status"] == "ok"
+    mutated, real = s["sources"]
+    assert real["new"] == 119  # every real post, none taken for a mutated one
+    assert mutated["new"] > 600 and mutated["new"] + mutated["skipped"] <= 1000
+    for skip in s["skipped_sample"]:
+        assert skip["file"].endswith("bad.jsonl") and 1 <= skip["line"] <= 200
+        assert skip["reason"]
+    ids = (tmp_path / "out" / "tweet-ids.txt").read_text().split()
+    assert len(ids) == len(set(ids)) == s["posts"]
