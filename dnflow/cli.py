@@ -5,6 +5,7 @@
     dnflow collect SLUG [--config …] [--data data]    collect one search's current window
     dnflow schema                                     the searches.yaml schema (JSON)
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
+    dnflow fakebsky [--port 0] [--pool generated:5000:7] …  the loopback fake Bluesky API
     dnflow generate OUT --tweets N --seed S …         a generated demo archive
 
 Sources come from the registry (dnflow.sources): a plugin's source is collected the same way.
@@ -22,9 +23,12 @@ import yaml
 
 from dnflow import config as dnconfig
 from dnflow import windows as dnwindows
+from dnflow.platforms import PLATFORMS
 from dnflow.sources import Source, SourceError, source_of
 
-DELEGATED = ("fakeapi", "generate")
+# subcommands with their own argparse: the module whose main() runs them
+DELEGATED = {"fakeapi": "dnflow.fakeapi", "generate": "dnflow.generate",
+             "fakebsky": "dnflow.fakebsky"}
 
 
 def _searches(path: str) -> dict:
@@ -82,8 +86,11 @@ def cmd_collect(a: argparse.Namespace) -> int:
                              "search with a collection job", [a.slug])[a.slug]
     window = a.window or dnwindows.stamp(search.get("every"))
     stamp = attempt_stamp(Path(a.data) / a.slug, window)
-    rec = source_of(search).collect(a.slug, search, stamp, a.data, sys.stderr)
-    print(f"{a.slug} {stamp}: {rec['status']}, {rec.get('new_tweets', 0)} tweets, "
+    src = source_of(search)
+    rec = src.collect(a.slug, search, stamp, a.data, sys.stderr)
+    words = PLATFORMS[src.platform].words["posts"] if src.platform else "posts"
+    print(f"{a.slug} {stamp}: {rec['status']}, "
+          f"{rec.get('new_posts', rec.get('new_tweets', 0))} {words}, "
           f"{rec.get('requests', 0)} requests, {rec.get('retries', 0)} retries, "
           f"{rec.get('waits', 0)}s waited"
           + (f" — {rec['error']}" if rec.get("error") else "")
@@ -100,13 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
         # their own argparse owns their options (and their --help)
-        if argv[0] == "fakeapi":
-            from dnflow.fakeapi import main as fake_main
+        import importlib
 
-            return fake_main(argv[1:])
-        from dnflow.generate import main as gen_main
-
-        return gen_main(argv[1:])
+        return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:])
     ap = argparse.ArgumentParser(prog="dnflow", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("estimate", help="expected volume of each search that can tell "
@@ -124,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=cmd_schema, config="")
     sub.add_parser("fakeapi", help="serve the loopback fake X API (see: dnflow fakeapi -h)")
     sub.add_parser("generate", help="write a generated archive (see: dnflow generate -h)")
+    sub.add_parser("fakebsky", help="serve the loopback fake Bluesky API "
+                                    "(see: dnflow fakebsky -h)")
     a = ap.parse_args(argv)
     try:
         return a.func(a)

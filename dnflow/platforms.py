@@ -26,6 +26,13 @@ class Platform:
     kind_words = {"original": "original", "repost": "repost", "quote": "quote",
                   "reply": "reply"}
 
+    # how a mention is written in a post's text, after the "@" (a regex, for linking it)
+    mention_pattern = r"[A-Za-z0-9_]{1,15}(?![A-Za-z0-9_@])"
+    # the generator of its posts for `source: demo` (``platform:``): "module:function",
+    # imported only when a demo is made; called as (path, posts, seed, topic=, query=)
+    # and returns how many posts it wrote. "" when the platform has none.
+    demo = ""
+
     def post_url(self, handle: str | None, post_id: str | None) -> str | None:
         return None
 
@@ -35,11 +42,17 @@ class Platform:
     def hashtag_url(self, tag: str) -> str | None:
         return None
 
+    def handle_ok(self, handle: str) -> bool:
+        """Whether a handle from a count table may become a profile link."""
+        return _WORD_HANDLE.fullmatch(handle) is not None
+
 
 PLATFORMS: Registry[Platform] = Registry("platform")
 
 
 _X_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
+# word-character handles (X's, and what a platform that says nothing else links)
+_WORD_HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,50}")
 
 
 def x_handle(handle: Any) -> bool:
@@ -57,6 +70,7 @@ class X(Platform):
     words = {"post": "tweet", "posts": "tweets", "repost": "retweet", "reposts": "retweets"}
     kind_words = {"original": "original", "repost": "retweet", "quote": "quote",
                   "reply": "reply"}
+    demo = "dnflow.generate:write_archive"
 
     def post_url(self, handle: str | None, post_id: str | None) -> str | None:
         # ids are digits and usernames word characters: anything else cannot be a link
@@ -73,3 +87,48 @@ class X(Platform):
 
     def hashtag_url(self, tag: str) -> str | None:
         return "https://x.com/hashtag/" + quote(tag.lstrip("#＃"), safe="")
+
+
+# Bluesky handles are domain names (RFC 1035 labels, a letter-led last label); DIDs stand
+# in where a handle is unknown (Jetstream events carry only the author's DID)
+_BSKY_HANDLE = re.compile(
+    r"@?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?")
+_DID = re.compile(r"did:(?:plc:[a-z2-7]{24}|web:[A-Za-z0-9.-]{1,253})")
+# at://<did or handle>/app.bsky.feed.post/<record key>
+_AT_POST = re.compile(r"at://([^/\s]+)/app\.bsky\.feed\.post/([A-Za-z0-9._:~-]{1,512})")
+
+
+@PLATFORMS.register
+class Bluesky(Platform):
+    name = "bluesky"
+    label = "Bluesky"
+    words = {"post": "post", "posts": "posts", "repost": "repost", "reposts": "reposts"}
+    # "@alice.bsky.social": a domain name, not followed by more of one
+    mention_pattern = (r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                       r"[A-Za-z][A-Za-z0-9-]{0,61}(?![A-Za-z0-9.@-]*[A-Za-z0-9@])")
+    demo = "dnflow.generate_bluesky:write_archive"
+
+    def post_url(self, handle: str | None, post_id: str | None) -> str | None:
+        # the id is the post's at-URI, whose authority is the author's DID: bsky.app
+        # resolves it (a handle given beside it could belong to someone else since)
+        m = _AT_POST.fullmatch(post_id) if post_id.__class__ is str else None
+        if m is None or not (_DID.fullmatch(m.group(1)) or _BSKY_HANDLE.fullmatch(m.group(1))):
+            return None
+        return f"https://bsky.app/profile/{m.group(1)}/post/{m.group(2)}"
+
+    def profile_url(self, handle: str | None) -> str | None:
+        if not handle:
+            return None
+        handle = handle.lstrip("@")
+        if not self.handle_ok(handle):
+            return None
+        return "https://bsky.app/profile/" + handle
+
+    def hashtag_url(self, tag: str) -> str | None:
+        tag = tag.lstrip("#＃")
+        return "https://bsky.app/hashtag/" + quote(tag, safe="") if tag else None
+
+    def handle_ok(self, handle: str) -> bool:
+        return (_BSKY_HANDLE.fullmatch(handle) is not None
+                or _DID.fullmatch(handle.lstrip("@")) is not None)

@@ -14,7 +14,7 @@ v2 pages) is held to these types by its decoder; any other record goes through
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import msgspec
 
@@ -38,6 +38,7 @@ class Author(msgspec.Struct, gc=False):
 class Link(TypedDict):
     url: str                # expanded (or unwound); shortener and self links left out
     domain: str | None      # host without "www."
+    short: NotRequired[str]  # the link as the post's text shows it, when not the URL
 
 
 class Media(TypedDict):
@@ -73,6 +74,9 @@ class Post(msgspec.Struct, gc=False):
     #                          like_count, quote_count (and whatever else it gives)
     place: dict[str, Any] | None = None  # {id, full_name, country_code}
     coordinates: Any = None
+    # the platform's global URI of the post where its id is not one (Bluesky: the
+    # at-URI, which is also its id; Mastodon: the status URI, the same on every instance)
+    uri: str | None = None
 
 
 def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
@@ -89,12 +93,13 @@ def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
 def post(platform: str, id: Any, url: str | None, created_at: str | None, author: Author,
          text: str, lang: Any, repost_of: Any, quote_of: Any, reply_to: Any,
          reposted: Post | None, hashtags: list, mentions: list, links: list, media: list,
-         client: Any, metrics: dict, place: Any = None, coordinates: Any = None) -> Post:
+         client: Any, metrics: dict, place: Any = None, coordinates: Any = None,
+         uri: str | None = None) -> Post:
     """A record, its ``kind`` worked out from the ids it references."""
     return Post(platform, id, url, created_at, author, text, lang,
                 kind_of(repost_of, quote_of, reply_to), repost_of, quote_of, reply_to,
                 reposted, hashtags, mentions, links, media, client, metrics, place,
-                coordinates)
+                coordinates, uri)
 
 
 _STR_OR_NONE = (str, type(None))
@@ -112,7 +117,8 @@ def problem(rec: Any, _depth: int = 0) -> str | None:
     tid = rec.id
     if tid.__class__ is not str or not tid:
         return f"id is {type(tid).__name__}, not text"
-    for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url"):
+    for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url",
+                "uri"):
         if not isinstance(getattr(rec, key), _STR_OR_NONE):
             return f"{key} is {type(getattr(rec, key)).__name__}, not text"
     if rec.text.__class__ is not str:

@@ -117,9 +117,11 @@ def _declared_anywhere() -> bool:
 BUILTINS: list[str] = [
     "dnflow.platforms",
     "dnflow.formats.x",
+    "dnflow.formats.bluesky",
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",
+    "dnflow.sources.bluesky_source",
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
     "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",

@@ -309,3 +309,97 @@ def test_index_script_marks_overdue_searches_by_the_readers_clock(
     assert "stale" in v.page.locator("#s-hourly").get_attribute("class")
     assert v.page.locator("#s-hourly .badge").inner_text().lower() == "stale"
     assert v.console_errors() == [] and v.errors == []
+
+
+# ------------------------------------------------------------------ Bluesky beside X
+
+
+def _hostile_bluesky(path: Path) -> Path:
+    """A searchPosts page whose post carries markup in its text, name, tag, link and alt
+    text, a javascript: link facet and an external card: shown, never run."""
+    text = "<script>alert(5)</script> #xss @eve.bsky.social evil.example/pa..."
+    raw = text.encode()
+
+    def at(part: str) -> dict:
+        i = raw.index(part.encode())
+        return {"byteStart": i, "byteEnd": i + len(part.encode())}
+
+    view = {
+        "uri": "at://did:plc:kkergqgbhb56ptpwj2wenkje/app.bsky.feed.post/3lpk2u6qo222m",
+        "cid": "bafyreicfzantnhto2yqgukytzgemg4bk7wi4yaojgk7ozdeq67uvsgfcqm",
+        "author": {"did": "did:plc:kkergqgbhb56ptpwj2wenkje", "handle": "eve.bsky.social",
+                   "displayName": "<b>Eve</b> <script>alert(6)</script>"},
+        "record": {"$type": "app.bsky.feed.post", "createdAt": "2026-11-02T10:00:00.000Z",
+                   "text": text, "langs": ["en"], "tags": ["<i>tag</i>"],
+                   "facets": [
+                       {"index": at("#xss"), "features": [
+                           {"$type": "app.bsky.richtext.facet#tag", "tag": "xss\"><b>"}]},
+                       {"index": at("@eve.bsky.social"), "features": [
+                           {"$type": "app.bsky.richtext.facet#mention",
+                            "did": "did:plc:kkergqgbhb56ptpwj2wenkje"}]},
+                       {"index": at("evil.example/pa..."), "features": [
+                           {"$type": "app.bsky.richtext.facet#link",
+                            "uri": "javascript:alert(7)"}]}],
+                   "embed": {"$type": "app.bsky.embed.images", "images": [
+                       {"alt": "<img src=x onerror=alert(8)>",
+                        "image": {"$type": "blob", "ref": {"$link": "bafkreiabc"},
+                                  "mimeType": "image/jpeg", "size": 1}}]}},
+        "replyCount": 0, "repostCount": 0, "likeCount": 1, "quoteCount": 0,
+        "indexedAt": "2026-11-02T10:00:01.000Z"}
+    path.write_bytes(orjson.dumps({"posts": [view]}) + b"\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mixed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dnflow.generate import write_archive
+    from dnflow.generate_bluesky import write_archive as write_bluesky
+
+    root = tmp_path_factory.mktemp("mixed-site")
+    x, sky = root / "x.jsonl.gz", root / "sky.jsonl.gz"
+    write_archive(x, 1500, seed=7, topic="climate", query="#climatestrike")
+    write_bluesky(sky, 1200, seed=7, topic="climate", query="#climatestrike")
+    searches = {
+        "x-demo": ([x], {"title": "Climate on X", "source": "demo"}),
+        "sky-demo": ([sky], {"title": "Climate on Bluesky", "source": "demo"}),
+        "sky-corpus": ([CORPUS / "bluesky" / "twitwi" / "bluesky-posts.json"],
+                       {"title": "Recorded Bluesky posts", "source": "archive"}),
+        "sky-hostile": ([_hostile_bluesky(root / "hostile.jsonl")],
+                        {"title": "Hostile Bluesky post", "source": "archive"}),
+    }
+    return build(root, searches)
+
+
+@pytest.mark.parametrize("path", ["sky-demo/index.html", "sky-corpus/index.html",
+                                  "sky-hostile/index.html", "index.html", "compare.html"])
+def test_bluesky_pages_in_a_browser(mixed_site: Path, visit: Any, path: str) -> None:
+    v = visit(mixed_site / path)
+    page = v.page
+    v.scroll_through()
+    assert v.axe() == []
+    assert v.console_errors() == [] and v.errors == [] and v.dialogs == []
+    assert local_links_resolve(page) == []
+    assert all(u.startswith("https://") for u in v.blocked)
+    text = page.inner_text("main")
+    if path.startswith("sky-"):
+        assert page.locator("a[href^='https://bsky.app/']").count() >= 1
+    if path in ("sky-demo/index.html", "sky-hostile/index.html"):  # (the corpus's own
+        # posts may say "tweets": one has an image named "…50 tweets.jpg")
+        assert not re.search(r"\b(re)?tweets?\b", text.lower().replace("tweets.csv", "")
+                             .replace("tweet-ids.txt", "").replace("retweets.csv", ""))
+    if path == "sky-demo/index.html":
+        assert "What this data cannot show" in text
+        assert "no follower or following counts" in page.inner_text("#followed")
+        gap = " ".join(page.locator(".numbers li.gap").inner_text().split())
+        assert gap.startswith("– Reposts") and gap.endswith("not in the data")
+    if path == "sky-corpus/index.html":  # a feed with reposts: they are counted
+        assert page.locator(".numbers li.gap").count() == 0
+    if path == "sky-hostile/index.html":
+        for shown in ("<script>alert(5)</script>", "<b>Eve</b>"):
+            assert shown in text
+        assert page.locator("main script, main b, main img[src='x']").count() == 0
+        assert page.locator("a[href^='javascript']").count() == 0
+    if path == "compare.html":
+        assert "The searches are on Bluesky and X" in text
+        heads = page.locator("#hashtags thead th .platform").all_text_contents()
+        assert sorted(set(heads)) == ["Bluesky", "X"]

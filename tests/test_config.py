@@ -32,6 +32,19 @@ def check(text, workdir="."):
      "search 'ok', key 'files': no such file 'missing.jsonl'"),
     ("searches: {ok: {source: archive, files: []}}", "search 'ok', key 'files'"),
     ("serches: {}", "unknown key 'serches'"),
+    ("searches: {ok: {source: bluesky}}", "search 'ok': missing key 'query'"),
+    ("searches: {ok: {source: bluesky, query: a, sort: new}}",
+     "search 'ok', key 'sort': 'new' is not one of ['latest', 'top']"),
+    ("searches: {ok: {source: bluesky, query: a, lang: english}}",
+     "search 'ok', key 'lang': 'english' is not a language code such as en or pt-BR"),
+    ("searches: {ok: {source: bluesky, query: a, since: last week}}",
+     "search 'ok', key 'since': 'last week' is not a time such as 2026-11-01T00:00:00Z"),
+    ("searches: {ok: {source: bluesky, query: a, max_tweets: 5}}",
+     "search 'ok', key 'max_tweets': not used by source 'bluesky'"),
+    ("searches: {ok: {source: demo}}", "search 'ok': give `posts` (how many to generate)"),
+    ("searches: {ok: {source: demo, posts: 5, tweets: 5}}", "not both `posts` and `tweets`"),
+    ("searches: {ok: {source: demo, posts: 5, platform: myspace}}",
+     "search 'ok', key 'platform': 'myspace' is not one of ['x', 'bluesky']"),
 ])
 def test_mistakes_name_the_search_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:
@@ -44,6 +57,8 @@ def test_shipped_config_is_valid():
     searches = check((ROOT / "config" / "searches.yaml").read_text(), ROOT)
     assert len(searches) >= 2
     assert {s["source"] for s in searches.values()} == {"demo"}
+    # one demo per platform that can make one, so the compare page shows them together
+    assert {s.get("platform", "x") for s in searches.values()} == {"x", "bluesky"}
 
 
 def test_files_expand_paths_and_globs_in_order_without_duplicates(tmp_path):

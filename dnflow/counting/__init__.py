@@ -70,6 +70,9 @@ class Section:
     position: int = 100  # the page's order of sections, smallest first
     compare: bool = False  # also side by side across searches (the compare page)
     table: str = "counts"
+    # what the data must hold for the table to mean something (a gap name of
+    # dnflow.formats.Format.gaps): when a search's data lacks it, the page shows why
+    needs: str = ""
 
 
 class Page(list):

@@ -101,9 +101,9 @@ class Authors(Count):
                 Section("followed", "Most followed users", "users.csv",
                         ["User", "Name", "Followers"], "username", "user", "users",
                         "Authors by followers, as of their newest {post} in the "
-                        "collection.", table="followers", position=51),
+                        "collection.", table="followers", position=51, needs="followers"),
                 Section("ratio", "Follow ratio", "users.csv",
                         ["User", "Followers", "Following", "Ratio"], "username", "user",
                         "users", "Followers divided by accounts followed (following 0 "
                         "counts as 1), as of the author's newest {post} in the collection.",
-                        table="ratio", position=52)]
+                        table="ratio", position=52, needs="followers")]

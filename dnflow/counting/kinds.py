@@ -13,8 +13,9 @@ _FIELDS = ("tweets", "originals", "retweets", "quotes", "replies")
 @COUNTS.register
 class Kinds(Count):
     """Posts, originals, reposts and quotes by kind; replies are every post that answers
-    another (a quote that replies is a quote and a reply). summary.json keeps X's words
-    ("tweets", "retweets") because users' scripts read them."""
+    another (a quote that replies is a quote and a reply). summary.json has ``posts`` for
+    every platform and keeps X's words ("tweets", the same number, and "retweets")
+    because users' scripts read them."""
 
     name = "kinds"
 
@@ -44,4 +45,6 @@ class Kinds(Count):
         return [a + b for a, b in zip(part, later, strict=True)]
 
     def summary(self, part: list[int]) -> dict[str, Any]:
-        return dict(zip(_FIELDS, part, strict=True))
+        # "posts" is every platform's word for the counted posts; "tweets" the same
+        # number, kept for the scripts that read X searches' summaries
+        return {"posts": part[0], **dict(zip(_FIELDS, part, strict=True))}

@@ -9,7 +9,7 @@ is one :class:`Format` subclass registered in ``FORMATS`` (dnflow.registry).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -46,9 +46,17 @@ class Format:
 
     name = ""
     platform = ""  # dnflow.platforms name
+    # what this format's data never holds, each with the sentence the page shows instead
+    # of a 0 that would read as a finding: "reposts" (no reposts), "followers" (no
+    # follower counts of authors), "metrics" (no like/repost/reply counts). The sentence
+    # takes the platform's words ({posts}, {reposts}, {label}…: dnflow.site.text.words).
+    # A search lacks what every format it was read in lacks (dnflow.sources.gaps_of).
+    gaps: Mapping[str, str] = {}
     # bytes → value: a faster decoder for this format's lines (msgspec structs) that
     # falls back to orjson for anything else; the pass uses the first format's that has one
     loads: Callable[[bytes], Any] | None = None
+    # explain() has a word for any value (the last resort), not only for this format's
+    explains_all = False
 
     def split(self, value: Any) -> Batch | None:
         raise NotImplementedError
@@ -66,7 +74,9 @@ def split(value: Any) -> Batch:
         batch = fmt.split(value)
         if batch is not None:
             return batch
-    for fmt in FORMATS:
+    # formats that explain only their own values speak before the catch-alls (X's, whose
+    # last word on any object is "not a tweet")
+    for fmt in sorted(FORMATS, key=lambda f: f.explains_all):
         reason = fmt.explain(value)
         if reason:
             raise NotPosts(reason)

@@ -39,6 +39,7 @@ def _errors(errors: Any) -> int:
 
 class _X(Format):
     platform = "x"
+    explains_all = True
 
     def explain(self, value: Any) -> str | None:
         return _describe(value)

@@ -297,10 +297,12 @@ def name(r: Mapping[str, Any]) -> str:
     return tx.clip(r.get("name") or "", 100)
 
 
-def count_sections(d: Path, summary: Mapping[str, Any],
-                   platform: Platform) -> list[dict[str, Any]]:
+def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
+                   gaps: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The page's ranked tables: every registered count's sections (dnflow.counting), in
-    their page order, each read from its CSV in ``d``."""
+    their page order, each read from its CSV in ``d``. A section whose data the search
+    lacks (``gaps``: dnflow.sources.gaps_of, in the platform's words) says why instead."""
+    gaps = gaps or {}
     total = to_int(summary.get("tweets"))
     w = tx.words(platform)
     distinct = summary.get("counts") or {}
@@ -310,6 +312,11 @@ def count_sections(d: Path, summary: Mapping[str, Any],
     secs: list[dict[str, Any]] = []
     for spec in specs:
         table = spec.table
+        gap = gaps.get(spec.needs) if spec.needs else None
+        if gap is not None:
+            secs.append({"id": spec.id, "title": spec.title.format(**w), "csv": spec.csv,
+                         "rows": [], "gap": gap, "note": spec.note.format(**w)})
+            continue
         if table in ("followers", "ratio") and ranked is None:
             ranked = top_users(d / spec.csv)
         if table == "posts":
@@ -330,6 +337,7 @@ def count_sections(d: Path, summary: Mapping[str, Any],
             "note": spec.note.format(**w), "value_fmt": "ratio" if table == "ratio" else "int",
             "share": bool(rows) and rows[0]["pct"] is not None,
             "extra_num": table == "ratio",
+            "gap": None,
         })
     return secs
 
@@ -487,7 +495,8 @@ def _cell(v: Any) -> str:
 # run record fields shown in the run history (all of them are in runs.json)
 RUN_COLUMNS = (
     ("window", "Window"), ("attempt", "Attempt"), ("status", "Status"),
-    ("finished", "Finished"), ("new_tweets", "New {posts}"), ("pages", "Pages"),
+    ("finished", "Finished"), ("new_tweets", "New {posts}"), ("new_posts", "New {posts}"),
+    ("pages", "Pages"),
     ("requests", "Requests"), ("retries", "Retries"), ("waits", "Waited (s)"),
     ("rate_limit_waits", "Rate-limit waits"), ("stopped", "Stopped"),
 )

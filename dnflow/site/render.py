@@ -29,7 +29,7 @@ from dnflow.counting import Section
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
-from dnflow.sources import common_platform, platform_of
+from dnflow.sources import common_platform, gaps_of, platform_of
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def search_context(summary_dir: Path, slug: str,
         summary["runs"] = sd.load_runs(runs)
     platform = platform_of(summary)
     w = tx.words(platform)
+    gaps = {k: v.format(**w) for k, v in gaps_of(summary).items()}
     last = sd.last_update(summary)
     latest = sd.latest_run(summary)
     tweets = sd.to_int(summary.get("tweets")) or 0
@@ -89,7 +90,7 @@ def search_context(summary_dir: Path, slug: str,
     bucket = str(summary.get("timeline_bucket") or "day")
     top, sample = sd.load_cards(summary_dir, platform)
     media, media_missing = sd.load_media(summary_dir)
-    sections = sd.count_sections(summary_dir, summary, platform)
+    sections = sd.count_sections(summary_dir, summary, platform, gaps)
     for s in sections:
         s["chart"] = charts.bar_chart(
             [(r["label"], r["value"]) for r in s["rows"]],
@@ -124,14 +125,17 @@ def search_context(summary_dir: Path, slug: str,
         "run_error": (latest.get("error") or "The run failed.")
         if latest and latest.get("status") == "failed" else None,
         "every": summary.get("every"),
+        # (label, number, why the data cannot give it: shown instead of a 0)
         "numbers": [
-            (w["Posts"], summary.get("tweets")),
-            ("Users", summary.get("users")),
-            ("Originals", summary.get("originals")),
-            (w["Reposts"], summary.get("retweets")),
-            ("Quotes", summary.get("quotes")),
-            ("Replies", summary.get("replies")),
+            (w["Posts"], summary.get("tweets"), None),
+            ("Users", summary.get("users"), None),
+            ("Originals", summary.get("originals"), None),
+            (w["Reposts"], summary.get("retweets"), gaps.get("reposts")),
+            ("Quotes", summary.get("quotes"), None),
+            ("Replies", summary.get("replies"), None),
         ],
+        "gaps": [gaps[k] for k in sorted(gaps)],
+        "platform": platform,
         "skipped": sd.to_int(summary.get("skipped")) or 0,
         "api_errors": sd.to_int(summary.get("api_errors")) or 0,
         "timeline": timeline,
@@ -402,8 +406,10 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
                   ) -> dict[str, Any] | None:
     """A section marked ``compare`` (dnflow.counting) across searches: the items in any
     search's top 10, with each search's count (full CSV scan) and share."""
-    # links and words: the searches' platform if they share one (dnflow.sources)
+    # links and words: the searches' platform if they share one (dnflow.sources); across
+    # platforms, each search's counts link to its own platform's page of the value
     platform = common_platform([e["platform"] for e, _ in searches])
+    mixed = len({e["platform"].name for e, _ in searches}) > 1
     w = tx.words(platform)
     key = spec.key
     items: dict[str, float] = {}
@@ -425,6 +431,8 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
             "entry": entry,
             "counts": [counts.get(v, 0) for v in chosen],
             "shares": [100 * counts.get(v, 0) / total for v in chosen],
+            "hrefs": [tx.value_link(spec.link, v, entry["platform"]) if mixed else None
+                      for v in chosen],
         })
     labels = [spec.prefix + v for v in chosen]
     noun = spec.noun
@@ -436,6 +444,7 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
         "labels": labels,
         "hrefs": [tx.value_link(spec.link, v, platform) for v in chosen],
         "series": series,
+        "mixed": mixed,
         "chart": charts.grouped_bar_chart(
             labels, [(s["entry"]["title"], s["shares"]) for s in series],
             chart_id=f"chart-compare-{spec.id}", title=title, noun=w["posts"]),
@@ -459,18 +468,21 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
         "failed": sum(e["status"] == "failed" or bool(e["run_error"]) for e in entries),
         "stale": sum(e["stale"] for e in entries),
     }
-    # words of pages that show every search: their platform's if they share one
+    # words of pages that show every search: their platform's if they share one (else
+    # each search names its platform)
     w = tx.words(common_platform([e["platform"] for e in entries]))
+    mixed = len({e["platform"].name for e in entries}) > 1
     write_text(out / "index.html", env.get_template("index.html").render(
         root="", nav="index", entries=entries, totals=totals, updated=updated, w=w,
-        index_script=Markup(INDEX_SCRIPT), script_hash=_csp_hash(INDEX_SCRIPT)))
+        mixed=mixed, index_script=Markup(INDEX_SCRIPT), script_hash=_csp_hash(INDEX_SCRIPT)))
     comparable = [(e, d) for e, (_, d) in zip(entries, pairs, strict=True)
                   if e["status"] == "ok" and e["tweets"]]
     blocks = [b for spec in counting.sections() if spec.compare
               if (b := compare_block(spec, comparable))]
     write_text(out / "compare.html", env.get_template("compare.html").render(
-        root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable], entries=entries,
-        top=COMPARE_TOP, updated=updated, w=w))
+        root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable],
+        entries=entries, top=COMPARE_TOP, updated=updated, w=w,
+        platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
     write_text(out / "feed.xml", env.get_template("feed.xml").render(
         entries=feed_entries, w=w,

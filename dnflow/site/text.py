@@ -23,13 +23,29 @@ MAX_LINKS = 40  # links made in one tweet's text; the rest stays plain text
 MAX_URL = 2048  # longer URLs are shown, not linked
 MAX_LABEL = 90  # characters of a URL shown as link text
 
-_TOKEN = re.compile(
+_URL_TAG = (
     r"(?P<url>\bhttps?://[^\s<>\"'\u00a0\u2000-\u200b\u3000]+)"
     r"|(?<![\w&#＃])[#＃](?P<tag>\w*[^\W\d_]\w*)"
-    r"|(?<![\w@＠])[@＠](?P<user>[A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])",
-    re.IGNORECASE,
 )
+_TOKENS: dict[tuple[str, tuple[str, ...]], re.Pattern[str]] = {}
+
+
+def _token(platform: Platform, shown: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """URLs, hashtags, mentions as ``platform`` writes them, and the link texts ``shown``
+    (a post that shows a link as text of its own: Bluesky's "example.com/long-pa…")."""
+    key = (platform.mention_pattern, shown)
+    tok = _TOKENS.get(key)
+    if tok is None:
+        alts = "|".join(map(re.escape, shown))
+        tok = re.compile(
+            (f"(?P<shown>{alts})|" if shown else "") + _URL_TAG
+            + f"|(?<![\\w@＠])[@＠](?P<user>{platform.mention_pattern})", re.IGNORECASE)
+        if len(_TOKENS) > 512:
+            _TOKENS.clear()
+        _TOKENS[key] = tok
+    return tok
 _TRAILING = ".,;:!?'\")]}…»”’"
+_HTTP = re.compile(r"https?://", re.IGNORECASE)
 
 
 def safe_url(url: Any) -> str | None:
@@ -97,12 +113,19 @@ def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = No
     """
     out: list[str] = []
     pos = 0
-    for n, m in enumerate(_TOKEN.finditer(text)):
+    # link texts that are not URLs themselves, longest first (one may contain another)
+    shown = tuple(sorted((k for k in expand or () if k and not _HTTP.match(k)),
+                         key=lambda k: (-len(k), k)))
+    for n, m in enumerate(_token(platform, shown).finditer(text)):
         if n >= MAX_LINKS:
             break
         out.append(escape(text[pos : m.start()]))
         pos = m.end()
-        if m.group("url"):
+        if shown and m.group("shown"):
+            href = safe_url((expand or {}).get(m.group("shown")))
+            out.append(_link(href, m.group("shown"), "url") if href
+                       else escape(m.group("shown")))
+        elif m.group("url"):
             url, rest = _split_url(m.group("url"))
             target = (expand or {}).get(url, url)
             href = safe_url(target)
@@ -149,9 +172,8 @@ def value_link(kind: str, value: str, platform: Platform) -> str | None:
     if kind == "hashtag":
         return platform.hashtag_url(value)
     if kind == "user":
-        # word-character handles only; anything else is shown, not linked
-        ok = re.fullmatch(r"@?[A-Za-z0-9_]{1,50}", value)
-        return platform.profile_url(value) if ok else None
+        # handles the platform can link (X: word characters); others are shown, not linked
+        return platform.profile_url(value) if platform.handle_ok(value) else None
     if kind == "url":
         return safe_url(value)
     if kind == "domain":

@@ -12,7 +12,8 @@ the site loop over the registry instead of naming a source:
   window, ``data/<slug>/runs/<stamp>.json``; a source that collects gets ``every``;
 - or a generated raw file (``generates`` and :meth:`Source.generate`);
 - what a schema cannot check (:meth:`Source.check`);
-- its platform (words and URLs on pages) and the formats it reads (:func:`platform_of`).
+- its platform (words and URLs on pages) and the formats it reads (:func:`platform_of`);
+- what its data never holds, so the page says so instead of showing 0 (:func:`gaps_of`).
 
 docs/extending.md shows a whole source in one module.
 """
@@ -57,6 +58,10 @@ class Source:
     collects: ClassVar[bool] = False
     # the raw file its generate job writes, as data/<slug>/raw/<generates> (or "")
     generates: ClassVar[str] = ""
+    # what its searches never hold whatever their files' formats give, each with the
+    # sentence the page shows instead of a 0 (the keys of dnflow.formats.Format.gaps;
+    # e.g. a Mastodon hashtag timeline carries no boosts); see :func:`gaps_of`
+    gaps: ClassVar[Mapping[str, str]] = {}
 
     @property
     def resource(self) -> str:
@@ -131,6 +136,25 @@ def platform_of(summary: Mapping[str, Any]) -> Platform:
             if isinstance(s, Mapping) for f in s.get("formats") or ()
             if isinstance(f, str) and f in FORMATS}
     return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM]
+
+
+def gaps_of(summary: Mapping[str, Any]) -> dict[str, str]:
+    """What a search's data cannot show (``{"reposts": why, …}``), from its summary.json:
+    its source's gaps, and those of every format its files were read in (a gap of one
+    format that another format fills is none), or of its source's formats before any
+    file was read. The page says the sentence instead of showing a 0 as a finding."""
+    src = SOURCES.get(str(summary.get("source") or ""))
+    out = dict(src.gaps) if src else {}
+    names = [f for s in summary.get("sources") or () if isinstance(s, Mapping)
+             for f in s.get("formats") or () if isinstance(f, str) and f in FORMATS]
+    if not names and src:
+        names = [f for f in src.formats if f in FORMATS]
+    if names:
+        common = set(FORMATS[names[0]].gaps).intersection(
+            *(FORMATS[f].gaps for f in names[1:]))
+        for key in sorted(common):
+            out.setdefault(key, FORMATS[names[0]].gaps[key])
+    return out
 
 
 def common_platform(platforms: Sequence[Platform]) -> Platform:

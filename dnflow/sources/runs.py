@@ -3,15 +3,23 @@
 Every collection job of a search writes ``data/<slug>/runs/<stamp>.json`` (its run record,
 ``status`` ok or failed) and, when posts came, raw chunks ``data/<slug>/raw/<window>.jsonl``.
 The layout is the same for every source, so the rules, the site and the retry of a failed
-window need not know which source collected.
+window need not know which source collected. The files of one window while it is being
+collected (:class:`WindowPaths`), how they are written (:func:`write_atomic`), the log
+lines (:func:`logger`) and the bounds of waiting (:class:`Backoff`) are shared here too.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
+
+Log = Callable[[str], None]
 
 
 def _read_json(path: Path) -> Any | None:
@@ -53,3 +61,100 @@ def attempt_stamp(search_dir: str | Path, window: str) -> str:
         if rec is None or rec.get("status") != "failed":
             return name
         n += 1
+
+
+# ---------------------------------------------------------------- a window's files
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def dump_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+@dataclass
+class WindowPaths:
+    """The files of one window of one search (``base`` is data/<slug>)::
+
+        raw/<window>.jsonl                 the chunk: only once complete
+        raw/.<window>.partial.jsonl        pages so far, while running or after a failure
+        raw/.<window>.checkpoint.json      the resume point
+        runs/<window>[~<attempt>].json     the run record
+    """
+
+    base: Path
+    window: str
+
+    @property
+    def raw(self) -> Path:
+        return self.base / "raw"
+
+    @property
+    def chunk(self) -> Path:
+        return self.raw / f"{self.window}.jsonl"
+
+    @property
+    def partial(self) -> Path:
+        return self.raw / f".{self.window}.partial.jsonl"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.raw / f".{self.window}.checkpoint.json"
+
+    def record(self, name: str) -> Path:
+        return self.base / "runs" / f"{name}.json"
+
+
+def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
+    """Progress lines, each with the time and the search, flushed at once (tail -f)."""
+    if log is None:
+        return lambda line: None
+    if callable(log) and not hasattr(log, "write"):
+        return log  # type: ignore[return-value]
+
+    def write(line: str) -> None:
+        log.write(f"{now_iso()} {slug} {stamp}: {line}\n")  # type: ignore[union-attr]
+        log.flush()  # type: ignore[union-attr]
+
+    return write
+
+
+# ---------------------------------------------------------------- waiting
+
+
+@dataclass
+class Backoff:
+    """How long to wait and when to give up. Every wait of a run counts against
+    ``max_wait`` (seconds), so a run ends in bounded time whatever the server does."""
+
+    base: float = 2.0  # first wait of the exponential series (5xx, resets, 429 w/o reset)
+    cap: float = 120.0  # longest single exponential wait
+    jitter: float = 1.0  # added to rate-limit waits, so parallel clients do not stampede
+    max_wait: float = 1800.0  # total seconds one run may spend waiting (two 429 windows)
+    max_attempts: int = 6  # tries of one request before giving up (5xx, connection, 429…)
+    reset_cap: float = 960.0  # a reset further away than one 15-min window is clock skew
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, prefix: str = "DNFLOW_X",
+                 **defaults: Any) -> Backoff:
+        """``defaults`` (the source's own), overridden by ``<prefix>_MAX_WAIT``,
+        ``<prefix>_BACKOFF`` (base), ``<prefix>_JITTER`` and ``<prefix>_ATTEMPTS``
+        (tests and demos shrink them)."""
+        env = os.environ if env is None else env
+        b = cls(**defaults)
+        for name, attr, kind in (("MAX_WAIT", "max_wait", float), ("BACKOFF", "base", float),
+                                 ("JITTER", "jitter", float), ("ATTEMPTS", "max_attempts", int)):
+            if env.get(f"{prefix}_{name}"):
+                setattr(b, attr, kind(env[f"{prefix}_{name}"]))
+        return b

@@ -55,12 +55,19 @@ from dnflow import __version__
 from dnflow import windows as dnwindows
 from dnflow.sources import SourceError
 from dnflow.sources.runs import (
+    Backoff,
+    Log,
     _read_json,
     _split_stamp,
     attempt_stamp,
     chunk_files,
     run_records,
 )
+from dnflow.sources.runs import WindowPaths as _Paths
+from dnflow.sources.runs import dump_json as _dump
+from dnflow.sources.runs import logger as _logger
+from dnflow.sources.runs import now_iso as _now_iso
+from dnflow.sources.runs import write_atomic as _write_atomic
 
 API_HOST = "https://api.twitter.com"
 TOKEN_ENV = "X_BEARER_TOKEN"
@@ -105,9 +112,6 @@ COUNT_ROUTES = {"recent": "/2/tweets/counts/recent", "all": "/2/tweets/counts/al
 # <datadir>/.x-rate-limit.json: the last rate-limit answer of each endpoint (Transport)
 RATE_LIMIT_FILE = ".x-rate-limit.json"
 
-Log = Callable[[str], None]
-
-
 class CollectError(SourceError):
     """An expected failure: ``str()`` is the one line shown in the run record and page."""
 
@@ -118,33 +122,6 @@ class CollectError(SourceError):
 
 
 # --------------------------------------------------------------------------- transport
-
-
-@dataclass
-class Backoff:
-    """How long to wait and when to give up. Every wait of a run counts against
-    ``max_wait`` (seconds), so a run ends in bounded time whatever the server does."""
-
-    base: float = 2.0  # first wait of the exponential series (5xx, resets, 429 w/o reset)
-    cap: float = 120.0  # longest single exponential wait
-    jitter: float = 1.0  # added to rate-limit waits, so parallel clients do not stampede
-    max_wait: float = 1800.0  # total seconds one run may spend waiting (two 429 windows)
-    max_attempts: int = 6  # tries of one request before giving up (5xx, connection, 429…)
-    reset_cap: float = 960.0  # a reset further away than one 15-min window is clock skew
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Backoff:
-        """Defaults, overridden by ``DNFLOW_X_MAX_WAIT``, ``DNFLOW_X_BACKOFF`` (base),
-        ``DNFLOW_X_JITTER`` and ``DNFLOW_X_ATTEMPTS`` (tests and demos shrink them)."""
-        env = os.environ if env is None else env
-        b = cls()
-        for name, attr, kind in (("DNFLOW_X_MAX_WAIT", "max_wait", float),
-                                 ("DNFLOW_X_BACKOFF", "base", float),
-                                 ("DNFLOW_X_JITTER", "jitter", float),
-                                 ("DNFLOW_X_ATTEMPTS", "max_attempts", int)):
-            if env.get(name):
-                setattr(b, attr, kind(env[name]))
-        return b
 
 
 class _Adapter(HTTPAdapter):
@@ -419,23 +396,6 @@ class Transport:
 # --------------------------------------------------------------------------- files
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _dump(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-
-
 def newest_archived_id(raw_dir: str | Path) -> str | None:
     """Newest tweet id in the completed chunks: each chunk is written newest page first,
     so its first page's ``meta.newest_id`` (or largest data id) is its newest."""
@@ -498,31 +458,6 @@ def _public_params(params: Mapping[str, Any]) -> dict[str, Any]:
     # the request as the API saw it (comma lists), for provenance; never holds a secret
     return {k.replace("_fields", ".fields"): (",".join(v) if isinstance(v, list) else v)
             for k, v in params.items()}
-
-
-@dataclass
-class _Paths:
-    base: Path
-    window: str
-
-    @property
-    def raw(self) -> Path:
-        return self.base / "raw"
-
-    @property
-    def chunk(self) -> Path:
-        return self.raw / f"{self.window}.jsonl"
-
-    @property
-    def partial(self) -> Path:
-        return self.raw / f".{self.window}.partial.jsonl"
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.raw / f".{self.window}.checkpoint.json"
-
-    def record(self, name: str) -> Path:
-        return self.base / "runs" / f"{name}.json"
 
 
 def _count_chunk(path: Path) -> tuple[int, int, str | None, str | None]:
@@ -835,20 +770,6 @@ def collect_window(
     run = _Run(slug, search, paths, transport_factory=factory, log=out,
                limit=limit, budget_note=budget_note)
     return _finish(record_path, run.run(record))
-
-
-def _logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
-    """Progress lines, each with the time and the search, flushed at once (tail -f)."""
-    if log is None:
-        return lambda line: None
-    if callable(log) and not hasattr(log, "write"):
-        return log  # type: ignore[return-value]
-
-    def write(line: str) -> None:
-        log.write(f"{_now_iso()} {slug} {stamp}: {line}\n")  # type: ignore[union-attr]
-        log.flush()  # type: ignore[union-attr]
-
-    return write
 
 
 def bearer_token(env: Mapping[str, str]) -> str:
