@@ -77,6 +77,10 @@ class Post(msgspec.Struct, gc=False):
     # the platform's global URI of the post where its id is not one (Bluesky: the
     # at-URI, which is also its id; Mastodon: the status URI, the same on every instance)
     uri: str | None = None
+    # the account id of the replied-to and of the quoted post's author, where the data
+    # gives it (X: in_reply_to_user_id, the quoted tweet's author_id): network edges
+    reply_user: str | None = None
+    quote_user: str | None = None
 
 
 def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
@@ -94,12 +98,13 @@ def post(platform: str, id: Any, url: str | None, created_at: str | None, author
          text: str, lang: Any, repost_of: Any, quote_of: Any, reply_to: Any,
          reposted: Post | None, hashtags: list, mentions: list, links: list, media: list,
          client: Any, metrics: dict, place: Any = None, coordinates: Any = None,
-         uri: str | None = None) -> Post:
+         uri: str | None = None, reply_user: str | None = None,
+         quote_user: str | None = None) -> Post:
     """A record, its ``kind`` worked out from the ids it references."""
     return Post(platform, id, url, created_at, author, text, lang,
                 kind_of(repost_of, quote_of, reply_to), repost_of, quote_of, reply_to,
                 reposted, hashtags, mentions, links, media, client, metrics, place,
-                coordinates, uri)
+                coordinates, uri, reply_user, quote_user)
 
 
 _STR_OR_NONE = (str, type(None))
@@ -118,7 +123,7 @@ def problem(rec: Any, _depth: int = 0) -> str | None:
     if tid.__class__ is not str or not tid:
         return f"id is {type(tid).__name__}, not text"
     for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url",
-                "uri"):
+                "uri", "reply_user", "quote_user"):
         if not isinstance(getattr(rec, key), _STR_OR_NONE):
             return f"{key} is {type(getattr(rec, key)).__name__}, not text"
     if rec.text.__class__ is not str:

@@ -260,7 +260,20 @@ def normalize_v2(t: dict, inc: Includes = _EMPTY, _depth: int = 0) -> Post:
                 mentions if mentions is not None else [], urls if urls is not None else [],
                 media, t.get("source"),
                 # the API's own dict: retweet_count, reply_count, like_count, quote_count…
-                t.get("public_metrics") or {}, place, coords)
+                t.get("public_metrics") or {}, place, coords,
+                reply_user=t.get("in_reply_to_user_id"),
+                quote_user=_quoted_author(refs, quote_of, inc))
+
+
+def _quoted_author(refs: Any, quote_of: Any, inc: Includes) -> Any:
+    """The quoted tweet's author id: flattened tweets inline it, pages include it."""
+    if not quote_of:
+        return None
+    for ref in refs:
+        if ref.get("type") == "quoted" and "author_id" in ref:
+            return ref["author_id"]
+    quoted = inc.tweets.get(quote_of)
+    return quoted.get("author_id") if quoted.__class__ is dict else None
 
 
 def _v2_media_of(t: dict, inc: Includes) -> list[dict]:
@@ -385,7 +398,13 @@ def normalize_v1(t: dict, _depth: int = 0) -> Post:
         _url_list(ent.get("urls")), media, _strip_html(t.get("source")),
         {"retweet_count": t.get("retweet_count"), "reply_count": t.get("reply_count"),
          "like_count": t.get("favorite_count"), "quote_count": t.get("quote_count")},
-        place, coords)
+        place, coords, reply_user=t.get("in_reply_to_user_id_str"),
+        quote_user=_v1_quoted_author(t.get("quoted_status")))
+
+
+def _v1_quoted_author(qs: Any) -> Any:
+    user = qs.get("user") if qs.__class__ is dict else None
+    return user.get("id_str") if user.__class__ is dict else None
 
 
 # ---------------------------------------------------------------- one JSON line

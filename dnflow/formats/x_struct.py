@@ -85,6 +85,7 @@ class Tweet(msgspec.Struct, gc=False):
     referenced_tweets: list[_Ref] | None = None
     attachments: _Attachments | None = None
     geo: _Geo | None = None
+    in_reply_to_user_id: str | None = None
 
 
 class _UserMetrics(msgspec.Struct, gc=False):
@@ -255,4 +256,9 @@ def normalize(t: Tweet, inc: Includes, _depth: int = 0) -> Post:
                 ("repost" if retweet_of else "quote" if quote_of else "reply" if reply_to
                  else "original"),
                 retweet_of, quote_of, reply_to, retweeted, hashtags or [], mentions or [],
-                urls or [], media or [], t.source, t.public_metrics or {}, place, coords)
+                urls or [], media or [], t.source, t.public_metrics or {}, place, coords,
+                None, t.in_reply_to_user_id, _author_id(inc.tweets.get(quote_of)))
+
+
+def _author_id(t: Tweet | None) -> str | None:
+    return t.author_id if t is not None else None

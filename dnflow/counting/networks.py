@@ -1,0 +1,322 @@
+"""The networks of a search: who mentions, reposts, quotes and replies to whom, and which
+hashtags are used together (edge lists for Gephi and network.gexf), in the one pass.
+
+Accounts are keyed by their platform id; an account known only by a handle (a mention,
+an "RT @handle:" repost whose original the archive lacks) is ``@`` and its case-folded
+handle, the same folding as mentions.csv. When writing, such a handle becomes the id
+of the account the search saw with that handle (its first post with both), so an
+account mentioned by handle and posting under its id is one node.
+
+A part is one dict, so that it spills as one keyspace (dnflow.spill): the first
+character of a key says what it is, the rest is the key itself:
+
+- ``A@handle`` → id: an author's handle, first seen;
+- ``M``, ``R``, ``Q``, ``P`` + source NUL target → [weight, first, last]: mentions,
+  reposts, quotes, replies (P: "post replied to");
+- ``H`` + tag NUL tag → [weight, first, last]: hashtags of one post, in order;
+- ``F`` + platform → platform: the platforms of the posts;
+- ``N`` + account → [posts, first, last, followers, handle]: an author, as of their
+  newest post (equal times: the later one).
+
+Times are the posts' ``created_at`` text; a post without one does not move first or
+last (``_NO_FIRST``/``""`` sort after and before every time). Writing resolves handles
+by two sort-merge joins with the aliases and sums the edges that became one, by sorts
+that hold at most ``spill.RANK_CHUNK`` rows (a Spilled part) or in memory (a part that
+fits there), the same rows either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from dnflow import spill
+from dnflow.counting import COUNTS, Count, Output, Page, Spilled, write_csv
+from dnflow.counting.gexf import write_gexf
+
+EDGE_HEADER = ("source", "target", "weight", "first", "last")
+# key letter → the network's file
+KINDS = {"M": "mentions", "R": "retweets", "Q": "quotes", "P": "replies"}
+FILES = {k: f"edges-{name}.csv" for k, name in KINDS.items()}
+HASHTAGS_FILE = "edges-hashtags.csv"
+GEXF_FILE = "network.gexf"
+_NO_FIRST = "~"  # after every ISO time: a post without a time never is the first
+SEP = "\0"
+_AT_URI = "at://"
+
+
+def account(a: Any) -> str | None:
+    """The key of an author: the id, else "@" and the case-folded handle."""
+    if a.id:
+        return a.id
+    return "@" + a.handle.casefold() if a.handle else None
+
+
+def _did_of(uri: str | None) -> str | None:
+    """The account of a Bluesky at-URI (at://did/collection/rkey)."""
+    if uri and uri.startswith(_AT_URI):
+        return uri[len(_AT_URI):].split("/", 1)[0] or None
+    return None
+
+
+def _rt_handle(text: str) -> str | None:
+    """The handle of an X "RT @handle: …" text (a repost whose original is not there)."""
+    if text.startswith("RT @"):
+        end = text.find(":", 4)
+        if end > 4:
+            return "@" + text[4:end].casefold()
+    return None
+
+
+def _add(part: dict, key: str, t: str) -> None:
+    v = part.get(key)
+    if v is None:
+        part[key] = [1, t or _NO_FIRST, t]
+    else:
+        v[0] += 1
+        if t:
+            if t < v[1]:
+                v[1] = t
+            if t > v[2]:
+                v[2] = t
+
+
+def _targets(p: Any) -> Iterator[tuple[str, str]]:
+    """(kind letter, target account) of each edge a post makes, each once."""
+    if p.kind == "repost":
+        orig = p.reposted
+        tgt = account(orig.author) if orig is not None else _rt_handle(p.text)
+        if tgt:
+            yield "R", tgt
+        return  # a repost's own mentions are its original's, cut with its text
+    if p.mentions:
+        for h in dict.fromkeys(m.casefold() for m in p.mentions):
+            yield "M", "@" + h
+    if p.quote_of:
+        tgt = p.quote_user or _did_of(p.quote_of)
+        if tgt:
+            yield "Q", tgt
+    if p.reply_to:
+        tgt = p.reply_user or _did_of(p.reply_to)
+        if tgt:
+            yield "P", tgt
+
+
+def _node(part: dict, src: str, p: Any, t: str) -> None:
+    a = p.author
+    key = "N" + src
+    v = part.get(key)
+    if v is None:
+        part[key] = [1, t or _NO_FIRST, t, a.followers, a.handle]
+        return
+    v[0] += 1
+    if t and t < v[1]:
+        v[1] = t
+    if t >= v[2]:
+        v[2], v[3], v[4] = t, a.followers, a.handle
+
+
+def _alias(part: dict, a: Any) -> None:
+    if a.id and a.handle:
+        key = "A@" + a.handle.casefold()
+        if key not in part:
+            part[key] = a.id
+
+
+@COUNTS.register
+class Networks(Count):
+    name = "networks"
+    outputs = (
+        Output(FILES["M"], EDGE_HEADER, "who mentions whom: source, target, {posts}, "
+               "first, last"),
+        Output(FILES["R"], EDGE_HEADER, "who {repost}s whom (the original's author)"),
+        Output(FILES["Q"], EDGE_HEADER, "who quotes whom (the quoted {post}'s author)"),
+        Output(FILES["P"], EDGE_HEADER, "who replies to whom"),
+        Output(HASHTAGS_FILE, EDGE_HEADER, "hashtags used in one {post} together "
+               "(undirected)"),
+        Output(GEXF_FILE, (), "the account networks in one GEXF 1.3 file, for Gephi"),
+    )
+
+    def start(self) -> dict:
+        return {}
+
+    def take(self, part: dict, posts: Page) -> dict:
+        for p, src_post in zip(posts, posts.sources, strict=True):
+            src = account(p.author)
+            if src is None:
+                continue
+            t = p.created_at or ""
+            if "F" + p.platform not in part:
+                part["F" + p.platform] = p.platform
+            _node(part, src, p, t)
+            _alias(part, p.author)
+            if p.reposted is not None:
+                _alias(part, p.reposted.author)
+            for kind, tgt in _targets(p):
+                _add(part, kind + src + SEP + tgt, t)
+            tags = src_post.hashtags
+            if tags and len(tags) > 1:
+                distinct = sorted({h.casefold() for h in tags})
+                for i, a in enumerate(distinct):
+                    for b in distinct[i + 1:]:
+                        _add(part, "H" + a + SEP + b, t)
+        return part
+
+    def merge(self, part: dict, later: dict) -> dict:
+        combine = self.combine
+        for k, v in later.items():
+            known = part.get(k)
+            part[k] = v if known is None else combine(known, v)
+        return part
+
+    def dump(self, part: dict) -> dict:
+        return part
+
+    def load(self, data: dict) -> dict:
+        return data
+
+    spills = True
+
+    def items(self, part: dict, order: int) -> Iterable[tuple[Any, Any]]:
+        return part.items()
+
+    def combine(self, value: Any, later: Any) -> Any:
+        if value.__class__ is str:  # an alias: first seen
+            return value
+        out = [value[0] + later[0], min(value[1], later[1]), max(value[2], later[2])]
+        if len(value) == 5:  # an author: as of the newest post, equal times the later
+            out += later[3:] if later[2] >= value[2] else value[3:]
+        return out
+
+    def distinct(self, part: Any) -> dict[str, int]:
+        return {}
+
+    def summary(self, part: Any) -> dict[str, Any]:
+        return {}
+
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        if isinstance(part, Spilled):
+            items: Callable[[], Iterable] = part.items
+            sort = _external(part.spiller)
+        else:
+            keys = sorted(part)
+            items = lambda: ((k, part[k]) for k in keys)  # noqa: E731
+            sort = _in_memory
+        # not in summary.json: the summaries of searches made before stay as they were
+        ctx["networks"] = write_networks(items, sort, outdir)
+        platforms = ",".join(k[1:] for k, _ in items() if k[0] == "F")
+        write_gexf(outdir / GEXF_FILE, [outdir / FILES[k] for k in KINDS], nodes(items),
+                   platforms, sort)
+
+
+# ---------------------------------------------------------------- writing
+
+
+Sort = Callable[[Iterable, Callable], Iterable]
+
+
+def _in_memory(rows: Iterable, key: Callable) -> Iterable:
+    return sorted(rows, key=key)
+
+
+def _external(spiller: spill.Spiller) -> Sort:
+    def sort(rows: Iterable, key: Callable) -> Iterable:
+        return spill.ranked(rows, key, spiller, spill.RANK_CHUNK)
+    return sort
+
+
+def aliases(items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, str]]:
+    """("@handle", id) in handle order: the keys that come first in key order."""
+    for k, v in items:
+        if k[0] != "A":
+            return
+        yield k[1:], v
+
+
+def _edges(items: Iterable[tuple[str, Any]]) -> Iterator[tuple]:
+    for k, v in items:
+        if k[0] in KINDS:
+            src, tgt = k[1:].split(SEP)
+            yield (k[0], src, tgt, v[0], v[1], v[2])
+
+
+def _joined(rows: Iterable[tuple], names: Iterator[tuple[str, str]], at: int) -> Iterator:
+    """``rows`` (sorted by their field ``at``) with each "@handle" there that an author
+    had replaced by the author's id: a merge of two sorted streams."""
+    cur = next(names, None)
+    for row in rows:
+        ref = row[at]
+        if ref[0] == "@":
+            while cur is not None and cur[0] < ref:
+                cur = next(names, None)
+            if cur is not None and cur[0] == ref:
+                row = (*row[:at], cur[1], *row[at + 1:])
+        yield row
+
+
+_EDGE = itemgetter(0, 1, 2)
+
+
+def resolved_edges(items: Callable[[], Iterable], sort: Sort) -> Iterator[tuple]:
+    """Every account edge once, handles resolved and edges that became one summed, in
+    (kind, source, target) order."""
+    rows = _joined(sort(_edges(items()), itemgetter(2)), aliases(items()), 2)
+    rows = _joined(sort(rows, itemgetter(1)), aliases(items()), 1)
+    for key, group in groupby(sort(rows, _EDGE), key=_EDGE):
+        w, lo, hi = 0, _NO_FIRST, ""
+        for row in group:
+            w += row[3]
+            lo = min(lo, row[4])
+            hi = max(hi, row[5])
+        yield (*key, w, lo, hi)
+
+
+def by_weight(row: tuple) -> tuple:
+    """Within a network: weight descending, then source, then target (code points)."""
+    return row[0], -row[3], row[1], row[2]
+
+
+def _csv_row(row: tuple) -> tuple:
+    first = "" if row[4] == _NO_FIRST else row[4]
+    return row[1], row[2], row[3], first, row[5]
+
+
+def write_networks(items: Callable[[], Iterable], sort: Sort, outdir: Path) -> dict[str, int]:
+    """The four account edge lists and the hashtags' one; how many edges each has."""
+    counts = dict.fromkeys(KINDS.values(), 0)
+    ranked = groupby(sort(resolved_edges(items, sort), by_weight), key=itemgetter(0))
+    done = set()
+    for kind, rows in ranked:
+        n = [0]
+
+        def counted(rows: Iterable, n: list = n) -> Iterator:
+            for row in rows:
+                n[0] += 1
+                yield _csv_row(row)
+        write_csv(outdir / FILES[kind], EDGE_HEADER, counted(rows))
+        counts[KINDS[kind]] = n[0]
+        done.add(kind)
+    for kind in KINDS:
+        if kind not in done:
+            write_csv(outdir / FILES[kind], EDGE_HEADER, ())
+    tags = (("H", *k[1:].split(SEP), v[0], v[1], v[2])
+            for k, v in items() if k[0] == "H")
+    n = [0]
+
+    def counted_tags(rows: Iterable) -> Iterator:
+        for row in rows:
+            n[0] += 1
+            yield _csv_row(row)
+    write_csv(outdir / HASHTAGS_FILE, EDGE_HEADER, counted_tags(sort(tags, by_weight)))
+    counts["hashtags"] = n[0]
+    return counts
+
+
+def nodes(items: Callable[[], Iterable]) -> Iterator[tuple[str, list]]:
+    """(account, [posts, first, last, followers, handle]) of every author, by account."""
+    for k, v in items():
+        if k[0] == "N":
+            yield k[1:], v

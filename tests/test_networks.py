@@ -1,0 +1,176 @@
+"""The networks count (dnflow.counting.networks): edge lists whose weights are counted
+again here straight from the raw pages of real files, the same rows when the search is
+counted by runs and sorted in small chunks, and network.gexf's structure."""
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dnflow import spill
+from dnflow.summary import summarize
+
+from .golden.cases import CORPUS, digests
+
+TWOSETS = CORPUS / "twarc-csv" / "test-data" / "2sets.jsonl"
+TWITWI = CORPUS / "bluesky" / "twitwi" / "bluesky-posts.json"
+GEXF = "{http://gexf.net/1.3}"
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["source", "target", "weight", "first", "last"]
+    return rows[1:]
+
+
+def _weights(path: Path) -> Counter:
+    return Counter({(r[0], r[1]): int(r[2]) for r in _rows(path)})
+
+
+def _raw_v2(path: Path) -> tuple[list[dict], dict[str, dict]]:
+    """Every tweet of a file of v2 pages (first seen once), and the included tweets."""
+    tweets, seen, included = [], set(), {}
+    for line in path.read_text().splitlines():
+        page = json.loads(line)
+        for t in page.get("includes", {}).get("tweets", ()):
+            included[t["id"]] = t
+        for t in page["data"]:
+            if t["id"] not in seen:
+                seen.add(t["id"])
+                tweets.append(t)
+    return tweets, included
+
+
+@pytest.fixture(scope="module")
+def twosets(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("twosets")
+    summarize([TWOSETS], out, {"slug": "t"}, workers=1)
+    return out
+
+
+def test_reply_quote_and_repost_weights_are_the_raw_pages(twosets):
+    """Counted again from the raw JSON: replier → in_reply_to_user_id, quoter → the
+    quoted tweet's author, reposter → the original's author, one per tweet."""
+    tweets, included = _raw_v2(TWOSETS)
+    want = {"replies": Counter(), "quotes": Counter(), "retweets": Counter()}
+    for t in tweets:
+        refs = {r["type"]: r["id"] for r in t.get("referenced_tweets", ())}
+        if "retweeted" in refs:
+            orig = included.get(refs["retweeted"])
+            if orig:
+                want["retweets"][t["author_id"], orig["author_id"]] += 1
+            continue
+        if "quoted" in refs and refs["quoted"] in included:
+            want["quotes"][t["author_id"], included[refs["quoted"]]["author_id"]] += 1
+        if "replied_to" in refs and t.get("in_reply_to_user_id"):
+            want["replies"][t["author_id"], t["in_reply_to_user_id"]] += 1
+    for name, weights in want.items():
+        assert weights, name  # the file has some of each
+        assert _weights(twosets / f"edges-{name}.csv") == weights, name
+
+
+def test_hand_worked_edges_of_a_real_file(twosets):
+    # @1_3loona (1019555262158524416) reposted three tweets of 1164497209351479296,
+    # at 16:38:11, 16:38:13 and 16:38:16 (read off the raw page)
+    rows = _rows(twosets / "edges-retweets.csv")
+    assert rows[0] == ["1019555262158524416", "1164497209351479296", "3",
+                       "2021-09-22T16:38:11Z", "2021-09-22T16:38:16Z"]
+    # #blackpink, #kpop and #lisa written together: 41 tweets have the first two
+    tags = {(r[0], r[1]): int(r[2]) for r in _rows(twosets / "edges-hashtags.csv")}
+    assert tags["blackpink", "kpop"] == 41
+    assert tags["blackpink", "lisa"] == 40
+
+
+def test_hashtag_pairs_are_the_raw_entities(twosets):
+    tweets, included = _raw_v2(TWOSETS)
+    want: Counter = Counter()
+    for t in tweets:
+        refs = {r["type"]: r["id"] for r in t.get("referenced_tweets", ())}
+        src = included.get(refs.get("retweeted"), t)  # a repost counts its original's
+        tags = sorted({h["tag"].casefold()
+                       for h in src.get("entities", {}).get("hashtags", ())})
+        for i, a in enumerate(tags):
+            for b in tags[i + 1:]:
+                want[a, b] += 1
+    assert _weights(twosets / "edges-hashtags.csv") == want
+
+
+def test_mentions_fold_as_mentions_csv_and_resolve_to_authors(twosets):
+    with open(twosets / "mentions.csv", newline="") as f:
+        mentioned = {r["username"] for r in csv.DictReader(f)}
+    with open(twosets / "users.csv", newline="") as f:
+        authors = {r["username"].casefold() for r in csv.DictReader(f)}
+    rows = _rows(twosets / "edges-mentions.csv")
+    targets = {r[1] for r in rows}
+    by_handle = {t[1:] for t in targets if t.startswith("@")}
+    assert by_handle <= mentioned
+    assert not by_handle & authors  # an author's handle became their id
+    assert any(not t.startswith("@") for t in targets)
+
+
+def test_sorted_by_weight_then_source_then_target(twosets):
+    for name in ("mentions", "retweets", "quotes", "replies", "hashtags"):
+        rows = _rows(twosets / f"edges-{name}.csv")
+        keys = [(-int(r[2]), r[0], r[1]) for r in rows]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys), name
+        assert all(r[3] <= r[4] for r in rows)
+
+
+def test_spilled_and_sorted_in_small_chunks_are_the_same_files(twosets, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setattr(spill, "RANK_CHUNK", 7)  # every sort of the writing spills
+    summarize([TWOSETS], tmp_path, {"slug": "t"}, workers=1, spill_min_bytes=0,
+              spill_keys=40)
+    got, want = digests(tmp_path), digests(twosets)
+    for name in want:
+        if name.startswith(("edges-", "network")):
+            assert got[name] == want[name], name
+
+
+def test_bluesky_replies_and_quotes_go_to_the_did_of_the_uri(tmp_path):
+    summarize([TWITWI], tmp_path, {"slug": "b", "source": "archive"})
+    items = json.loads(TWITWI.read_text())
+    want: Counter = Counter()
+    seen = set()
+    for item in items:
+        post = item.get("post", item)
+        if "reason" in item or post["uri"] in seen:  # a repost is a repost edge
+            continue
+        seen.add(post["uri"])
+        parent = post["record"].get("reply", {}).get("parent", {}).get("uri")
+        if parent:
+            want[post["author"]["did"], parent[5:].split("/")[0]] += 1
+    assert want
+    got = _weights(tmp_path / "edges-replies.csv")
+    assert got == want
+    quotes = _rows(tmp_path / "edges-quotes.csv")
+    assert quotes and all(r[1].startswith("did:") for r in quotes)
+
+
+def test_gexf_is_gexf_1_3(twosets):
+    root = ET.parse(twosets / "network.gexf").getroot()
+    assert root.tag == GEXF + "gexf" and root.get("version") == "1.3"
+    graph = root.find(GEXF + "graph")
+    nodes = {n.get("id"): n for n in graph.iter(GEXF + "node")}
+    edges = list(graph.iter(GEXF + "edge"))
+    declared = {c.get("class"): {a.get("id") for a in c} for c in
+                graph.findall(GEXF + "attributes")}
+    for n in nodes.values():
+        assert n.get("label")
+        assert {v.get("for") for v in n.iter(GEXF + "attvalue")} <= declared["node"]
+    kinds = Counter(e.get("kind") for e in edges)
+    for name in ("mentions", "retweets", "quotes", "replies"):
+        assert kinds[name] == len(_rows(twosets / f"edges-{name}.csv"))
+    assert len({e.get("id") for e in edges}) == len(edges)
+    for e in edges:
+        assert e.get("source") in nodes and e.get("target") in nodes
+        assert {v.get("for") for v in e.iter(GEXF + "attvalue")} == declared["edge"]
+    # an author's attributes: @1_3loona posted three times in the file
+    loona = nodes["1019555262158524416"]
+    assert loona.get("label") == "1_3loona"
+    values = {v.get("for"): v.get("value") for v in loona.iter(GEXF + "attvalue")}
+    assert values["posts"] == "3" and values["platform"] == "x"
