@@ -4,6 +4,7 @@ counted by runs and sorted in small chunks, and network.gexf's structure."""
 
 import csv
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -174,3 +175,53 @@ def test_gexf_is_gexf_1_3(twosets):
     assert loona.get("label") == "1_3loona"
     values = {v.get("for"): v.get("value") for v in loona.iter(GEXF + "attvalue")}
     assert values["posts"] == "3" and values["platform"] == "x"
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _page(summary_dir: Path, out: Path) -> str:
+    from dnflow.site.render import build_page
+
+    build_page(summary_dir, out / "index.html", out / "downloads", "t")
+    return (out / "index.html").read_text()
+
+
+def test_page_shows_networks_drawn_the_same_every_time(twosets, tmp_path):
+    html = _page(twosets, tmp_path / "a")
+    assert _page(twosets, tmp_path / "b") == html  # same data, same picture
+    section = html[html.index('<section id="networks"'):]
+    section = section[:section.index("</section>")]
+    assert section.count('<svg class="chart network"') == 2  # mentions and retweets
+    assert 'aria-labelledby="chart-net-mentions-t"' in section
+    # the most reposted account of the file, with its weighted in-degree, from the CSV
+    weighted: Counter = Counter()
+    for r in _rows(twosets / "edges-retweets.csv"):
+        weighted[r[1]] += int(r[2])
+    top, w = weighted.most_common(1)[0]
+    table = section[section.index('id="net-retweets"'):]
+    body = table[table.index("<tbody>"):]
+    first_row = body[:body.index("</tr>")]
+    assert f'<td class="num">{w}</td>' in first_row
+    assert "blackpink" in section and "#kpop" in section  # hashtags used together
+    assert "src=" not in section  # nothing loads from elsewhere
+
+
+def test_page_escapes_what_accounts_are_called(twosets, tmp_path):
+    d = tmp_path / "summary"
+    shutil.copytree(twosets, d)
+    with open(d / "edges-mentions.csv", "a", newline="") as f:
+        csv.writer(f).writerow(["1019555262158524416", '@<script>"x', 999, "", ""])
+    html = _page(d, tmp_path / "site")
+    assert "<script>" not in html[html.index('<section id="networks"'):]
+    assert "&lt;script&gt;" in html
+
+
+def test_layout_is_deterministic_and_inside_the_drawing():
+    from dnflow.site.networks import SIZE, layout
+
+    edges = [(0, 1, 3), (1, 2, 1), (3, 4, 2)]
+    xy = layout(6, edges)
+    assert xy == layout(6, edges)
+    assert all(0 <= v <= SIZE for p in xy for v in p)
+    assert len(set(xy)) == 6

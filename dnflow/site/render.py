@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from dnflow import counting, outputs
 from dnflow.counting import Section
+from dnflow.site.networks import load_networks
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
@@ -151,6 +152,7 @@ def search_context(summary_dir: Path, slug: str,
         "runs": sd.runs_table(summary, w["posts"]),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
+        "networks": load_networks(summary_dir, platform, w),
     }
 
 

@@ -1,0 +1,215 @@
+"""The page's networks: the most central accounts of each network (in-degree and
+weighted in-degree), a drawing of the top accounts of the mention and repost networks,
+and the hashtags used together, read from the count's files (dnflow.counting.networks).
+
+The drawing's layout is computed here, at build time, by a fixed number of
+force-directed steps from a start that depends only on the data (accounts placed on a
+circle by rank): the same data gives the same picture, byte for byte. It is an SVG with a
+<title>; the table beside it has the same accounts in words.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from dnflow.counting.networks import FILES, GEXF_FILE, HASHTAGS_FILE, KINDS
+from dnflow.platforms import Platform
+
+TOP = 10  # accounts in each table
+DRAWN = 100  # accounts in a drawing
+STEPS = 120
+SIZE = 560
+GRAVITY = 2.0
+_GEXF = "{http://gexf.net/1.3}"
+# network letter → (section title, the edge's meaning), in the platform's words
+TITLES = {
+    "M": ("Mentions", "mentioned"),
+    "R": ("{Reposts}", "{repost}ed"),
+    "Q": ("Quotes", "quoted"),
+    "P": ("Replies", "replied to"),
+}
+
+
+def _edges(path: Path) -> Iterator[tuple[str, str, int]]:
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows, None)
+        for r in rows:
+            if len(r) >= 3 and r[2].isdigit():
+                yield r[0], r[1], int(r[2])
+
+
+def central(path: Path, n: int = TOP) -> tuple[list[tuple[str, int, int]], int]:
+    """The ``n`` accounts with the most weighted in-degree: (account, in-degree,
+    weighted in-degree), ties by in-degree then account; and how many edges there are.
+    Holds a number per target account of the network."""
+    weighted: Counter = Counter()
+    degree: Counter = Counter()
+    edges = 0
+    for _, tgt, w in _edges(path):
+        weighted[tgt] += w
+        degree[tgt] += 1
+        edges += 1
+    top = sorted(weighted, key=lambda a: (-weighted[a], -degree[a], a))[:n]
+    return [(a, degree[a], weighted[a]) for a in top], edges
+
+
+def labels(gexf: Path, accounts: set[str]) -> dict[str, str]:
+    """The label (handle) network.gexf gives each of ``accounts``, read as a stream."""
+    out: dict[str, str] = {}
+    if not gexf.exists() or not accounts:
+        return out
+    for _, el in ET.iterparse(gexf):
+        if el.tag == _GEXF + "node":
+            a, label = el.get("id"), el.get("label")
+            if a in accounts and label and label != a:  # an id alone is no handle
+                out[a] = label
+            el.clear()
+        elif el.tag == _GEXF + "edges":
+            break
+    return out
+
+
+def _top_graph(path: Path, n: int = DRAWN) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """The ``n`` accounts with the most weighted degree (in and out), and the edges
+    between them (as indexes into that list)."""
+    degree: Counter = Counter()
+    for src, tgt, w in _edges(path):
+        degree[src] += w
+        degree[tgt] += w
+    nodes = sorted(degree, key=lambda a: (-degree[a], a))[:n]
+    index = {a: i for i, a in enumerate(nodes)}
+    edges = [(index[s], index[t], w) for s, t, w in _edges(path)
+             if s in index and t in index and s != t]
+    return nodes, edges
+
+
+def layout(n: int, edges: list[tuple[int, int, int]], steps: int = STEPS
+           ) -> list[tuple[float, float]]:
+    """Fruchterman–Reingold in a unit square from a circle: deterministic (no random
+    start, a fixed number of steps, a cooling schedule)."""
+    if n == 0:
+        return []
+    pos = [[0.5 + 0.4 * math.cos(2 * math.pi * i / n),
+            0.5 + 0.4 * math.sin(2 * math.pi * i / n)] for i in range(n)]
+    k = 0.5 * math.sqrt(1.0 / n)
+    for step in range(steps):
+        temp = 0.05 * (1 - step / steps)
+        # a pull to the middle keeps the pieces of a graph that is not connected close
+        disp = [[(0.5 - x) * GRAVITY, (0.5 - y) * GRAVITY] for x, y in pos]
+        for i in range(n):
+            xi, yi = pos[i]
+            for j in range(i + 1, n):
+                dx, dy = xi - pos[j][0], yi - pos[j][1]
+                d2 = dx * dx + dy * dy or 1e-9
+                f = k * k / d2
+                disp[i][0] += dx * f
+                disp[i][1] += dy * f
+                disp[j][0] -= dx * f
+                disp[j][1] -= dy * f
+        for s, t, _ in edges:
+            dx, dy = pos[s][0] - pos[t][0], pos[s][1] - pos[t][1]
+            d = math.sqrt(dx * dx + dy * dy) or 1e-9
+            f = d / k
+            disp[s][0] -= dx * f
+            disp[s][1] -= dy * f
+            disp[t][0] += dx * f
+            disp[t][1] += dy * f
+        for i in range(n):
+            dx, dy = disp[i]
+            d = math.sqrt(dx * dx + dy * dy) or 1e-9
+            step_len = min(d, temp)
+            pos[i][0] = min(0.97, max(0.03, pos[i][0] + dx / d * step_len))
+            pos[i][1] = min(0.97, max(0.03, pos[i][1] + dy / d * step_len))
+    return _fitted(pos)
+
+
+def _fitted(pos: list[list[float]], margin: float = 40) -> list[tuple[float, float]]:
+    """The positions scaled (one scale both ways) to fill the drawing, less a margin."""
+    lo_x, lo_y = min(x for x, _ in pos), min(y for _, y in pos)
+    span = max(max(x for x, _ in pos) - lo_x, max(y for _, y in pos) - lo_y) or 1.0
+    scale = (SIZE - 2 * margin) / span
+    return [(round(margin + (x - lo_x) * scale, 1), round(margin + (y - lo_y) * scale, 1))
+            for x, y in pos]
+
+
+def drawing(nodes: list[str], edges: list[tuple[int, int, int]], names: dict[str, str],
+            chart_id: str, title: str) -> Markup:
+    """An SVG of the graph: edges as lines (wider for heavier), accounts as dots, the
+    busiest dozen labelled."""
+    xy = layout(len(nodes), edges)
+    top_w = max((w for *_, w in edges), default=1)
+    parts = [Markup('<svg class="chart network" viewBox="0 0 {s} {s}" width="{s}" '
+                    'height="{s}" role="img" aria-labelledby="{id}-t" '
+                    'xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{t}</title>'
+                    ).format(s=SIZE, id=chart_id, t=title)]
+    for s, t, w in edges:
+        parts.append(Markup('<line class="edge" x1="{}" y1="{}" x2="{}" y2="{}" '
+                            'stroke-width="{}"/>').format(
+            *xy[s], *xy[t], round(0.5 + 2.5 * w / top_w, 1)))
+    for i, (x, y) in enumerate(xy):
+        name = names.get(nodes[i], nodes[i].removeprefix("@"))
+        parts.append(Markup('<circle class="node" cx="{}" cy="{}" r="{}"><title>{}'
+                            '</title></circle>').format(x, y, 5 if i < 12 else 3, name))
+        if i < 12:  # labels point inwards, so none runs off the drawing
+            right = x > SIZE / 2
+            parts.append(Markup('<text class="label" x="{}" y="{}"{}>{}</text>').format(
+                round(x - 6 if right else x + 6, 1), round(y - 6, 1),
+                Markup(' text-anchor="end"') if right else "", name[:24]))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def _http(url: str | None) -> str | None:
+    return url if url and url.startswith(("https://", "http://")) else None
+
+
+def _account(a: str, names: dict[str, str], platform: Platform) -> dict[str, Any]:
+    handle = names.get(a) or (a[1:] if a.startswith("@") else None)
+    url = platform.profile_url(handle) if handle else None
+    return {"label": handle or a, "href": _http(url)}
+
+
+def load_networks(d: Path, platform: Platform, words: dict[str, str]) -> dict[str, Any]:
+    """What the page's network section shows; empty when the search has no networks."""
+    tables = []
+    for kind in KINDS:
+        top, edges = central(d / FILES[kind])
+        title, verb = (t.format(**words) for t in TITLES[kind])
+        tables.append({"id": f"net-{KINDS[kind]}", "title": title, "verb": verb,
+                       "top": top, "edges": edges, "csv": FILES[kind]})
+    graphs = {kind: _top_graph(d / FILES[kind]) for kind in ("M", "R")}
+    wanted = {a for t in tables for a, *_ in t["top"]}
+    wanted |= {a for nodes, _ in graphs.values() for a in nodes}
+    names = labels(d / GEXF_FILE, wanted)
+    for t in tables:
+        t["rows"] = [{**_account(a, names, platform), "degree": deg, "weighted": w}
+                     for a, deg, w in t["top"]]
+    drawings = []
+    for kind, (nodes, edges) in graphs.items():
+        if not edges:
+            continue
+        title = TITLES[kind][0].format(**words)
+        drawings.append({
+            "title": title,
+            "svg": drawing(nodes, edges, names, f"chart-net-{KINDS[kind]}",
+                           f"{title} network: the {len(nodes)} accounts with the most "
+                           f"{title.lower()} and the {len(edges)} links between them "
+                           "(the tables beside it list the most central accounts)"),
+        })
+    tags = [{"a": a, "b": b, "weight": w, "a_href": _http(platform.hashtag_url(a)),
+             "b_href": _http(platform.hashtag_url(b))}
+            for (a, b, w), _ in zip(_edges(d / HASHTAGS_FILE), range(15), strict=False)]
+    return {"tables": tables, "drawings": drawings, "tags": tags,
+            "any": any(t["edges"] for t in tables) or bool(tags)}
+
