@@ -42,8 +42,16 @@ TAIL = "  </graph>\n</gexf>\n"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+_PLAIN = re.compile('[&<>"\x00-\x1f\ufffe\uffff\ud800-\udfff]')
+
+
 def _attr(value: Any) -> str:
-    return quoteattr(_NOT_XML.sub("", str(value)))
+    """A quoted attribute value (most are ids, times and names that need no escaping:
+    one search of the text tells, the escaping is ten times slower)."""
+    text = str(value)
+    if _PLAIN.search(text) is None:
+        return '"' + text + '"'
+    return quoteattr(_NOT_XML.sub("", text))
 
 
 def _edges(paths: list[Path]) -> Iterator[tuple[str, list[str]]]:

@@ -201,12 +201,14 @@ class Networks(Count):
         if isinstance(part, Spilled):
             items: Callable[[], Iterable] = part.items
             sort = _external(part.spiller)
+            edges = resolved_edges(items, sort)
         else:
             keys = sorted(part)
-            items = lambda: ((k, part[k]) for k in keys)  # noqa: E731
+            items = lambda: zip(keys, map(part.__getitem__, keys), strict=True)  # noqa: E731
             sort = _in_memory
+            edges = resolved_in_memory(part)
         # not in summary.json: the summaries of searches made before stay as they were
-        ctx["networks"] = write_networks(items, sort, outdir)
+        ctx["networks"] = write_networks(edges, items, sort, outdir)
         platforms = ",".join(k[1:] for k, _ in items() if k[0] == "F")
         write_gexf(outdir / GEXF_FILE, [outdir / FILES[k] for k in KINDS], nodes(items),
                    platforms, sort)
@@ -284,10 +286,34 @@ def _csv_row(row: tuple) -> tuple:
     return row[1], row[2], row[3], first, row[5]
 
 
-def write_networks(items: Callable[[], Iterable], sort: Sort, outdir: Path) -> dict[str, int]:
-    """The four account edge lists and the hashtags' one; how many edges each has."""
+def resolved_in_memory(part: dict) -> list[tuple]:
+    """What :func:`resolved_edges` gives, by dicts (a part that fits in memory): the
+    same aliases, the same sums, in any order (the files are sorted after)."""
+    alias = {k[1:]: v for k, v in part.items() if k[0] == "A"}
+    out: dict[tuple, list] = {}
+    for k, v in part.items():
+        if k[0] not in KINDS:
+            continue
+        src, tgt = k[1:].split(SEP)
+        if src[0] == "@":
+            src = alias.get(src, src)
+        if tgt[0] == "@":
+            tgt = alias.get(tgt, tgt)
+        key = (k[0], src, tgt)
+        known = out.get(key)
+        if known is None:
+            out[key] = v
+        else:
+            out[key] = [known[0] + v[0], min(known[1], v[1]), max(known[2], v[2])]
+    return [(*k, *v) for k, v in out.items()]
+
+
+def write_networks(edges: Iterable[tuple], items: Callable[[], Iterable], sort: Sort,
+                   outdir: Path) -> dict[str, int]:
+    """The four account edge lists (``edges``: resolved) and the hashtags' one; how many
+    edges each has."""
     counts = dict.fromkeys(KINDS.values(), 0)
-    ranked = groupby(sort(resolved_edges(items, sort), by_weight), key=itemgetter(0))
+    ranked = groupby(sort(edges, by_weight), key=itemgetter(0))
     done = set()
     for kind, rows in ranked:
         n = [0]
