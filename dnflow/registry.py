@@ -125,5 +125,5 @@ BUILTINS: list[str] = [
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
     "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",
-    "dnflow.counting.networks", "dnflow.counting.authors",
+    "dnflow.counting.networks", "dnflow.counting.parquet", "dnflow.counting.authors",
 ]
