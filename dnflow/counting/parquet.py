@@ -9,6 +9,7 @@ README's "Why each dependency" has the measured costs.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ def write_parquet(csv_path: Path, out: Path, platform: str) -> None:
             {"path": str(csv_path), "platform": platform})
     finally:
         con.close()
+        shutil.rmtree(spill_dir, ignore_errors=True)
     os.replace(tmp, out)
 
 
