@@ -307,8 +307,8 @@ def test_rendering_is_deterministic(site: Path, tmp_path: Path) -> None:
 
 
 def test_zip_is_deterministic_and_holds_what_does_not_grow_per_tweet(site: Path) -> None:
-    """Every download but tweets.csv and the raw archives (their own downloads, which can
-    be gigabytes: the zip is remade whenever the search changes)."""
+    """Every download but tweets.csv, posts.parquet and the raw archives (their own
+    downloads, which can be gigabytes: the zip is remade whenever the search changes)."""
     with zipfile.ZipFile(site / "kpop" / "downloads" / "kpop.zip") as z:
         names = z.namelist()
         assert names == sorted(names)
@@ -320,7 +320,8 @@ def test_zip_is_deterministic_and_holds_what_does_not_grow_per_tweet(site: Path)
     on_disk = {str(p.relative_to(site / "kpop" / "downloads"))
                for p in (site / "kpop" / "downloads").rglob("*") if p.is_file()}
     assert {n.split("/", 1)[1] for n in names} == {
-        n for n in on_disk if n not in ("kpop.zip", "tweets.csv") and not n.startswith("raw/")}
+        n for n in on_disk
+        if n not in ("kpop.zip", "tweets.csv", "posts.parquet") and not n.startswith("raw/")}
     assert "raw/2sets.jsonl" in on_disk and "tweets.csv" in on_disk
 
 
