@@ -33,6 +33,9 @@ class Author(msgspec.Struct, gc=False):
     url: str | None         # the profile on the platform (the format's platform makes it)
     verified: bool | None
     avatar: str | None      # the profile image's URL
+    # Mastodon's opt-in to search: False for an account that did not (its posts are
+    # counted, never published: dnflow.optouts); None where the platform has no such flag
+    indexable: bool | None = None
 
 
 class Link(TypedDict):
@@ -73,6 +76,9 @@ class Post(msgspec.Struct, gc=False):
     #                          like_count, quote_count (and whatever else it gives)
     place: dict[str, Any] | None = None  # {id, full_name, country_code}
     coordinates: Any = None
+    # the platform's global URI of the post, when ``id`` is only local to the server that
+    # gave it (Mastodon: the status ``uri``, the same on every instance; Bluesky: at://)
+    uri: str | None = None
 
 
 def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
@@ -89,12 +95,13 @@ def kind_of(repost_of: Any, quote_of: Any, reply_to: Any) -> Kind:
 def post(platform: str, id: Any, url: str | None, created_at: str | None, author: Author,
          text: str, lang: Any, repost_of: Any, quote_of: Any, reply_to: Any,
          reposted: Post | None, hashtags: list, mentions: list, links: list, media: list,
-         client: Any, metrics: dict, place: Any = None, coordinates: Any = None) -> Post:
+         client: Any, metrics: dict, place: Any = None, coordinates: Any = None,
+         uri: str | None = None) -> Post:
     """A record, its ``kind`` worked out from the ids it references."""
     return Post(platform, id, url, created_at, author, text, lang,
                 kind_of(repost_of, quote_of, reply_to), repost_of, quote_of, reply_to,
                 reposted, hashtags, mentions, links, media, client, metrics, place,
-                coordinates)
+                coordinates, uri)
 
 
 _STR_OR_NONE = (str, type(None))
@@ -112,7 +119,8 @@ def problem(rec: Any, _depth: int = 0) -> str | None:
     tid = rec.id
     if tid.__class__ is not str or not tid:
         return f"id is {type(tid).__name__}, not text"
-    for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url"):
+    for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url",
+                "uri"):
         if not isinstance(getattr(rec, key), _STR_OR_NONE):
             return f"{key} is {type(getattr(rec, key)).__name__}, not text"
     if rec.text.__class__ is not str:

@@ -116,12 +116,17 @@ def _declared_anywhere() -> bool:
 # the modules that register dnflow's own platforms, formats, sources and counts
 BUILTINS: list[str] = [
     "dnflow.platforms",
+    # Mastodon's formats first: a status may carry a "text" field (its source, on some
+    # servers), which X's twarc2-flattened format would otherwise take; they turn X's
+    # lines down with a type test or two
+    "dnflow.formats.mastodon",
     "dnflow.formats.x",
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
-    "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",
+    "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.withheld",
+    "dnflow.counting.cards",
     "dnflow.counting.authors",
 ]

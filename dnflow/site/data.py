@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from dnflow import counting
+from dnflow import counting, optouts
 from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
@@ -338,19 +338,27 @@ def _user_link(r: Mapping[str, Any], platform: Platform) -> str | None:
     return tx.value_link("user", r.get("username") or "", platform)
 
 
+def _handle(r: Mapping[str, Any], platform: Platform) -> str:
+    """A users.csv row's label: ``@handle``, or on a platform with withheld authors
+    (Mastodon) "an account" for a row without one (dnflow.optouts)."""
+    if r.get("username"):
+        return "@" + r["username"]
+    return optouts.ANONYMOUS if platform.withholds_authors else "@?"
+
+
 def _author_rows(rows: list[dict], total: int | None, platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  to_int(r.get("tweets")) or 0, total, extra=[name(r)]) for r in rows]
 
 
 def _followed_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
             for r in rows]
 
 
 def _ratio_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
                  extra=[f"{to_int(r.get('followers')) or 0:,}",
                         f"{to_int(r.get('following')) or 0:,}"])
@@ -387,7 +395,8 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
 def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     w = tx.words(platform)
     author = rec.get("author") or {}
-    username = author.get("username") or ""
+    handle, shown_name = optouts.shown_author(author)
+    username = handle or ""
     metrics = rec.get("metrics") or {}
     if rec.get("retweet_of"):
         kind = w["Repost"]
@@ -398,7 +407,8 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     else:
         kind = None
     return {
-        "name": tx.clip(str(author.get("name") or username or "unknown"), 100),
+        "name": tx.clip(str(shown_name or username or "unknown"), 100),
+        "withheld": author.get("indexable") is False and not handle,
         "username": username,
         "user_href": tx.value_link("user", username, platform),
         "html": tx.tweet_html(rec, platform),

@@ -68,7 +68,10 @@ def words(platform: Platform) -> dict[str, str]:
 
 
 def post_url(record: Mapping[str, Any], platform: Platform) -> str | None:
-    """The post's page on its platform (None: no link)."""
+    """The post's page on its platform (None: no link): the record's own URL on a
+    platform whose ids do not make one (Mastodon), else made from handle and id."""
+    if platform.post_urls_in_records:
+        return safe_url(record.get("url"))
     return platform.post_url((record.get("author") or {}).get("username"),
                              str(record.get("id") or ""))
 
@@ -89,11 +92,14 @@ def _split_url(raw: str) -> tuple[str, str]:
     return url, raw[len(url):]
 
 
-def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = None) -> Markup:
+def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = None,
+            people: Mapping[str, str] | None = None) -> Markup:
     """Plain post text → HTML with hashtags, mentions and http(s) URLs as links (hashtags
     and mentions to ``platform``'s pages, when it has them).
 
-    ``expand`` maps short (t.co) links to their expanded URL, used as link target and text.
+    ``expand`` maps short (t.co) links to their expanded URL, used as link target and text;
+    ``people`` maps a case-folded name as the text writes it to the full handle of the
+    person mentioned (Mastodon's text says ``@user``, the post lists ``user@server``).
     """
     out: list[str] = []
     pos = 0
@@ -113,7 +119,10 @@ def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = No
             out.append(escape(rest))
         else:
             tag = m.group("tag")
-            href = platform.hashtag_url(tag) if tag else platform.profile_url(m.group("user"))
+            user = m.group("user")
+            if user and people:
+                user = people.get(user.casefold(), user)
+            href = platform.hashtag_url(tag) if tag else platform.profile_url(user)
             cls = "hashtag" if tag else "mention"
             out.append(_link(href, m.group(0), cls) if href else escape(m.group(0)))
     out.append(escape(text[pos:]))
@@ -128,7 +137,9 @@ def tweet_html(record: Mapping[str, Any], platform: Platform, limit: int = MAX_T
     for u in record.get("urls") or ():
         if isinstance(u, Mapping) and u.get("short") and u.get("url"):
             expand[u["short"]] = u["url"]
-    return linkify(clip(text, limit), platform, expand)
+    people = {m.partition("@")[0].casefold(): m for m in record.get("mentions") or ()
+              if isinstance(m, str) and "@" in m.strip("@")}
+    return linkify(clip(text, limit), platform, expand, people)
 
 
 def extra_links(record: Mapping[str, Any], limit: int = 1024) -> list[dict[str, str]]:
@@ -149,9 +160,9 @@ def value_link(kind: str, value: str, platform: Platform) -> str | None:
     if kind == "hashtag":
         return platform.hashtag_url(value)
     if kind == "user":
-        # word-character handles only; anything else is shown, not linked
-        ok = re.fullmatch(r"@?[A-Za-z0-9_]{1,50}", value)
-        return platform.profile_url(value) if ok else None
+        # handles as the platform writes them (X: word characters); others are shown,
+        # not linked
+        return platform.profile_url(value) if platform.handle_ok(value) else None
     if kind == "url":
         return safe_url(value)
     if kind == "domain":

@@ -126,11 +126,11 @@ def platform_of(summary: Mapping[str, Any]) -> Platform:
     """
     src = SOURCES.get(str(summary.get("source") or ""))
     if src and src.platform:
-        return PLATFORMS[src.platform]
+        return PLATFORMS[src.platform].for_search(summary)
     seen = {FORMATS[f].platform for s in summary.get("sources") or ()
             if isinstance(s, Mapping) for f in s.get("formats") or ()
             if isinstance(f, str) and f in FORMATS}
-    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM]
+    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM].for_search(summary)
 
 
 def common_platform(platforms: Sequence[Platform]) -> Platform:
