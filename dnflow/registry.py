@@ -124,6 +124,7 @@ BUILTINS: list[str] = [
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",
+    "dnflow.sources.mastodon_source",
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
     "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.withheld",

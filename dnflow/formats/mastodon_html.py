@@ -7,7 +7,7 @@ reach them. What the parser keeps:
 
 - the text, with paragraphs as blank lines and ``<br>`` as line breaks, entities decoded;
   the ``invisible`` spans Mastodon hides in long URLs are kept (the text then holds the
-  whole URL); the ``quote-inline`` span (the "RE: <link>" fallback of a quote post, for
+  whole URL); the ``quote-inline`` element (the "RE: <link>" fallback of a quote post, for
   clients that cannot show quotes) is dropped, as quote-aware clients do;
 - every anchor: its href, its text and its classes and rel, so the normalizer can tell
   hashtags and mentions (which the status lists on their own) from shared links.
@@ -23,6 +23,7 @@ _BLOCKS = frozenset({"p", "div", "li", "blockquote", "pre", "h1", "h2", "h3", "h
                      "h6", "ul", "ol", "tr"})
 # tags whose content is never text
 _HIDDEN = frozenset({"script", "style", "template"})
+_VOID = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link"})
 
 
 class Anchor(NamedTuple):
@@ -51,8 +52,9 @@ class _Reader(HTMLParser):
         self.parts: list[str] = []
         self.anchors: list[Anchor] = []
         self._anchor: tuple[str, list[str], frozenset[str], frozenset[str]] | None = None
-        self._spans: list[bool] = []  # per open <span>: does it start a dropped part
-        self._dropped = 0  # open elements whose text is not kept
+        # elements whose text is not kept: [tag, depth of that tag inside it]
+        self._dropping: list[list] = []
+        self._hidden = 0  # open <script>, <style>…
 
     def _newline(self, blank: bool) -> None:
         if not self.parts:
@@ -62,9 +64,19 @@ class _Reader(HTMLParser):
         if not tail.endswith(want):
             self.parts.append("\n" if blank and tail.endswith("\n") else want)
 
+    @property
+    def _dropped(self) -> bool:
+        return bool(self._dropping) or self._hidden > 0
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         classes = frozenset(a.get("class", "").split())
+        if self._dropping and self._dropping[-1][0] == tag:
+            self._dropping[-1][1] += 1
+            return
+        if "quote-inline" in classes and tag not in _VOID:
+            self._dropping.append([tag, 1])
+            return
         if tag == "br":
             if not self._dropped:
                 self.parts.append("\n")
@@ -72,12 +84,8 @@ class _Reader(HTMLParser):
             self._newline(blank=True)
         elif tag in _BLOCKS:
             self._newline(blank=False)
-        elif tag == "span":
-            drop = "quote-inline" in classes
-            self._spans.append(drop)
-            self._dropped += drop
         elif tag in _HIDDEN:
-            self._dropped += 1
+            self._hidden += 1
         elif tag == "a" and not self._dropped:
             self._anchor = (a.get("href", "").strip(), [], classes,
                             frozenset(a.get("rel", "").lower().split()))
@@ -87,11 +95,13 @@ class _Reader(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "span":
-            if self._spans and self._spans.pop():
-                self._dropped -= 1
-        elif tag in _HIDDEN:
-            self._dropped = max(self._dropped - 1, 0)
+        if self._dropping and self._dropping[-1][0] == tag:
+            self._dropping[-1][1] -= 1
+            if not self._dropping[-1][1]:
+                self._dropping.pop()
+            return
+        if tag in _HIDDEN:
+            self._hidden = max(self._hidden - 1, 0)
         elif tag == "a" and self._anchor is not None:
             href, text, classes, rel = self._anchor
             self._anchor = None

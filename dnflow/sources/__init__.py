@@ -100,6 +100,12 @@ class Source:
         """What the generated file depends on: a change regenerates it."""
         return {}
 
+    def summary_meta(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
+        """What summary.json and the page say about a search beyond its own keys
+        (``query`` for a source without one, ``instances``…); rules/common.smk adds it
+        to the summary's meta, so a change re-summarizes."""
+        return {}
+
 
 SOURCES: Registry[Source] = Registry("source")
 
