@@ -5,6 +5,7 @@
     dnflow collect SLUG [--config …] [--data data]    collect one search's current window
     dnflow schema                                     the searches.yaml schema (JSON)
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
+    dnflow fakemastodon [--port 0] [--instance HOST] …    the loopback fake Mastodon
     dnflow generate OUT --tweets N --seed S …         a generated demo archive
 
 Sources come from the registry (dnflow.sources): a plugin's source is collected the same way.
@@ -24,7 +25,7 @@ from dnflow import config as dnconfig
 from dnflow import windows as dnwindows
 from dnflow.sources import Source, SourceError, source_of
 
-DELEGATED = ("fakeapi", "generate")
+DELEGATED = ("fakeapi", "fakemastodon", "generate")
 
 
 def _searches(path: str) -> dict:
@@ -104,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dnflow.fakeapi import main as fake_main
 
             return fake_main(argv[1:])
+        if argv[0] == "fakemastodon":
+            from dnflow.fakemastodon import main as fake_mastodon_main
+
+            return fake_mastodon_main(argv[1:])
         from dnflow.generate import main as gen_main
 
         return gen_main(argv[1:])
@@ -123,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the searches.yaml JSON schema (every source's keys)")
     p.set_defaults(func=cmd_schema, config="")
     sub.add_parser("fakeapi", help="serve the loopback fake X API (see: dnflow fakeapi -h)")
+    sub.add_parser("fakemastodon", help="serve a loopback fake Mastodon on several instances "
+                                        "(see: dnflow fakemastodon -h)")
     sub.add_parser("generate", help="write a generated archive (see: dnflow generate -h)")
     a = ap.parse_args(argv)
     try:

@@ -553,6 +553,43 @@ def runs_table(summary: Mapping[str, Any], posts: str = "posts") -> dict[str, An
             "total": len(runs)}
 
 
+def coverage_table(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per instance of a search that collects from several (Mastodon): the posts it
+    brought over every run, how many were new to the search, how many it gave of
+    accounts that opted out, its requests, and how its latest run went. Records of a
+    window left open (``open``: its figures are carried by the run that completes it)
+    are not added up."""
+    per: dict[str, dict[str, Any]] = {}
+    order = [i for i in summary.get("instances") or () if isinstance(i, str)]
+    for r in sorted((r for r in summary.get("runs") or () if isinstance(r, Mapping)),
+                    key=_run_order):
+        inst = r.get("instances")
+        if not isinstance(inst, Mapping):
+            continue
+        for name, s in inst.items():
+            if not isinstance(s, Mapping):
+                continue
+            row = per.setdefault(str(name), {"instance": str(name), "posts": 0, "new": 0,
+                                             "left_out": 0, "requests": 0, "runs": 0})
+            row["status"], row["error"] = s.get("status"), s.get("error")
+            if r.get("open"):
+                continue
+            row["runs"] += 1
+            for key in ("posts", "new", "left_out", "requests"):
+                row[key] += to_int(s.get(key)) or 0
+    names = [n for n in order if n in per] + sorted(n for n in per if n not in order)
+    return [per[n] for n in names]
+
+
+def opt_outs(summary: Mapping[str, Any], platform: Platform) -> dict[str, Any] | None:
+    """What the page says about opt-outs (dnflow.optouts), on a platform that has them."""
+    if not platform.withholds_authors:
+        return None
+    return {"left_out": to_int(summary.get("left_out")) or 0,
+            "withheld": to_int(summary.get("withheld")) or 0,
+            "included": bool(summary.get("include_opted_out"))}
+
+
 def files_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     files = [s for s in summary.get("sources") or () if isinstance(s, Mapping)]
     rows = [{
