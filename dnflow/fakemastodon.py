@@ -382,8 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = st.fault_for(n)
         entry["fault"] = fault.kind if fault else None
         if fault and fault.kind == "401" or not self._auth(instance, entry):
-            return self._send(401, {"error": LOGIN_ERROR if instance in st.login or not fault
-                                    else "The access token is invalid"})
+            sent = entry["auth"] == "token"
+            return self._send(401, {"error": "The access token is invalid" if sent
+                                    else LOGIN_ERROR})
         ok, headers = self._rate(instance, entry)
         if fault:
             kind = fault.kind

@@ -65,7 +65,13 @@ from dnflow.sources.mastodon_api import (
     Page,
     read_tokens,
 )
-from dnflow.sources.runs import _read_json, _split_stamp, attempt_stamp, chunk_files
+from dnflow.sources.runs import (
+    _read_json,
+    _split_stamp,
+    attempt_stamp,
+    chunk_files,
+    run_records,
+)
 
 Log = Callable[[str], None]
 PLATFORM = "mastodon"
@@ -190,13 +196,36 @@ def describe(search: Mapping[str, Any]) -> str:
     return text
 
 
-def _fresh_instance(newest: str | None) -> dict[str, Any]:
-    """An instance's state at the start of a window: forwards from the newest status
-    archived from it, or backwards from its newest when none is."""
-    return {"status": "todo", "direction": "forward" if newest else "back",
-            "cursor": newest, "since": newest, "newest": newest, "pages": 0,
-            "requests": 0, "posts": 0, "new": 0, "left_out": 0, "error": None,
-            "stopped": None}
+def _fresh_instance(newest: str | None, resume: str | None) -> dict[str, Any]:
+    """An instance's state at the start of a window: its walks ("legs"). Backwards from
+    where an earlier walk back was cut short by a refusal (``resume``), then forwards
+    from the newest status archived from it; or backwards from its newest when nothing
+    of it is archived."""
+    legs = [{"direction": "back", "cursor": resume}] if resume else []
+    if newest:
+        legs.append({"direction": "forward", "cursor": newest})
+    elif not resume:
+        legs.append({"direction": "back", "cursor": None})
+    return {"status": "todo", "legs": legs, "walk": "+".join(g["direction"] for g in legs),
+            "since": newest, "newest": newest, "pages": 0, "requests": 0, "posts": 0,
+            "new": 0, "left_out": 0, "error": None, "stopped": None, "resume": None}
+
+
+def unfinished_walks(search_dir: Path) -> dict[str, str]:
+    """Per instance, the ``max_id`` a walk back was cut short at by a refusal, as the
+    latest completed run record of the search says (dnflow.sources.runs)."""
+    out: dict[str, str] = {}
+    for path in run_records(search_dir):
+        rec = _read_json(Path(path))
+        if not isinstance(rec, dict) or rec.get("open"):
+            continue
+        for name, s in (rec.get("instances") or {}).items():
+            if isinstance(s, dict):
+                if isinstance(s.get("resume"), str):
+                    out[name] = s["resume"]
+                else:
+                    out.pop(name, None)
+    return out
 
 
 # --------------------------------------------------------------------------- one window
@@ -207,6 +236,7 @@ class _Window:
 
     def __init__(self, slug: str, search: Mapping[str, Any], paths: _Paths, stamp: str,
                  instances: list[Instance], client: Client, log: Log) -> None:
+        self.resume = unfinished_walks(paths.base)
         self.slug = slug
         self.search = search
         self.paths = paths
@@ -251,9 +281,10 @@ class _Window:
         for inst in self.instances:
             state = cp["instances"].get(inst.name)
             if state is None or (state["status"] == "failed" and not state.get("transient")):
-                cp["instances"][inst.name] = _fresh_instance(archived.newest.get(inst.name))
+                cp["instances"][inst.name] = _fresh_instance(archived.newest.get(inst.name),
+                                                             self.resume.get(inst.name))
             elif state["status"] == "failed":  # retries ran out last time: go on
-                state.update(status="paging", error=None)
+                state.update(status="paging", error=None, resume=None, transient=False)
         return cp, archived
 
     def run(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -267,7 +298,11 @@ class _Window:
                 try:
                     self._instance(inst, state, cp, archived, out)
                 except MastodonError as e:
-                    state.update(status="failed", error=str(e), transient=e.transient)
+                    leg = state["legs"][0] if state["legs"] else {}
+                    # a walk back cut short goes on from there in a later window
+                    resume = leg.get("cursor") if leg.get("direction") == "back" else None
+                    state.update(status="failed", error=str(e), transient=e.transient,
+                                 resume=resume)
                     self.log(f"FAILED: {e}")
                     self._checkpoint(cp, out)
         states = cp["instances"]
@@ -300,7 +335,7 @@ class _Window:
         if stopped:
             record["note"] = (f"stopped at max_posts ({self.limit}) on {', '.join(stopped)}: "
                               "older posts there were not collected" if any(
-                                  states[n]["direction"] == "back" for n in stopped)
+                                  states[n].get("stopped_leg") == "back" for n in stopped)
                               else f"stopped at max_posts ({self.limit}) on "
                                    f"{', '.join(stopped)}; the next window goes on from "
                                    "there")
@@ -312,29 +347,45 @@ class _Window:
 
     def _instance(self, inst: Instance, state: dict[str, Any], cp: dict[str, Any],
                   archived: Archived, out: Any) -> None:
-        """Page one instance until its end (or max_posts), a checkpoint after each page."""
+        """Walk one instance's legs to their ends (or max_posts), a checkpoint after
+        each page."""
         state["status"] = "paging"
-        direction = state["direction"]
+        while state["legs"]:
+            leg = state["legs"][0]
+            if not self._leg(inst, state, leg, cp, archived, out):
+                state["stopped"], state["stopped_leg"] = "max_posts", leg["direction"]
+                break
+            state["legs"].pop(0)
+        state.update(legs=[], status="done", resume=None)
+        self._checkpoint(cp, out)
+
+    def _leg(self, inst: Instance, state: dict[str, Any], leg: dict[str, Any],
+             cp: dict[str, Any], archived: Archived, out: Any) -> bool:
+        """Page one walk to its end: True, or False when max_posts stopped it."""
+        direction = leg["direction"]
         self.log(f"{inst.name}: #{self.tag} "
-                 + (f"forwards from {state['cursor']}" if direction == "forward"
-                    else "backwards from its newest" if not state["cursor"]
-                    else f"backwards from {state['cursor']}"))
+                 + (f"forwards from {leg['cursor']}" if direction == "forward"
+                    else "backwards from its newest" if not leg["cursor"]
+                    else f"backwards from {leg['cursor']}"))
         while True:
             if self.limit is not None and state["posts"] >= self.limit:
-                state["stopped"] = "max_posts"
-                break
+                return False
             params = dict(self.params)
             if self.limit is not None:  # ask only for what is still allowed
                 params["limit"] = max(1, min(PAGE_SIZE, self.limit - state["posts"]))
-            if state["cursor"]:
-                params["min_id" if direction == "forward" else "max_id"] = state["cursor"]
+            if leg["cursor"]:
+                params["min_id" if direction == "forward" else "max_id"] = leg["cursor"]
             before = self.client.stats.requests
-            page = self.client.page(inst, self.tag, params)
-            state["requests"] += self.client.stats.requests - before
+            try:
+                page = self.client.page(inst, self.tag, params)
+            finally:
+                state["requests"] += self.client.stats.requests - before
             statuses = [s for s in page.statuses if isinstance(s, dict)]
             if not statuses:
-                break
-            nxt = self._archive(inst, state, page, statuses, archived, out)
+                return True
+            nxt = self._archive(inst, state, direction, page, statuses, archived, out)
+            if nxt is not None:
+                leg["cursor"] = nxt
             self._checkpoint(cp, out)
             left = page.rate.get("x-ratelimit-remaining")
             self.log(f"{inst.name}: page {state['pages']}: {len(statuses)} posts, "
@@ -342,13 +393,10 @@ class _Window:
                      + (f", rate limit {left}/{page.rate.get('x-ratelimit-limit', '?')} left"
                         if left is not None else ""))
             if nxt is None:
-                break
-            state["cursor"] = nxt
-        state["status"] = "done"
-        self._checkpoint(cp, out)
+                return True
 
-    def _archive(self, inst: Instance, state: dict[str, Any], page: Page, statuses: list,
-                 archived: Archived, out: Any) -> str | None:
+    def _archive(self, inst: Instance, state: dict[str, Any], direction: str, page: Page,
+                 statuses: list, archived: Archived, out: Any) -> str | None:
         """Write one answer; returns the cursor of the next request (None: the end)."""
         ids = sorted((s["id"] for s in statuses if isinstance(s.get("id"), str)), key=id_order)
         kept, gone = (statuses, ()) if self.include else keep(statuses)
@@ -376,7 +424,7 @@ class _Window:
             state["newest"] = ids[-1]
         if not ids:
             return None
-        if state["direction"] == "forward":
+        if direction == "forward":
             return page.cursors.get("min_id") or ids[-1]
         if "max_id" not in page.cursors and page.link is not None:
             return None  # a Link header without rel=next: the end
@@ -396,9 +444,9 @@ class _Window:
             pages=sum(s["pages"] for s in states.values()), requests=st.requests,
             retries=st.retries, waits=round(st.waits, 3),
             rate_limit_waits=st.rate_limit_waits,
-            instances={n: {k: s.get(k) for k in ("status", "direction", "since", "newest",
+            instances={n: {k: s.get(k) for k in ("status", "walk", "since", "newest",
                                                   "pages", "requests", "posts", "new",
-                                                  "left_out", "stopped", "error")}
+                                                  "left_out", "stopped", "error", "resume")}
                        for n, s in states.items()})
 
 
