@@ -381,7 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(st.delay)
         fault = st.fault_for(n)
         entry["fault"] = fault.kind if fault else None
-        if fault and fault.kind == "401" or not self._auth(instance, entry):
+        allowed = self._auth(instance, entry)
+        if fault and fault.kind == "401" or not allowed:
             sent = entry["auth"] == "token"
             return self._send(401, {"error": "The access token is invalid" if sent
                                     else LOGIN_ERROR})
