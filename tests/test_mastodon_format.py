@@ -289,3 +289,42 @@ def test_generated_statuses_have_every_shape():
     assert any(s["media_attachments"] and s["media_attachments"][0]["description"]
                for s in statuses)
     assert statuses == list(iter_statuses(600, 5))  # seeded: the same every time
+
+
+def test_platform_links_and_words():
+    from dnflow.platforms import PLATFORMS
+    from dnflow.site import text as tx
+    from dnflow.sources import platform_of
+
+    m = PLATFORMS["mastodon"]
+    assert (m.words["reposts"], m.kind_words["repost"]) == ("boosts", "boost")
+    assert m.profile_url("zkamvar@hachyderm.io") == "https://hachyderm.io/@zkamvar"
+    assert m.profile_url("local") is None and m.hashtag_url("rstats") is None
+    assert not m.handle_ok("a b@x.example") and not m.handle_ok("x@not a host")
+    page = platform_of({"source": "mastodon", "instances": ["fosstodon.org"]})
+    assert page.hashtag_url("#Climate Strike") == "https://fosstodon.org/tags/Climate%20Strike"
+    assert page.profile_url("local") == "https://fosstodon.org/@local"
+    archive = platform_of({"source": "archive", "sources": [{"formats": ["mastodon-page"]}]})
+    assert archive.name == "mastodon" and archive.hashtag_url("x") is None
+    # a card links the status's own URL, mentions to the server the post names
+    card = {"id": "1", "url": "https://hachyderm.io/@zk/1", "text": "hi @snystrom #AWS",
+            "mentions": ["snystrom@genomic.social"], "author": {"username": "zk@hachyderm.io"}}
+    assert tx.post_url(card, page) == "https://hachyderm.io/@zk/1"
+    html = str(tx.tweet_html(card, page))
+    assert 'href="https://genomic.social/@snystrom"' in html
+    assert 'href="https://fosstodon.org/tags/AWS"' in html
+    assert tx.post_url({"id": "1", "url": "javascript:alert(1)"}, page) is None
+
+
+def test_demo_archive_for_the_demo_hook(tmp_path):
+    from dnflow.generate_mastodon import write_demo_archive
+
+    path = tmp_path / "demo.jsonl"
+    assert write_demo_archive(path, 300, 4, topic="music") == 300
+    s = summarize([path], tmp_path / "out", {"slug": "d", "source": "archive"})
+    assert s["tweets"] + s["left_out"] == 300 and s["left_out"] > 0 and s["withheld"] > 0
+    assert s["sources"][0]["formats"] == ["mastodon-chunk"]
+    assert "kpop," in (tmp_path / "out/hashtags.csv").read_text()
+    assert path.read_bytes() == (write_demo_archive(tmp_path / "again.jsonl", 300, 4,
+                                                    topic="music") and
+                                 (tmp_path / "again.jsonl").read_bytes())
