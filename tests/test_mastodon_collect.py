@@ -268,3 +268,15 @@ def test_a_window_left_open_is_finished_by_the_next_run(tmp_path):
         old = sorted(p.name for p in (tmp_path / "s/runs").iterdir())
         assert old == ["2026-11-28T06.json", "2026-11-28T06~2.json", "2026-11-28T12.json"]
     assert_complete(api, tmp_path)
+
+
+def test_token_entries():
+    t = read_tokens({"MASTODON_TOKEN": "fosstodon.org=abc, localhost:8766=def\nbare+tok=="})
+    assert t.by_host == {"fosstodon.org": "abc", "localhost:8766": "def"}
+    assert t.fallback == "bare+tok=="  # a bare token may end in "="
+    with pytest.raises(Exception, match="more than one token without a host"):
+        read_tokens({"MASTODON_TOKEN": "one two"})
+    with pytest.raises(Exception, match="the entry for fosstodon.org has no token") as e:
+        read_tokens({"MASTODON_TOKEN": "fosstodon.org= x.example=secret"})
+    assert "secret" not in str(e.value)
+    assert read_tokens({}).secrets == []

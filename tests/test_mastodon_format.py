@@ -328,3 +328,19 @@ def test_demo_archive_for_the_demo_hook(tmp_path):
     assert path.read_bytes() == (write_demo_archive(tmp_path / "again.jsonl", 300, 4,
                                                     topic="music") and
                                  (tmp_path / "again.jsonl").read_bytes())
+
+
+def test_changing_include_opted_out_recounts_a_saved_state(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    with open(path, "wb") as f:
+        for p in sorted(MASTODON.glob("*.json")):
+            f.write(orjson.dumps(orjson.loads(p.read_bytes())["body"]) + b"\n")
+    state = tmp_path / "state"
+    counts = []
+    for meta in ({}, {"include_opted_out": True}, {}):
+        s = summarize([path], tmp_path / "out", dict(meta, slug="m", source="archive"),
+                      state_dir=state)
+        counts.append((s["tweets"], s.get("left_out"), s.get("withheld"),
+                       s.get("include_opted_out")))
+    assert counts == [(9, 4, 3, None), (13, None, None, True), (9, 4, 3, None)]
+    assert b"simonpcouch@rstats.me" not in (tmp_path / "out/tweets.csv").read_bytes()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -135,14 +136,20 @@ def read_tokens(env: Mapping[str, str]) -> Tokens:
     tokens = Tokens(source=source)
     for entry in text.replace(",", " ").split():
         host, sep, token = entry.partition("=")
-        if sep and host and token:
+        if sep and _HOSTLIKE.fullmatch(host):
+            if not token:
+                raise MastodonError(f"{source}: the entry for {host} has no token after '='")
             tokens.by_host[_host_key(host)] = token
-        elif not sep:
+        else:  # a bare token (which may hold "=" itself)
             if tokens.fallback is not None:
                 raise MastodonError(f"{source} holds more than one token without a host: "
                                     "write them as host=token")
             tokens.fallback = entry
     return tokens
+
+
+# the host of a host=token entry: a name with a dot, or localhost, an optional port
+_HOSTLIKE = re.compile(r"(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:[0-9]{1,5})?")
 
 
 def _host_key(instance: str) -> str:
