@@ -205,8 +205,11 @@ class _Convert:
         links: dict[str, str] = {}
         for u in ents.get("urls") or ():
             target = u.get("unwound_url") or u.get("expanded_url") or ""
-            # the link to a quoted post becomes Mastodon's quote, not a link
+            # the link to a quoted post becomes Mastodon's quote, and X's links to its
+            # own media pages are no links on Mastodon (the media are attachments)
             if "quoted" in refs and ("/status/" + refs["quoted"]) in target:
+                continue
+            if target.split("/")[2:3] in (["twitter.com"], ["x.com"]):
                 continue
             if target.startswith(("http://", "https://")):
                 links[u["url"]] = target

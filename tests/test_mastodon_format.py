@@ -344,3 +344,20 @@ def test_changing_include_opted_out_recounts_a_saved_state(tmp_path):
                        s.get("include_opted_out")))
     assert counts == [(9, 4, 3, None), (13, None, None, True), (9, 4, 3, None)]
     assert b"simonpcouch@rstats.me" not in (tmp_path / "out/tweets.csv").read_bytes()
+
+
+def test_a_withheld_card_shows_nothing_it_said():
+    from dnflow.platforms import PLATFORMS
+    from dnflow.rows import card as card_of
+    from dnflow.site.data import card
+
+    rec = next(r for r in records(corpus_body("get_timeline_hashtag_anonymous.0.json"))
+               if r.author.indexable is False)
+    c = card(orjson.loads(orjson.dumps(card_of(rec))), PLATFORMS["mastodon"])
+    assert (c["withheld"], c["name"], c["username"], c["href"]) == (True, "an account", "",
+                                                                     None)
+    assert c["links"] == [] and c["media"] == [] and str(c["html"]) == ""
+    shown = next(r for r in records(corpus_body("get_timeline_hashtag_anonymous.0.json"))
+                 if r.author.indexable)
+    c = card(orjson.loads(orjson.dumps(card_of(shown))), PLATFORMS["mastodon"])
+    assert c["withheld"] is False and c["links"] and c["username"].endswith("@hachyderm.io")

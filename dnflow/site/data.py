@@ -408,11 +408,12 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
         kind = None
     return {
         "name": tx.clip(str(shown_name or username or "unknown"), 100),
-        "withheld": author.get("indexable") is False and not handle,
+        "withheld": (withheld := author.get("indexable") is False and not handle),
         "username": username,
         "user_href": tx.value_link("user", username, platform),
         "html": tx.tweet_html(rec, platform),
-        "links": tx.extra_links(rec)[:MAX_CARD_LINKS],
+        # a withheld post's card shows nothing of what it said, links included
+        "links": [] if withheld else tx.extra_links(rec)[:MAX_CARD_LINKS],
         "lang": _html_lang(rec.get("lang")),
         "time": rec.get("created_at"),
         "time_text": fmt_time(rec.get("created_at")),
@@ -427,8 +428,8 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
                 ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
             if (n := to_int(metrics.get(key))) is not None
         ],
-        "media": [t for m in (rec.get("media") or ())[:4] if isinstance(m, Mapping)
-                  if (t := _thumb(m))],
+        "media": [] if withheld else [t for m in (rec.get("media") or ())[:4]
+                                      if isinstance(m, Mapping) if (t := _thumb(m))],
     }
 
 

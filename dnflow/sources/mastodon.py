@@ -278,6 +278,9 @@ class _Window:
                 p.partial.unlink()
             archived = Archived.read(chunks)
             cp = {"window": p.window, "search": want, "bytes": 0, "instances": {}}
+        # an instance no longer listed: its pages stay archived, it is asked no more
+        names = {i.name for i in self.instances}
+        cp["instances"] = {n: s for n, s in cp["instances"].items() if n in names}
         for inst in self.instances:
             state = cp["instances"].get(inst.name)
             if state is None or (state["status"] == "failed" and not state.get("transient")):
