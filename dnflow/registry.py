@@ -116,11 +116,9 @@ def _declared_anywhere() -> bool:
 # the modules that register dnflow's own platforms, formats, sources and counts
 BUILTINS: list[str] = [
     "dnflow.platforms",
-    # Mastodon's formats first: a status may carry a "text" field (its source, on some
-    # servers), which X's twarc2-flattened format would otherwise take; they turn X's
-    # lines down with a type test or two
-    "dnflow.formats.mastodon",
+    # X's first: most archives are X's, and each line is offered to the formats in order
     "dnflow.formats.x",
+    "dnflow.formats.mastodon",
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",

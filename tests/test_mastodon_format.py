@@ -222,7 +222,7 @@ def test_a_bad_status_is_skipped_alone(tmp_path):
     assert "post 1 of the line: uri ['not', 'a', 'uri'] is not a status URI" in reasons
     assert any(r.startswith("post 2 of the line: id {'x': 1} is not a status id") for r in reasons)
     assert any("post 3 of the line: uri" in r for r in reasons)
-    assert "a Mastodon error answer: Record not found" in reasons
+    assert "JSON object that is not a tweet" in reasons  # an error answer: X's words
 
 
 # ------------------------------------------------------------------------ HTML → text

@@ -35,7 +35,6 @@ How a status becomes a record (the README's "How counting works"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,9 +107,6 @@ class _Mastodon(Format):
 
     def settings(self) -> str:
         return optouts.fingerprint()
-
-    def explain(self, value: Any) -> str | None:
-        return explain(value)
 
     def batch(self, statuses: list, left_out: tuple[str, ...] = ()) -> Batch:
         kept, gone = keep(statuses)
@@ -374,10 +370,3 @@ def normalize(raw: dict) -> Post:
     return post(PLATFORM, own.id, own.url, own.created_at, own.author, original.text,
                 own.lang or original.lang, original.id, None, None, original, own.hashtags,
                 own.mentions, own.links, own.media, own.client, own.metrics, uri=own.uri)
-
-
-def explain(value: Any) -> str | None:
-    """Why a JSON value that looks like Mastodon's holds no posts (for skipped rows)."""
-    if isinstance(value, Mapping) and "error" in value and len(value) <= 2:
-        return f"a Mastodon error answer: {str(value.get('error'))[:100]}"
-    return None
