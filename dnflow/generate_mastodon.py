@@ -22,6 +22,8 @@ Deterministic: the same arguments give the same statuses (no clock, no ``hash()`
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import html
 import math
@@ -309,8 +311,10 @@ def write_demo_archive(path: str | Path, n: int, seed: int = 1, *, topic: str = 
                        days: float = 7.0, page_size: int = 40) -> int:
     """A Mastodon archive of ``n`` generated statuses: timeline answers as a
     ``source: mastodon`` chunk holds them (``statuses`` + ``__dnflow``, the
-    ``mastodon-chunk`` format), plain JSONL. Opted-out accounts' posts are in it: the
-    summary leaves them out, as it would from any archive. Returns the statuses written.
+    ``mastodon-chunk`` format), JSONL, gzip when the name ends in ``.gz`` (no name or
+    time in its header: the bytes depend only on the arguments). Opted-out accounts'
+    posts are in it: the summary leaves them out, as it would from any archive. Returns
+    the statuses written.
 
     The demo hook of ``source: demo`` (``platform: mastodon``) calls this."""
     path = Path(path)
@@ -318,7 +322,10 @@ def write_demo_archive(path: str | Path, n: int, seed: int = 1, *, topic: str = 
     made = 0
     page: list[dict] = []
     tag = (tag or TAGS.get(topic, "demo")).lstrip("#")
-    with open(tmp, "wb") as f:
+    gz = path.name.endswith(".gz")
+    with open(tmp, "wb") as raw, (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if gz
+            else contextlib.nullcontext(raw)) as f:
         def flush() -> None:
             prov = {"platform": "mastodon", "instance": "generated", "generated": {
                 "seed": seed, "topic": topic, "tag": tag}, "version": f"dnflow/{__version__}",

@@ -361,3 +361,14 @@ def test_a_withheld_card_shows_nothing_it_said():
                  if r.author.indexable)
     c = card(orjson.loads(orjson.dumps(card_of(shown))), PLATFORMS["mastodon"])
     assert c["withheld"] is False and c["links"] and c["username"].endswith("@hachyderm.io")
+
+
+def test_demo_archive_gzip(tmp_path):
+    from dnflow.generate_mastodon import write_demo_archive
+
+    a, b = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
+    write_demo_archive(a, 50, 2)
+    write_demo_archive(b, 50, 2)
+    assert a.read_bytes()[:2] == b"\x1f\x8b" and a.read_bytes() == b.read_bytes()
+    s = summarize([a], tmp_path / "out", {"slug": "d", "source": "archive"})
+    assert s["tweets"] + s.get("left_out", 0) == 50
