@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=None, help="P1 runs per side (best kept)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--mem-posts", default=None,
-                    help="MEM archive sizes, comma-separated (default 1,000,000,10,000,000; "
+                    help="MEM archive sizes, comma-separated (default 1M, 3M and 10M; "
                          "quick 20,000)")
     args = ap.parse_args(argv)
     parts = {p.strip().upper() for p in args.only.split(",") if p.strip()}
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(rows), flush=True)
     if "MEM" in parts:
         sizes = [int(x.replace("_", "")) for x in (
-            args.mem_posts or ("20000" if args.quick else "1000000,10000000")).split(",")]
+            args.mem_posts or ("20000" if args.quick else "1000000,3000000,10000000")).split(",")]
         rows = memory.run(args.out, sizes)
         sections.append(("MEM memory at scale (all processes together)", rows))
         print(table(rows), flush=True)

@@ -32,6 +32,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from dnflow import spill
+
 HEADER = b"username,name,tweets,followers,following\r\n"
 TIME_KEY = 20
 COUNT_SLOT = b"\xff"
@@ -167,6 +169,46 @@ def splice(state: Path, prev_token: Any, token: Any,
     return True
 
 
+def newer(profile: bytes, later: bytes) -> bytes:
+    """An author's profile from an earlier part's and a later one's: the later replaces
+    the earlier if its time key is not before it and it names the author. The keys have
+    one length: later > profile means a later key or the same one."""
+    if later > profile:
+        return later if later[:TIME_KEY] != NOBODY else profile
+    if profile.startswith(later[:TIME_KEY]) and later[:TIME_KEY] != NOBODY:
+        return later
+    return profile
+
+
+def write_ranked(path: Path, authors: Any) -> int:
+    """users.csv from a spilled authors' part (dnflow.counting.Spilled: every author
+    once, (id, (profile, posts beyond the first, first-seen number))), in the order
+    :func:`write` makes, a chunk at a time. Returns how many authors there are."""
+    def rows() -> Any:
+        for _, (row, extra, first) in authors.items():
+            line = _line(row, extra)
+            yield (-extra, _name(line), first, line)
+
+    n = 0
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(HEADER)
+        lines = []
+        for row in spill.ranked(rows(), _RANK, authors.spiller):
+            lines.append(row[3])
+            if len(lines) >= 4096:
+                n += len(lines)
+                f.write(b"".join(lines))
+                lines.clear()
+        n += len(lines)
+        f.write(b"".join(lines))
+    os.replace(tmp, path)
+    return n
+
+
+_RANK = itemgetter(0, 1, 2)
+
+
 def pack(users: dict[Any, bytes], more: dict[Any, int]) -> bytes:
     """A part as bytes, to send to a table in another process (marshal: twice as fast
     as pickle to make for these builtin types)."""
@@ -232,15 +274,9 @@ class Table:
         # their order, as one at a time would add them
         both = [aid for aid in users if aid in mine] if len(users) < 64 else list(
             users.keys() & mine.keys())
-        # theirs (t) replaces ours (o) if its time key is not before ours and names the
-        # author. The keys have one length: t > o means a later key or the same one
         for aid, t, o in zip(both, map(users.pop, both), map(mine.__getitem__, both),
                              strict=True):
-            if t > o:
-                if t[:TIME_KEY] != NOBODY:
-                    mine[aid] = t
-            elif o.startswith(t[:TIME_KEY]) and t[:TIME_KEY] != NOBODY:
-                mine[aid] = t
+            mine[aid] = newer(o, t)
         mine.update(users)
         self.more.update(more)
         _count_elements(self.more, both)  # their first tweet is one more for us

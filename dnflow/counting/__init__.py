@@ -11,6 +11,11 @@ are the ones the README and every page describe ("how counted"); each is written
 Counts merge exactly: every rule is a sum, a min/max, or "first seen", never anything
 that depends on how the input was cut. A new count is one module that registers a
 class (see docs/internals.md, "Adding a count").
+
+A count whose part grows with the posts (a key per author, URL, original…) sets
+``spills``: in a search too big for memory its part goes to disk as sorted runs of
+``items`` (dnflow.spill), ``combine`` merges two values of one key, and ``write`` gets
+the merged runs as a :class:`Spilled` part.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from dnflow import spill
 from dnflow.record import Post
 from dnflow.registry import Registry
 
@@ -119,6 +125,44 @@ class Count:
         """The page's ranked tables fed by this count's files."""
         return []
 
+    # for a count that ``spills`` (see the module's docstring)
+    spills = False
+
+    def size(self, part: Any) -> int:
+        """How many keys the part holds (what a spill would write)."""
+        return len(part)
+
+    def items(self, part: Any, order: int) -> Iterable[tuple[Any, Any]]:
+        """The part's (key, value)s, in any order; ``order`` numbers the part's first
+        key among all this count's keys spilled before (first-seen order)."""
+        raise NotImplementedError
+
+    def combine(self, value: Any, later: Any) -> Any:
+        """One key's value from an earlier and a later part (``merge``'s rule)."""
+        raise NotImplementedError
+
+
+class Spilled:
+    """A spilling count's part, merged from its runs on disk: every key once, in key
+    order, with its combined value (``items``); ``len`` is how many keys."""
+
+    def __init__(self, run: spill.Run, spiller: spill.Spiller) -> None:
+        self.run = run
+        self.spiller = spiller  # where ranking it may put its own runs
+
+    def __len__(self) -> int:
+        return len(self.run)
+
+    def items(self) -> Iterable[tuple[Any, Any]]:
+        return self.run.items()
+
+
+def ranked(part: Any, key: Any) -> Iterable[tuple[Any, Any]]:
+    """A part's (key, value)s sorted by ``key``: a Spilled part's by an external sort."""
+    if isinstance(part, Spilled):
+        return spill.ranked(part.items(), key, part.spiller)
+    return sorted(part, key=key)
+
 
 COUNTS: Registry[Count] = Registry("count")
 
@@ -130,19 +174,48 @@ def sections() -> list[Section]:
 
 class KeyInfoCount(Count):
     """A counter of keys with what is known of each key: its part is (Counter, info),
-    and the info of a key both parts have is the earlier part's (``merge_info``)."""
+    and the info of a key both parts have is the earlier part's (``pick``)."""
+
+    spills = True
 
     def start(self) -> tuple[Counter, dict]:
         return Counter(), {}
 
     def merge(self, part: tuple, later: tuple) -> tuple:
         part[0].update(later[0])
-        self.merge_info(part[1], later[1])
+        info = part[1]
+        pick = self.pick
+        for key, value in later[1].items():
+            known = info.get(key)
+            info[key] = value if known is None else pick(known, value)
         return part
 
-    def merge_info(self, info: dict, later: dict) -> None:
-        for key, value in later.items():
-            info.setdefault(key, value)
+    def pick(self, info: Any, later: Any) -> Any:
+        """What is known of a key from an earlier part's info and a later one's."""
+        return info
+
+    def size(self, part: Any) -> int:
+        return len(part) if isinstance(part, Spilled) else len(part[0])
+
+    def items(self, part: tuple, order: int) -> Iterable[tuple[Any, Any]]:
+        info = part[1]
+        return ((k, (c, info.get(k))) for k, c in part[0].items())
+
+    def combine(self, value: tuple, later: tuple) -> tuple:
+        if value[1] is None:
+            info = later[1]
+        elif later[1] is None:
+            info = value[1]
+        else:
+            info = self.pick(value[1], later[1])
+        return (value[0] + later[0], info)
+
+    def ranked(self, part: Any) -> Iterable[tuple[Any, int, Any]]:
+        """(key, count, info) by count descending, then key."""
+        if not isinstance(part, Spilled):
+            counter, info = part
+            return ((k, c, info.get(k)) for k, c in sorted_counts(counter))
+        return ((k, v[0], v[1]) for k, v in ranked(part, _by_count_of_pair))
 
     def dump(self, part: tuple) -> list:
         return [dict(part[0]), part[1]]
@@ -157,8 +230,13 @@ class Tally:
     def __init__(self) -> None:
         self.counts = list(COUNTS)
         self.parts = {c.name: c.start() for c in self.counts}
-        self.seen: set = set()  # seen_key() of every id counted
+        self.seen: set = set()  # seen_key() of every id counted (and not spilled)
         self.posts = 0
+        # a search too big for memory (dnflow.spill): what went to disk, in input order
+        self.runs: dict[str, list[spill.Run]] = {}
+        self.seen_runs = spill.SeenRuns()
+        self.order = 0  # the first-seen number of this process's first key
+        self.spilled: dict[str, int] = {}  # keys spilled so far, per count
 
     def take(self, posts: list[Post]) -> None:
         parts = self.parts
@@ -168,10 +246,58 @@ class Tally:
         self.posts += len(posts)
 
     def merge(self, later: Tally) -> None:
+        """Add the tally of posts read after ours (if it spilled, ours must have spilled
+        all it held first: runs merge in input order)."""
         self.seen |= later.seen
         self.posts += later.posts
         for c in self.counts:
             self.parts[c.name] = c.merge(self.parts[c.name], later.parts[c.name])
+        for name, runs in later.runs.items():
+            self.runs.setdefault(name, []).extend(runs)
+        self.seen_runs.runs.extend(later.seen_runs.runs)
+
+    def held(self) -> int:
+        """How many keys this process holds that a spill would write."""
+        parts = self.parts
+        return len(self.seen) + sum(c.size(parts[c.name]) for c in self.counts if c.spills)
+
+    def spill(self, spiller: spill.Spiller) -> None:
+        """Write the ids seen and every spilling count's part to sorted runs, and go on
+        empty (the seen set is emptied in place: a pass holds it)."""
+        if self.seen:
+            keys = spill.sort_keys(self.seen)
+            self.seen.clear()
+            self.seen_runs.add(spiller.run("seen", keys, with_values=False))
+            del keys
+        for c in self.counts:
+            if not c.spills or not c.size(self.parts[c.name]):
+                continue
+            part = self.parts[c.name]
+            done = self.spilled.get(c.name, 0)
+            items = spill.sort_items(c.items(part, self.order + done))
+            self.spilled[c.name] = done + c.size(part)
+            self.parts[c.name] = c.start()
+            del part
+            self.runs.setdefault(c.name, []).append(spiller.run(c.name, items))
+            del items
+
+    def settle(self, spiller: spill.Spiller) -> None:
+        """After a spilling pass: every spilling count's part becomes one
+        :class:`Spilled`, its runs merged; the ids seen are dropped."""
+        self.spill(spiller)
+        self.seen = set()
+        self.seen_runs.drop()
+        for c in self.counts:
+            if not c.spills:
+                continue
+            runs = self.runs.pop(c.name, [])
+            if len(runs) == 1:
+                run = runs[0]
+            else:
+                run = spiller.run(c.name, spill.merged(runs, c.combine))
+                for r in runs:
+                    r.drop()
+            self.parts[c.name] = Spilled(run, spiller)
 
     def to_state(self, leave_out: Iterable[str] = ()) -> dict:
         skip = set(leave_out)
@@ -190,12 +316,15 @@ class Tally:
         tally.posts = state["posts"]
         return tally
 
+    _SENT = ("parts", "seen", "posts", "runs", "seen_runs", "order", "spilled")
+
     def __getstate__(self) -> dict:  # workers send tallies by pickle: names, not classes
-        return {"parts": self.parts, "seen": self.seen, "posts": self.posts}
+        return {k: getattr(self, k) for k in self._SENT}
 
     def __setstate__(self, state: dict) -> None:
         self.counts = list(COUNTS)
-        self.parts, self.seen, self.posts = state["parts"], state["seen"], state["posts"]
+        for k in self._SENT:
+            setattr(self, k, state[k])
 
 
 # ---------------------------------------------------------------- helpers for counts
@@ -207,6 +336,21 @@ def seen_key(tid: Any) -> Any:
     if tid.__class__ is str and tid.isascii() and tid.isdigit() and tid[0] != "0":
         return int(tid)
     return tid
+
+
+def _by_count(item: tuple[Any, int]) -> tuple[int, Any]:
+    return -item[1], item[0]
+
+
+def _by_count_of_pair(item: tuple[Any, tuple]) -> tuple[int, Any]:
+    return -item[1][0], item[0]
+
+
+def ranked_counts(part: Mapping[str, int] | Spilled) -> Iterable[tuple[str, int]]:
+    """A counter's (key, count)s by count (descending), then key."""
+    if isinstance(part, Spilled):
+        return ranked(part, _by_count)
+    return sorted_counts(part)
 
 
 def sorted_counts(counter: Mapping[str, int]) -> list[tuple[str, int]]:

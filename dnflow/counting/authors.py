@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import userscsv
-from dnflow.counting import COUNTS, Count, Output, Section
+from dnflow.counting import COUNTS, Count, Output, Section, Spilled
 from dnflow.record import Post
 from dnflow.rows import NOBODY, TIME_KEY, time_key, user_row
 
@@ -64,13 +64,31 @@ class Authors(Count):
         table.add(*later)
         return [table.users, table.more]
 
+    # a search too big for memory: its authors go to runs, not to the table
+    spills = True
+
+    def size(self, part: list) -> int:
+        return len(part[0])
+
+    def items(self, part: list, order: int) -> Any:
+        users, more = part
+        get = more.get
+        return ((aid, (row, get(aid, 0), n))
+                for n, (aid, row) in enumerate(users.items(), order))
+
+    def combine(self, value: tuple, later: tuple) -> tuple:
+        return (userscsv.newer(value[0], later[0]), value[1] + later[1] + 1, value[2])
+
     def dump(self, part: list) -> list:
         return [part[0], dict(part[1])]
 
     def load(self, data: list) -> list:
         return [data[0], Counter(data[1])]
 
-    def write(self, part: list, outdir: Path, ctx: dict[str, Any]) -> None:
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        if isinstance(part, Spilled):
+            ctx["summary"]["users"] = userscsv.write_ranked(outdir / "users.csv", part)
+            return
         # the authors' table writes users.csv; this waits for it and says how many
         ctx["summary"]["users"] = ctx["users_written"]()
 

@@ -14,7 +14,6 @@ from dnflow.record import Post
 from dnflow.rows import card, write_json
 
 SAMPLE_SIZE = 10
-TOP_CARDS = 25
 
 
 @COUNTS.register
@@ -56,12 +55,8 @@ class Cards(Count):
         return both
 
     def write(self, part: list, outdir: Path, ctx: dict[str, Any]) -> None:
-        top, info = ctx.get("top_reposted", ([], {}))
-        cards = []  # the most reposted originals the archive has
-        for tid, c in top:
-            if len(cards) == TOP_CARDS:
-                break
-            if tid in info:
-                cards.append({**orjson.loads(info[tid][1]), "retweets_in_search": c})
+        # the most reposted originals the archive has (dnflow.counting.reposts)
+        cards = [{**orjson.loads(known[1]), "retweets_in_search": c}
+                 for c, known in ctx.get("top_reposted", [])]
         sample = [c for _, _, c in sorted(part, key=lambda s: s[:2], reverse=True)]
         write_json(outdir / "cards.json", {"top_retweeted": cards, "sample": sample})

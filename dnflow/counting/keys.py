@@ -19,7 +19,7 @@ from dnflow.counting import (
     Output,
     Page,
     Section,
-    sorted_counts,
+    ranked_counts,
     write_csv,
 )
 
@@ -68,11 +68,19 @@ class KeyCount(Count):
     def load(self, data: dict) -> Counter:
         return Counter(data)
 
-    def distinct(self, part: Counter) -> dict[str, int]:
+    spills = True
+
+    def items(self, part: Counter, order: int) -> Any:
+        return part.items()
+
+    def combine(self, value: int, later: int) -> int:
+        return value + later
+
+    def distinct(self, part: Any) -> dict[str, int]:
         return {self.distinct_key: len(part)}
 
-    def write(self, part: Counter, outdir: Path, ctx: dict[str, Any]) -> None:
-        write_csv(outdir / self.file, self.header, sorted_counts(part))
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        write_csv(outdir / self.file, self.header, ranked_counts(part))
 
     def sections(self) -> list[Section]:
         if not self.title:

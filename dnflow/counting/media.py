@@ -11,7 +11,6 @@ from dnflow.counting import (
     KeyInfoCount,
     Output,
     Page,
-    sorted_counts,
     write_csv,
 )
 
@@ -44,17 +43,13 @@ class Media(KeyInfoCount):
             _count_elements(counter, keys)
         return part
 
-    def merge_info(self, info: dict, later: dict) -> None:
-        for key, m in later.items():
-            known = info.get(key)
-            if known is None or (known[1] is None and m[1]):
-                info[key] = m
+    def pick(self, info: tuple, later: tuple) -> tuple:
+        return later if info[1] is None and later[1] else info
 
-    def distinct(self, part: tuple) -> dict[str, int]:
-        return {"media": len(part[0])}
+    def distinct(self, part: Any) -> dict[str, int]:
+        return {"media": self.size(part)}
 
-    def write(self, part: tuple, outdir: Path, ctx: dict[str, Any]) -> None:
-        counter, info = part
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
         write_csv(outdir / "media.csv", HEADER,
                   ((k, i[0] or "", i[1] or "", c, i[2] or "", i[3] or "")
-                   for k, c in sorted_counts(counter) for i in (info[k],)))
+                   for k, c, i in self.ranked(part)))

@@ -7,11 +7,12 @@ from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from dnflow.counting import COUNTS, KeyInfoCount, Output, sorted_counts
+from dnflow.counting import COUNTS, KeyInfoCount, Output
 from dnflow.record import Post
 from dnflow.rows import csv_plain, original_row
 
 HEADER = ("tweet_id", "username", "text", "retweets")
+TOP_CARDS = 25  # the most reposted originals shown as cards (dnflow.counting.cards)
 
 
 @COUNTS.register
@@ -36,18 +37,25 @@ class Reposted(KeyInfoCount):
             _count_elements(counter, ids)
         return part
 
-    def distinct(self, part: tuple) -> dict[str, int]:
-        return {"retweeted_originals": len(part[0])}
+    def distinct(self, part: Any) -> dict[str, int]:
+        return {"retweeted_originals": self.size(part)}
 
-    def write(self, part: tuple, outdir: Path, ctx: dict[str, Any]) -> None:
-        counter, info = part
-        top = sorted_counts(counter)
-        lines = [",".join(HEADER).encode() + b"\r\n"]
-        for tid, c in top:
-            known = info.get(tid)
-            lines.append(known[0] + b"%d\r\n" % c if known is not None
-                         else csv_plain((tid, "", "", c)).encode())
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        top: list = []  # the most reposted originals the archive has, for the cards
         tmp = outdir / ".retweets.csv.tmp"
-        tmp.write_bytes(b"".join(lines))
+        with open(tmp, "wb") as f:
+            f.write(",".join(HEADER).encode() + b"\r\n")
+            lines = []
+            for tid, c, known in self.ranked(part):
+                if known is None:
+                    lines.append(csv_plain((tid, "", "", c)).encode())
+                else:
+                    lines.append(known[0] + b"%d\r\n" % c)
+                    if len(top) < TOP_CARDS:
+                        top.append((c, known))
+                if len(lines) >= 4096:
+                    f.write(b"".join(lines))
+                    lines.clear()
+            f.write(b"".join(lines))
         os.replace(tmp, outdir / "retweets.csv")
-        ctx["top_reposted"] = (top, info)  # the cards' (dnflow.counting.cards)
+        ctx["top_reposted"] = top  # dnflow.counting.cards

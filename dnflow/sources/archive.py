@@ -164,6 +164,9 @@ def lines_before(path: str | Path, offset: int) -> int:
     return count
 
 
+GZIP_MAY_WRAP = 200 * 2**20
+
+
 def uncompressed_size(path: str | Path) -> int:
     """Bytes of JSON a file holds: its size, or a gzip file's recorded size (an estimate)."""
     size = Path(path).stat().st_size
@@ -172,7 +175,11 @@ def uncompressed_size(path: str | Path) -> int:
     with open(path, "rb") as f:
         f.seek(max(size - 4, 0))
         isize = int.from_bytes(f.read(4), "little")
-    # ISIZE is modulo 4 GiB and only the last member's: fall back to a typical ratio
+    # ISIZE is modulo 4 GiB and only the last member's: fall back to a typical ratio. A
+    # file this big may hold more than 4 GiB (JSON compresses 10 to 20 times): then ISIZE
+    # says nothing, and a big search must not be taken for a small one (dnflow.spill)
+    if size >= GZIP_MAY_WRAP:
+        return max(isize, size * 10)
     return isize if isize >= size else size * 6
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import optouts, userscsv
+from dnflow import optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -72,6 +72,8 @@ def summarize(
     workers: int | None = None,
     state_dir: str | Path | None = None,
     min_parallel_bytes: int = PARALLEL_MIN_BYTES,
+    spill_min_bytes: int = spill.SPILL_MIN_BYTES,
+    spill_keys: int = spill.SPILL_KEYS,
 ) -> dict[str, Any]:
     """Read every file of a search once and write all of data/<slug>/summary/.
 
@@ -80,6 +82,8 @@ def summarize(
     ``workers``: processes to share a big input between (default: the usable CPUs).
     ``state_dir``: where to keep what a later run needs to read only new files (see
     docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
+    A search of ``spill_min_bytes`` of input or more is counted by runs on disk, each
+    process holding at most about ``spill_keys`` keys (dnflow.spill), and keeps no state.
     Returns the summary.json content.
     """
     # records are trees (no cycles), so reference counting frees them all; the cyclic GC
@@ -90,21 +94,32 @@ def summarize(
     optouts.set_policy(meta)  # before the workers fork: they count under it too
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
+    size = sum(map(archive.uncompressed_size, files))
+    spiller = None
+    if size >= spill_min_bytes:
+        if state_dir is not None:  # an older state would not match what this counts
+            for name in (st.STATE, st.HEAD):
+                (Path(state_dir) / name).unlink(missing_ok=True)
+            state_dir = None
+        spiller = spill.Spiller(Path(outdir) / f".spill-{os.getpid()}")
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
-    big = workers > 1 and sum(map(archive.uncompressed_size, files)) >= min_parallel_bytes
+    big = workers > 1 and size >= min_parallel_bytes and spiller is None
     authors = userscsv.Writer() if big and hasattr(os, "fork") else userscsv.Table()
     try:
         return _summarize(files, outdir, meta, log, workers, state_dir, authors,
-                          min_parallel_bytes)
+                          min_parallel_bytes, spiller, spill_keys)
     finally:
         authors.close()
+        if spiller is not None:
+            spill.remove_folder(spiller.folder)
         if gc_was_enabled:
             gc.enable()
 
 
 def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | None,
                log: Any, workers: int, state_dir: str | Path | None,
-               authors: userscsv.Authors, min_parallel_bytes: int) -> dict[str, Any]:
+               authors: userscsv.Authors, min_parallel_bytes: int,
+               spiller: spill.Spiller | None, spill_keys: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     state = early = None
@@ -127,6 +142,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     done = len(state["applied"]) if state else 0
     streams = Streams(stream_paths, header=state is None, append=state is not None)
     p = _pass_from(state, streams, log)
+    p.spiller, p.cap = spiller, spill_keys
     if state and log is not None:
         log.write(f"incremental: {done} files already counted, {len(files) - done} new"
                   f"{' (counted while the state loaded)' if early else ''}\n")
@@ -207,8 +223,12 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     """users.csv, the state and every other output, once every post is counted."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
-    # in a helper, the authors' merge and sort run beside the state and the other outputs
-    authors.finish(outdir / "users.csv", state_dir, tokens if state_dir is not None else None)
+    if p.spiller is not None:
+        p.tally.settle(p.spiller)  # the authors too: users.csv is theirs to write
+    else:
+        # in a helper, the authors' merge and sort run beside the state and the rest
+        authors.finish(outdir / "users.csv", state_dir,
+                       tokens if state_dir is not None else None)
     # a first state's ids: all ints (canonical) or not, and their span
     first_span = p.span if state_dir is not None and not state else None
     p.tally.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)

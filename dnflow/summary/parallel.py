@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dnflow import userscsv
+from dnflow import spill, userscsv
 from dnflow.counting import Tally, seen_key
 from dnflow.sources import archive
 from dnflow.summary.passes import (
@@ -45,6 +45,8 @@ from dnflow.summary.passes import (
 
 # below this many bytes of JSON, starting and merging workers costs more than it saves
 PARALLEL_MIN_BYTES = 24 * 2**20
+# worker k's first-seen numbers start at k << ORDER_BITS (a spilling count's items)
+ORDER_BITS = 40
 
 
 def plan(files: list[Path], workers: int, min_bytes: int = PARALLEL_MIN_BYTES) -> list[list]:
@@ -99,14 +101,17 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
     return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
 
 
-def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -> None:
+def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
+            spilling: tuple[Path, int, int] | None) -> None:
     """A forked worker: count its segments, send what it counted, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
     packed for userscsv.Table), ("result", everything but the ids and authors),
     ("end", None); or ("error", traceback) at any point. The ids are not sent: the
     parent seldom needs them (see merge_workers), and then reads them from the
-    worker's tweet-ids part.
+    worker's tweet-ids part. ``spilling``: (its spill folder, cap, its order) when the
+    search is counted by runs: then it spills all it holds at the end and sends its
+    runs (in the tally) with an empty authors' part.
     """
 
     def send(kind: str, value: Any) -> None:
@@ -117,9 +122,14 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path) -
         with open(log_path, "w", encoding="utf-8") as log:
             streams = Streams(paths, header=False)
             p = Pass(Tally(), streams, log)
+            if spilling is not None:
+                folder, p.cap, p.tally.order = spilling
+                p.spiller = spill.Spiller(folder)
             p.run(segments)
             streams.close()
         tally = p.tally
+        if p.spiller is not None:
+            tally.spill(p.spiller)
         tally.seen = set()  # the parent reads them from the ids file if it needs them
         send("span", p.span)
         users, more = tally.parts["authors"]
@@ -178,8 +188,10 @@ def _append_parts(streams: Streams, paths: dict[str, Path]) -> None:
     _append(streams.skipped_f, paths["skipped.csv"])
 
 
-def fork_workers(runs: list[list], outdir: Path) -> list[tuple]:
-    """A forked worker counting each run (raises ValueError where there is no fork)."""
+def fork_workers(runs: list[list], outdir: Path,
+                 spiller: spill.Spiller | None = None, cap: int = 0) -> list[tuple]:
+    """A forked worker counting each run (raises ValueError where there is no fork);
+    with ``spiller``, each spills into a folder of its own in it."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
@@ -189,7 +201,10 @@ def fork_workers(runs: list[list], outdir: Path) -> list[tuple]:
             recv, send = ctx.Pipe(duplex=False)
             paths = _part_paths(outdir, k)
             log_path = outdir / f".log.part{k}.tmp"
-            proc = ctx.Process(target=_worker, args=(send, run, paths, log_path), daemon=True)
+            spilling = (None if spiller is None else
+                        (spiller.folder / f"worker{k}", cap, k << ORDER_BITS))
+            proc = ctx.Process(target=_worker, args=(send, run, paths, log_path, spilling),
+                               daemon=True)
             proc.start()
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
@@ -210,7 +225,10 @@ def end_workers(jobs: list[tuple]) -> None:
 
 
 def hand_over(p: Pass, authors: userscsv.Authors) -> None:
-    """Give the authors' table what ``p`` counted of them since it last did (a part)."""
+    """Give the authors' table what ``p`` counted of them since it last did (a part);
+    a spilling pass keeps its authors (they go to runs)."""
+    if p.spiller is not None:
+        return
     users, more = p.tally.parts["authors"]
     if users or more:
         authors.add(users, more)
@@ -237,10 +255,12 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             kind, their_span = next(messages)
             assert kind == "span"
             check = overlap(p.span, their_span)
-            if load_seen is not None and (check or not last):
+            if p.spiller is not None:
+                p.tally.spill(p.spiller)  # ours first, in the runs' order too
+            elif load_seen is not None and (check or not last):
                 load_seen()
                 load_seen = None
-            if check or not last:  # later workers are checked against these too
+            if p.spiller is None and (check or not last):  # later ones are checked too
                 theirs = _part_seen(paths)
                 disjoint = not check or p.tally.seen.isdisjoint(theirs)
             kind, part = next(messages)
@@ -251,6 +271,12 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             del part
             kind, value = next(messages)
             assert kind == "result"
+            if p.spiller is not None and check:
+                disjoint = not spill.meet(p.tally.seen_runs, value["tally"].seen_runs)
+            if not disjoint and p.spiller is not None:
+                for spilled in (*value["tally"].runs.values(), value["tally"].seen_runs.runs):
+                    for r in spilled:
+                        r.drop()
             if disjoint:
                 # the kernel copies the worker's rows while this thread merges its counts
                 copies.append(copier.submit(_append_parts, p.streams, paths))
@@ -283,7 +309,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
         p.run(runs[0])
         return
     try:
-        jobs = fork_workers(runs[1:], outdir)
+        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap)
     except ValueError:  # no fork (Windows): one process
         for run in runs:
             p.run(run)

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dnflow import formats, outputs, record
-from dnflow.counting import COUNTS, Tally
+from dnflow import formats, outputs, record, spill
+from dnflow.counting import COUNTS, Tally, seen_key
 from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
@@ -52,12 +52,12 @@ class Streams:
             f.close()
 
 
-def new_posts(batch: formats.Batch, seen: set,
-               bad: list[tuple[int, str]]) -> tuple[list, list, list]:
-    """The records of ``batch``'s posts whose ids are not in ``seen`` (which gains them),
-    their ids and their seen keys. A post its format cannot normalize, or whose record
-    breaks the record's rules (dnflow.record.problem), goes to ``bad`` as (index, reason)
-    and the rest of the batch is counted."""
+def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
+              runs: spill.SeenRuns | None = None) -> tuple[list, list, list]:
+    """The records of ``batch``'s posts whose ids are not in ``seen`` (which gains them)
+    nor in the spilled ``runs``, their ids and their seen keys. A post its format cannot
+    normalize, or whose record breaks the record's rules (dnflow.record.problem), goes
+    to ``bad`` as (index, reason) and the rest of the batch is counted."""
     normalize, ctx, raws = batch.normalize, batch.context, batch.raws
     check = None if batch.typed else record.problem
     recs: list = []
@@ -67,6 +67,9 @@ def new_posts(batch: formats.Batch, seen: set,
         tids = list(map(batch.post_id, raws))
     except Exception:  # noqa: BLE001 - a post without an id: found below, one by one
         tids = [_NO_ID] * len(raws)
+    spilled: set | None = None
+    if runs:
+        spilled = runs.found([seen_key(t) for t in tids if t is not _NO_ID and t is not None])
     for i, tid in enumerate(tids):
         try:
             if tid is _NO_ID:
@@ -77,6 +80,9 @@ def new_posts(batch: formats.Batch, seen: set,
             key = (int(tid) if tid.__class__ is str and tid.isdigit() and tid.isascii()
                    and tid[0] != "0" else tid)
             if key in seen:
+                continue
+            if spilled is not None and (key in spilled or (
+                    tids[i] is _NO_ID and runs.found([key]))):
                 continue
             rec = normalize(raws[i], ctx)
             why = check(rec) if check is not None else None
@@ -97,8 +103,12 @@ def new_posts(batch: formats.Batch, seen: set,
 class Pass:
     """Reads segments (whole files or byte ranges of plain files) into one Tally."""
 
-    def __init__(self, tally: Tally, streams: Streams, log: Any) -> None:
+    def __init__(self, tally: Tally, streams: Streams, log: Any,
+                 spiller: spill.Spiller | None = None, cap: int = spill.SPILL_KEYS) -> None:
         self.tally = tally
+        # a search too big for memory: the tally spills whenever it holds ``cap`` keys
+        self.spiller = spiller
+        self.cap = cap
         self.streams = streams
         self.log = log  # text file or None: one line per skipped line
         self.stats: dict[int, dict] = {}  # file index → per-file figures
@@ -154,7 +164,7 @@ class Pass:
             if batch.format not in formats_seen:
                 formats_seen.add(batch.format)
             posts += len(batch.raws)
-            recs, ids, keys = new_posts(batch, seen, bad)
+            recs, ids, keys = new_posts(batch, seen, bad, tally.seen_runs)
             if bad:
                 skips.extend(Skip(str(path), n, f"post {i + 1} of the line: {why}")
                              for i, why in bad)
@@ -167,6 +177,8 @@ class Pass:
                 tweets_f.write(b"".join(map(tweet_row, recs)))
                 ids.append("")
                 ids_f.write("\n".join(ids).encode())
+                if self.spiller is not None and tally.held() > self.cap:
+                    tally.spill(self.spiller)
             if len(skips) >= 1000:
                 if ranged and base is None:
                     base = archive.lines_before(path, start)
