@@ -2,8 +2,9 @@
 
 P1/P2 summarize vs the parse floor (and its memory), P3 a hundred searches through a
 real snakemake run and its reruns (bench/searches.py), P4 the incremental rebuild after a
-new chunk (bench/incremental.py), P5 X collection against the fake API (bench/collect.py),
-P5B Bluesky collection against the fake Bluesky API (bench/collect_bluesky.py).
+new chunk (bench/incremental.py), P5 X and Mastodon collection against the fakes
+(bench/collect.py, bench/collect_mastodon.py), P5B Bluesky collection against the fake
+Bluesky API (bench/collect_bluesky.py).
 The full mode writes bench/results.md (the parts run) with the machine; ``--quick`` runs
 every part small and checks only that it runs.
 """
@@ -17,7 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-from bench import collect, collect_bluesky, incremental, memory, searches, summarize
+from bench import (
+    collect,
+    collect_bluesky,
+    collect_mastodon,
+    incremental,
+    memory,
+    searches,
+    summarize,
+)
 
 HERE = Path(__file__).resolve().parent
 PARTS = ("P1", "P3", "P4", "P5", "P5B", "MEM")  # P2 is measured with P1
@@ -92,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if "P5" in parts:
         rows = collect.run(args.out, args.quick)
         sections.append(("P5 X collection against the fake API", rows))
+        print(table(rows), flush=True)
+        rows = collect_mastodon.run(args.out, args.quick)
+        sections.append(("P5 Mastodon collection against the fake", rows))
         print(table(rows), flush=True)
     if "P5B" in parts:
         rows = collect_bluesky.run(args.out, args.quick)

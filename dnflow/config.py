@@ -87,7 +87,7 @@ def _explain(err: jsonschema.ValidationError) -> str:
         return f"{_where(path)}: {err.instance!r} is not one of {err.validator_value}"
     if v == "pattern" and path[-1:] == ["every"]:
         return f"{_where(path)}: {err.instance!r} is not a window like 15m, 6h or 1d"
-    if v == "pattern" and err.schema.get("description"):
+    if v == "pattern" and err.schema.get("description"):  # a source says what it wants
         return f"{_where(path)}: {err.instance!r} is not {err.schema['description']}"
     if v == "pattern":
         return f"{_where(path)}: {err.instance!r} should look like 2026-11-01T00:00:00Z"

@@ -33,6 +33,9 @@ class Author(msgspec.Struct, gc=False):
     url: str | None         # the profile on the platform (the format's platform makes it)
     verified: bool | None
     avatar: str | None      # the profile image's URL
+    # Mastodon's opt-in to search: False for an account that did not (its posts are
+    # counted, never published: dnflow.optouts); None where the platform has no such flag
+    indexable: bool | None = None
 
 
 class Link(TypedDict):

@@ -86,8 +86,19 @@ def original_row(tid: str, orig: Post) -> tuple[bytes, bytes]:
 
 
 def card(rec: Post) -> dict:
-    """What a tweet card needs, without the bulk of a full record."""
+    """What a tweet card needs, without the bulk of a full record (and, on a platform
+    whose post links are not made from an id, the post's ``url``; an author's
+    ``indexable`` where the platform has it)."""
     a = rec.author
+    out = _card(rec, a)
+    if _URLS_IN_RECORDS[rec.platform]:
+        out["url"] = rec.url
+    if a.indexable is not None:
+        out["author"]["indexable"] = a.indexable
+    return out
+
+
+def _card(rec: Post, a: Any) -> dict:
     return {
         "id": rec.id,
         "created_at": rec.created_at,
@@ -214,6 +225,17 @@ class _KindWords(dict):
 
 
 _KIND_WORDS = _KindWords()
+
+
+class _UrlsInRecords(dict):
+    """platform name → whether its post links are the records' own URLs."""
+
+    def __missing__(self, platform: str) -> bool:
+        value = self[platform] = PLATFORMS[platform].post_urls_in_records
+        return value
+
+
+_URLS_IN_RECORDS = _UrlsInRecords()
 
 
 def write_json(path: Path, value: Any) -> None:

@@ -26,6 +26,7 @@ def search_meta(slug):
     for key in ("description", "query", "every"):
         if key in s:
             meta[key] = s[key]
+    meta.update(_source_of(s).summary_meta(slug, s))
     return meta
 
 

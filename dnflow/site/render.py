@@ -149,6 +149,8 @@ def search_context(summary_dir: Path, slug: str,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
         "runs": sd.runs_table(summary, w["posts"]),
+        "coverage": sd.coverage_table(summary),
+        "opt_outs": sd.opt_outs(summary, platform),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
     }
@@ -281,7 +283,10 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    for name, src in _raw_files(summary, base):
+    # raw answers hold what a withheld post's record does not (text, handles): only a
+    # search that includes opted-out accounts publishes them
+    withheld = platform.withholds_authors and not summary.get("include_opted_out")
+    for name, src in [] if withheld else _raw_files(summary, base):
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -301,6 +306,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw": [{**r, "href": f"downloads/{r['href']}"} for r in raw[:MAX_DOWNLOAD_ROWS]],
         "raw_more": more,
         "raw_total": len(raw),
+        "raw_withheld": withheld,
     }
 
 

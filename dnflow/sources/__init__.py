@@ -105,6 +105,12 @@ class Source:
         """What the generated file depends on: a change regenerates it."""
         return {}
 
+    def summary_meta(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
+        """What summary.json and the page say about a search beyond its own keys
+        (``query`` for a source without one, ``instances``…); rules/common.smk adds it
+        to the summary's meta, so a change re-summarizes."""
+        return {}
+
 
 SOURCES: Registry[Source] = Registry("source")
 
@@ -131,11 +137,11 @@ def platform_of(summary: Mapping[str, Any]) -> Platform:
     """
     src = SOURCES.get(str(summary.get("source") or ""))
     if src and src.platform:
-        return PLATFORMS[src.platform]
+        return PLATFORMS[src.platform].for_search(summary)
     seen = {FORMATS[f].platform for s in summary.get("sources") or ()
             if isinstance(s, Mapping) for f in s.get("formats") or ()
             if isinstance(f, str) and f in FORMATS}
-    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM]
+    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM].for_search(summary)
 
 
 def gaps_of(summary: Mapping[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import spill, userscsv
+from dnflow import optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -36,6 +36,10 @@ from dnflow.summary.parallel import (
 from dnflow.summary.passes import EMPTY_SPAN, STREAMED, Pass, Streams
 
 __all__ = ["PARALLEL_MIN_BYTES", "plan", "summarize", "write_failed"]
+
+# what summary.json repeats of a search's meta (rules/common.smk: search_meta) beside
+# slug, title, description, source and query: keys only some sources give
+SEARCH_FACTS = ("every", "instances", "hashtags", "include_opted_out")
 
 
 def _mtime_iso(paths: Iterable[Path]) -> str | None:
@@ -87,6 +91,7 @@ def summarize(
     # and a state's load and the outputs' sorts millions of objects more
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    optouts.set_policy(meta)  # before the workers fork: they count under it too
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
     size = sum(map(archive.uncompressed_size, files))
@@ -206,6 +211,7 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     p.stats = state["stats"]
     p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
     p.api_errors = state["api_errors"]
+    p.left_out = set(state.get("left_out") or ())
     p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
     return p
 
@@ -250,7 +256,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
         return n
 
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
-                            p.skipped_sample, p.api_errors, users_written)
+                            p.skipped_sample, p.api_errors, users_written,
+                            left_out=len(p.left_out))
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
@@ -259,7 +266,7 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any) -> dict[str, Any]:
+                  api_errors: int, users_written: Any, left_out: int = 0) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
     table writes it) and says how many authors there are."""
@@ -285,9 +292,11 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
     # the data's own time, not the clock: unchanged inputs give identical outputs
     summary["generated"] = (meta.get("generated") or _mtime_iso(files)
                             or summary.get("last"))
-    for key in ("every",):
+    for key in SEARCH_FACTS:
         if key in meta:
             summary[key] = meta[key]
+    if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
+        summary["left_out"] = left_out
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)

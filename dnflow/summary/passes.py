@@ -115,6 +115,8 @@ class Pass:
         self.skipped = 0
         self.skipped_sample: list[dict] = []
         self.api_errors = 0
+        # keys of posts left out because their authors opted out (formats.Batch.left_out)
+        self.left_out: set[str] = set()
         # the lowest and highest id counted, while they are all ints (see merge_workers)
         self.span: tuple[int, int] | None = EMPTY_SPAN
 
@@ -157,6 +159,8 @@ class Pass:
                 continue
             if batch.errors:
                 self.api_errors += batch.errors
+            if batch.left_out:
+                self.left_out.update(batch.left_out)
             if batch.format not in formats_seen:
                 formats_seen.add(batch.format)
             posts += len(batch.raws)
@@ -206,7 +210,8 @@ class Pass:
     def result(self) -> dict:
         """What a worker sends back (everything but the streamed rows)."""
         return {"tally": self.tally, "stats": self.stats, "skipped": self.skipped,
-                "skipped_sample": self.skipped_sample, "api_errors": self.api_errors}
+                "skipped_sample": self.skipped_sample, "api_errors": self.api_errors,
+                "left_out": self.left_out}
 
     def merge(self, res: dict) -> None:
         """Add a later worker's result, whose tweets none of ours are."""
@@ -223,6 +228,7 @@ class Pass:
         room = SKIPPED_SAMPLE - len(self.skipped_sample)
         self.skipped_sample.extend(res["skipped_sample"][:max(room, 0)])
         self.api_errors += res["api_errors"]
+        self.left_out |= res["left_out"]
 
 
 

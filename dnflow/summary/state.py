@@ -4,7 +4,7 @@ the files added since.
 Files, each written here and nowhere else:
 
 - ``state.marshal``: ``{version, code, applied, users_token, tally, ids_all_int,
-  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, lengths}``: the tally
+  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, lengths}``: the tally
   (dnflow.counting, without the authors) and the pass's figures, marshal'd;
 - ``state.head``: ``{version, code, applied, users_token}``, written last: which files
   are new, readable before the rest;
@@ -64,6 +64,8 @@ def code_fingerprint() -> str:
     for path in code_files():
         h.update(str(path.name).encode())
         h.update(path.read_bytes())
+    for fmt in formats.FORMATS:  # settings its records depend on ("" for most: no change)
+        h.update(fmt.settings().encode())
     return h.hexdigest()
 
 
@@ -207,6 +209,7 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
             "skipped": p.skipped,
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
+            "left_out": sorted(p.left_out),
             "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
         }
         data = [(name, marshal.dumps(value)) for name, value in
