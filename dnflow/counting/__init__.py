@@ -284,12 +284,18 @@ class Tally:
             self.runs.setdefault(c.name, []).append(spiller.run(c.name, items))
             del items
 
-    def settle(self, spiller: spill.Spiller) -> None:
+    def settle(self, spiller: spill.Spiller, keep_seen: bool = False) -> spill.Run | None:
         """After a spilling pass: every spilling count's part becomes one
-        :class:`Spilled`, its runs merged; the ids seen are dropped."""
+        :class:`Spilled`, its runs merged; the ids seen are dropped, or with
+        ``keep_seen`` merged into one run, returned (a state keeps it)."""
         self.spill(spiller)
         self.seen = set()
-        self.seen_runs.drop()
+        seen = None
+        if keep_seen and self.seen_runs:
+            seen = spill.compact_keys(self.seen_runs.runs, spiller)
+        else:
+            self.seen_runs.drop()
+        self.seen_runs = spill.SeenRuns()
         for c in self.counts:
             if not c.spills:
                 continue
@@ -301,6 +307,7 @@ class Tally:
                 for r in runs:
                     r.drop()
             self.parts[c.name] = Spilled(run, spiller)
+        return seen
 
     def to_state(self, leave_out: Iterable[str] = ()) -> dict:
         skip = set(leave_out)

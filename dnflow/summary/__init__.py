@@ -97,11 +97,12 @@ def summarize(
     size = sum(map(archive.uncompressed_size, files))
     spiller = None
     if size >= spill_min_bytes:
-        if state_dir is not None:  # an older state would not match what this counts
+        if state_dir is not None:  # a state counted in memory would not match
             for name in (st.STATE, st.HEAD):
                 (Path(state_dir) / name).unlink(missing_ok=True)
-            state_dir = None
         spiller = spill.Spiller(Path(outdir) / f".spill-{os.getpid()}")
+    elif state_dir is not None:
+        st.drop_spilled(Path(state_dir))
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
     big = workers > 1 and size >= min_parallel_bytes and spiller is None
     authors = userscsv.Writer() if big and hasattr(os, "fork") else userscsv.Table()
@@ -125,7 +126,13 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     state = early = None
     if state_dir is not None:
         state_dir = Path(state_dir)
-        state, early = _open_state(state_dir, files, authors)
+        if spiller is None:
+            state, early = _open_state(state_dir, files, authors)
+        else:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            state = st.load_spilled(state_dir, files)
+            if state is None:
+                st.drop_spilled(state_dir)
         stream_dir = state_dir
         stream_paths = {name: state_dir / name for name in STREAMED}
     else:
@@ -223,8 +230,11 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     """users.csv, the state and every other output, once every post is counted."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
+    spilled = seen_run = None
     if p.spiller is not None:
-        p.tally.settle(p.spiller)  # the authors too: users.csv is theirs to write
+        # the authors too: users.csv is theirs to write
+        seen_run = p.tally.settle(p.spiller, keep_seen=state_dir is not None)
+        spilled = {c.name: p.tally.parts[c.name].run for c in p.tally.counts if c.spills}
     else:
         # in a helper, the authors' merge and sort run beside the state and the rest
         authors.finish(outdir / "users.csv", state_dir,
@@ -233,12 +243,15 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     first_span = p.span if state_dir is not None and not state else None
     p.tally.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
+    pending = saving = None
     if state_dir is not None:
-        saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
+        if spilled is not None:
+            pending = st.spilled_state(p, files, state)  # saved once its runs are written
+        else:
+            saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
         for name in STREAMED:
             st.publish(state_dir / name, outdir / name)
     else:
-        saving = None
         for name, path in stream_paths.items():
             os.replace(path, outdir / name)
     sources = _sources(p.stats, files)
@@ -261,6 +274,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
+    if pending is not None:
+        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1])
     return summary
 
 

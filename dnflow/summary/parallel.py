@@ -188,8 +188,8 @@ def _append_parts(streams: Streams, paths: dict[str, Path]) -> None:
     _append(streams.skipped_f, paths["skipped.csv"])
 
 
-def fork_workers(runs: list[list], outdir: Path,
-                 spiller: spill.Spiller | None = None, cap: int = 0) -> list[tuple]:
+def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None = None,
+                 cap: int = 0, order: int = 0) -> list[tuple]:
     """A forked worker counting each run (raises ValueError where there is no fork);
     with ``spiller``, each spills into a folder of its own in it."""
     import multiprocessing
@@ -202,7 +202,7 @@ def fork_workers(runs: list[list], outdir: Path,
             paths = _part_paths(outdir, k)
             log_path = outdir / f".log.part{k}.tmp"
             spilling = (None if spiller is None else
-                        (spiller.folder / f"worker{k}", cap, k << ORDER_BITS))
+                        (spiller.folder / f"worker{k}", cap, order + (k << ORDER_BITS)))
             proc = ctx.Process(target=_worker, args=(send, run, paths, log_path, spilling),
                                daemon=True)
             proc.start()
@@ -309,7 +309,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
         p.run(runs[0])
         return
     try:
-        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap)
+        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap, p.tally.order)
     except ValueError:  # no fork (Windows): one process
         for run in runs:
             p.run(run)
