@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import re
-import signal
 import socket
 import struct
 import sys
@@ -45,6 +44,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from dnflow.loopback import LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Tweet = dict[str, Any]
@@ -850,8 +850,10 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
-class FakeXAPI:
+class FakeXAPI(LoopbackServer):
     """The fake API in a background thread: ``with FakeXAPI(pool) as api: api.url``."""
+
+    thread_name = "dnflow-fakeapi"
 
     def __init__(
         self,
@@ -931,21 +933,6 @@ class FakeXAPI:
                                     days=float(what.get("days", 0.25)))
         return self.state.pool.add(items)
 
-    def start(self) -> FakeXAPI:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="dnflow-fakeapi")
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeXAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -953,8 +940,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m dnflow.fakeapi",
         description="Serve a fake X API v2 (search + counts) on loopback; prints its URL. "
                     "Point dnflow at it with DNFLOW_X_API_URL=<url>.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_common_args(ap)
     ap.add_argument("--pool", action="append", default=[], metavar="SPEC",
                     help="generated:N[:SEED[:TOPIC[:QUERY]]] or a page JSONL file "
                          "(repeatable; default generated:1000:1)")
@@ -966,7 +952,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-window", type=float, default=900.0, help="seconds (default 900)")
     ap.add_argument("--reset-in", type=float, default=1.0,
                     help="seconds until the reset a fault 429 announces")
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     ap.add_argument("--recent-days", type=float,
                     help="recent search reaches only this many days back (the real API: 7)")
     a = ap.parse_args(argv)
@@ -980,18 +965,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fake X API: {len(pool)} tweets; export DNFLOW_X_API_URL={api.url} "
           f"X_BEARER_TOKEN=<anything>{'' if a.token is None else ' (the --token value)'}",
           file=sys.stderr, flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.server.server_close()
-    return 0
+    return serve(api)
 
 
 if __name__ == "__main__":

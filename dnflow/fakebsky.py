@@ -39,7 +39,6 @@ import base64
 import hashlib
 import re
 import secrets
-import signal
 import socket
 import struct
 import sys
@@ -55,6 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from dnflow.loopback import LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -673,8 +673,10 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
-class FakeBluesky:
+class FakeBluesky(LoopbackServer):
     """The fake in a background thread: ``with FakeBluesky(pool) as api: api.url``."""
+
+    thread_name = "dnflow-fakebsky"
 
     def __init__(self, pool: Pool | Iterable[View] | None = None, *,
                  handle: str = "dnflow-test.bsky.social", password: str | None = None,
@@ -761,21 +763,6 @@ class FakeBluesky:
                                     days=float(what.get("days", 0.25)))
         return self.state.pool.add(views)
 
-    def start(self) -> FakeBluesky:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="dnflow-fakebsky")
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeBluesky:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -784,8 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a fake Bluesky API (createSession, refreshSession, searchPosts) "
                     "on loopback; prints its URL. Point dnflow at it with "
                     "DNFLOW_BLUESKY_API_URL=<url>.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_common_args(ap)
     ap.add_argument("--pool", action="append", default=[], metavar="SPEC",
                     help="generated:N[:SEED[:TOPIC[:QUERY]]] or a recorded answer file "
                          "(repeatable; default generated:1000:1)")
@@ -798,7 +784,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-limit", type=int, default=RATE_LIMIT)
     ap.add_argument("--rate-window", type=float, default=RATE_WINDOW)
     ap.add_argument("--cursor-limit", type=int, default=CURSOR_LIMIT)
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     a = ap.parse_args(argv)
     pool = Pool()
     for spec in a.pool or ["generated:1000:1"]:
@@ -810,18 +795,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fake Bluesky API: {len(pool)} posts; export DNFLOW_BLUESKY_API_URL={api.url} "
           f"BLUESKY_HANDLE={a.handle} BLUESKY_APP_PASSWORD=<anything>", file=sys.stderr,
           flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.server.server_close()
-    return 0
+    return serve(api)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import signal
 import socket
 import struct
 import sys
@@ -53,6 +52,7 @@ import orjson
 
 from dnflow.fakeapi import Fault, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
+from dnflow.loopback import LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Status = dict[str, Any]
@@ -462,8 +462,10 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-class FakeMastodon:
+class FakeMastodon(LoopbackServer):
     """The fake in a background thread: ``with FakeMastodon(statuses) as api: api.url``."""
+
+    thread_name = "dnflow-fakemastodon"
 
     def __init__(self, statuses: Iterable[Status] | None = None, *,
                  instances: Sequence[str] = DEFAULT_INSTANCES,
@@ -535,21 +537,6 @@ class FakeMastodon:
                                    days=float(what.get("days", 0.25)))
         return self.network.add(items)
 
-    def start(self) -> FakeMastodon:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="dnflow-fakemastodon")
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeMastodon:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -558,8 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a fake Mastodon hashtag timeline on several instances, on "
                     "loopback; prints its URL. Point dnflow at it with "
                     "DNFLOW_MASTODON_API_URL=<url>.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_common_args(ap)
     ap.add_argument("--instance", action="append", default=[], metavar="HOST",
                     help=f"an instance to serve (repeatable; default "
                          f"{' '.join(DEFAULT_INSTANCES)})")
@@ -577,7 +563,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-limit", type=int, default=300, help="requests per instance "
                                                                 "and window (default 300)")
     ap.add_argument("--rate-window", type=float, default=300.0, help="seconds (default 300)")
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     a = ap.parse_args(argv)
     instances = a.instance or list(DEFAULT_INSTANCES)
     coverage = {k: float(v) for k, _, v in (c.partition("=") for c in a.coverage)}
@@ -591,18 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ", ".join(f"{i}: {len(api.network.entries[i])}" for i in instances)
     print(f"fake Mastodon ({sizes} statuses); export DNFLOW_MASTODON_API_URL={api.url}",
           file=sys.stderr, flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.server.server_close()
-    return 0
+    return serve(api)
 
 
 if __name__ == "__main__":
