@@ -29,22 +29,20 @@ from __future__ import annotations
 import argparse
 import base64
 import re
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from dnflow.loopback import LoopbackServer, add_common_args, serve
+from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Tweet = dict[str, Any]
@@ -500,39 +498,8 @@ class FakeState:
         return None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JSONHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # the request log is /_admin/log; stderr stays quiet for tests and demos
-
-    # -- plumbing
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> None:
-        data = raw if raw is not None else orjson.dumps(body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _reset_mid_response(self, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body[: max(1, len(body) // 2)])
-        self.wfile.flush()
-        # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
@@ -665,7 +632,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 400
         data = orjson.dumps(body)
         if fault and fault.kind == "reset":
-            self._reset_mid_response(data, headers)
+            self._reset_mid_answer(data, headers)
             return 200
         if fault and fault.kind == "malformed":
             self._send(200, None, headers, raw=data[: max(1, len(data) // 2)])

@@ -39,22 +39,20 @@ import base64
 import hashlib
 import re
 import secrets
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from dnflow.loopback import LoopbackServer, add_common_args, serve
+from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -390,37 +388,8 @@ class _BadRequest(Exception):
         self.message = message
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JSONHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # the request log is /_admin/log
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> None:
-        data = raw if raw is not None else orjson.dumps(body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _reset_mid_answer(self, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body[: max(1, len(body) // 2)])
-        self.wfile.flush()
-        # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
 
     def _bearer(self) -> str:
         auth = self.headers.get("authorization") or ""

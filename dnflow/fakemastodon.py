@@ -35,15 +35,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -52,7 +50,7 @@ import orjson
 
 from dnflow.fakeapi import Fault, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
-from dnflow.loopback import LoopbackServer, add_common_args, serve
+from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Status = dict[str, Any]
@@ -276,38 +274,8 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JSONHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> int:
-        data = raw if raw is not None else orjson.dumps(body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-        return status
-
-    def _cut(self, body: bytes, headers: Mapping[str, str]) -> int:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body[: max(1, len(body) // 2)])
-        self.wfile.flush()
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
-        return 200
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
@@ -409,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Link"] = link
         data = orjson.dumps([e.status for e in statuses])
         if fault and fault.kind == "reset":
-            return self._cut(data, headers)
+            return self._reset_mid_answer(data, headers)
         if fault and fault.kind == "malformed":
             return self._send(200, None, headers, raw=data[: max(1, len(data) // 2)])
         entry["returned"] = len(statuses)

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
+import struct
 import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
+
+import orjson
 
 
 class LoopbackServer:
@@ -54,3 +60,40 @@ def serve(api: LoopbackServer) -> int:
     finally:
         api.server.server_close()
     return 0
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """A fake's request handler: JSON answers, quiet (each fake logs its requests
+    itself, at its /_admin/log), and a connection cut mid-answer (a fault)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
+              raw: bytes | None = None) -> int:
+        data = raw if raw is not None else orjson.dumps(body)
+        self.send_response(status)
+        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def _reset_mid_answer(self, body: bytes, headers: Mapping[str, str]) -> int:
+        """Half of ``body``, then a TCP reset (SO_LINGER 0: close() sends RST, not FIN)."""
+        self.send_response(200)
+        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body[: max(1, len(body) // 2)])
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+        return 200

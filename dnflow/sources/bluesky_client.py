@@ -417,12 +417,11 @@ class Client:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.status == 429 and exc.reset is not None:
             return max(self._until(exc.reset), 0.1)
-        return min(self.backoff.cap, self.backoff.base * 2 ** (state.attempt_number - 1))
+        return self.backoff.exp(state.attempt_number)
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.backoff.max_attempts:
-            return True
-        return self.stats.waits + state.upcoming_sleep > self.backoff.max_wait
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

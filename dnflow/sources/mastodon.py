@@ -66,6 +66,7 @@ from dnflow.sources.mastodon_api import (
     read_tokens,
 )
 from dnflow.sources.runs import (
+    WindowPaths,
     _read_json,
     _split_stamp,
     attempt_stamp,
@@ -101,30 +102,6 @@ def id_order(sid: str) -> tuple[int, str]:
     """Sort key of status ids: Mastodon's are decimal (longer is newer), other servers'
     fixed-length sortable strings."""
     return (len(sid), sid)
-
-
-@dataclass
-class _Paths:
-    base: Path
-    window: str
-
-    @property
-    def raw(self) -> Path:
-        return self.base / "raw"
-
-    @property
-    def partial(self) -> Path:
-        return self.raw / f".{self.window}.partial.jsonl"
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.raw / f".{self.window}.checkpoint.json"
-
-    def chunk(self, stamp: str) -> Path:
-        return self.raw / f"{stamp}.jsonl"
-
-    def record(self, stamp: str) -> Path:
-        return self.base / "runs" / f"{stamp}.json"
 
 
 @dataclass
@@ -234,7 +211,7 @@ def unfinished_walks(search_dir: Path) -> dict[str, str]:
 class _Window:
     """One window of one search: resume or start, page each instance, checkpoint, finish."""
 
-    def __init__(self, slug: str, search: Mapping[str, Any], paths: _Paths, stamp: str,
+    def __init__(self, slug: str, search: Mapping[str, Any], paths: WindowPaths, stamp: str,
                  instances: list[Instance], client: Client, log: Log) -> None:
         self.resume = unfinished_walks(paths.base)
         self.slug = slug
@@ -321,7 +298,7 @@ class _Window:
             return record
         # complete (an instance that refused is retried by the next run): the chunk
         # appears whole, then the resume point goes
-        chunk = p.chunk(self.stamp)
+        chunk = p.chunk_of(self.stamp)
         if p.partial.stat().st_size:
             os.replace(p.partial, chunk)
             record["chunk"] = chunk.name
@@ -502,20 +479,20 @@ def collect_window(slug: str, search: Mapping[str, Any], stamp: str,
     env = os.environ if env is None else env
     base = Path(datadir) / slug
     window, _ = _split_stamp(stamp)
-    paths = _Paths(base, window)
+    paths = WindowPaths(base, window)
     record = _new_record(slug, search, stamp)
     out = _logger(log, slug, stamp)
     # the policy the withheld/left-out decisions of keep() use (dnflow.optouts)
     optouts.set_policy(search)
 
-    if paths.chunk(stamp).exists():
+    if paths.chunk_of(stamp).exists():
         # the chunk landed but the run stopped before its record: nothing to fetch
-        archived = Archived.read([paths.chunk(stamp)])
+        archived = Archived.read([paths.chunk_of(stamp)])
         record.update(status="ok", stopped="end", new_tweets=len(archived.uris),
                       note="recovered: the chunk was complete, its run record was missing")
         with contextlib.suppress(FileNotFoundError):
             paths.checkpoint.unlink()
-        out(f"chunk {paths.chunk(stamp)} already complete: record recovered")
+        out(f"chunk {paths.chunk_of(stamp)} already complete: record recovered")
         return _finish(paths.record(stamp), record)
     try:
         tokens = read_tokens(env)
@@ -530,7 +507,7 @@ def collect_window(slug: str, search: Mapping[str, Any], stamp: str,
     loopback = bool(env.get(API_URL_ENV)) or all(
         i.host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]") for i in instances)
 
-    def run(stamp_: str, rec: dict[str, Any], paths_: _Paths) -> dict[str, Any]:
+    def run(stamp_: str, rec: dict[str, Any], paths_: WindowPaths) -> dict[str, Any]:
         # a client per window: each record counts its own requests and waits
         client = Client(tokens, backoff=backoff, sleep=sleep, log=out, loopback=loopback,
                         shared_limits=Path(datadir) / RATE_LIMIT_FILE)
@@ -551,7 +528,7 @@ def collect_window(slug: str, search: Mapping[str, Any], stamp: str,
         out(f"finishing window {old}, left open by an earlier run (as {old_stamp})")
         old_record = _new_record(slug, search, old_stamp)
         old_record["note"] = f"completed by the run of window {window}"
-        res = _finish(paths.record(old_stamp), run(old_stamp, old_record, _Paths(base, old)))
+        res = _finish(paths.record(old_stamp), run(old_stamp, old_record, WindowPaths(base, old)))
         if res["status"] != "ok" and _read_json(cp_path) is not None:
             record.update(status="failed", error=f"window {old}: {res['error']}")
             return _finish(paths.record(stamp), record)

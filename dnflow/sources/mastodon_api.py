@@ -44,7 +44,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow.platforms import instance_url
-from dnflow.sources import SourceError
+from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import _read_json
 
 TOKEN_ENV = "MASTODON_TOKEN"
@@ -69,29 +69,16 @@ class MastodonError(SourceError):
 
 
 @dataclass
-class Backoff:
-    """How long to wait and when to give up (every wait of a run counts against
-    ``max_wait`` seconds)."""
+class Backoff(runs.Backoff):
+    """Mastodon's: its rate limits reset every 5 minutes."""
 
-    base: float = 2.0  # first wait of the exponential series
-    cap: float = 120.0  # longest single exponential wait
-    jitter: float = 1.0  # added to rate-limit waits, so clients do not stampede
     max_wait: float = 900.0  # total seconds one run may spend waiting (three windows)
-    max_attempts: int = 6  # tries of one request
     reset_cap: float = 360.0  # a reset further than one 5-minute window is clock skew
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Backoff:
-        """Defaults, overridden by ``DNFLOW_MASTODON_MAX_WAIT``, ``…_BACKOFF`` (base),
-        ``…_JITTER`` and ``…_ATTEMPTS`` (tests and demos shrink them)."""
-        env = os.environ if env is None else env
-        b = cls()
-        for name, attr, kind in (("MAX_WAIT", "max_wait", float), ("BACKOFF", "base", float),
-                                 ("JITTER", "jitter", float), ("ATTEMPTS", "max_attempts", int)):
-            value = env.get(f"DNFLOW_MASTODON_{name}")
-            if value:
-                setattr(b, attr, kind(value))
-        return b
+    def from_env(cls, env: Mapping[str, str] | None = None,
+                 prefix: str = "DNFLOW_MASTODON", **defaults: Any) -> Backoff:
+        return super().from_env(env, prefix, **defaults)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -328,12 +315,11 @@ class Client:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.reset is not None:
             return max(self._until(exc.reset), 0.1)
-        return min(self.backoff.cap, self.backoff.base * 2 ** (state.attempt_number - 1))
+        return self.backoff.exp(state.attempt_number)
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.backoff.max_attempts:
-            return True
-        return self.stats.waits + state.upcoming_sleep > self.backoff.max_wait
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)
 
     def _before_sleep(self, inst: Instance) -> Callable[[RetryCallState], None]:
         def note(state: RetryCallState) -> None:

@@ -115,6 +115,10 @@ class WindowPaths:
     def record(self, name: str) -> Path:
         return self.base / "runs" / f"{name}.json"
 
+    def chunk_of(self, stamp: str) -> Path:
+        """The chunk of one attempt (a source whose every attempt keeps its own)."""
+        return self.raw / f"{stamp}.jsonl"
+
 
 def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
     """Progress lines, each with the time and the search, flushed at once (tail -f)."""
@@ -144,6 +148,15 @@ class Backoff:
     max_wait: float = 1800.0  # total seconds one run may spend waiting (two 429 windows)
     max_attempts: int = 6  # tries of one request before giving up (5xx, connection, 429…)
     reset_cap: float = 960.0  # a reset further away than one 15-min window is clock skew
+
+    def exp(self, attempt: int) -> float:
+        """The wait before try ``attempt + 1`` when the server named none."""
+        return min(self.cap, self.base * 2 ** (attempt - 1))
+
+    def gives_up(self, attempt: int, waited: float, upcoming: float) -> bool:
+        """Whether to stop after try ``attempt``, with ``waited`` seconds spent by the
+        run so far and ``upcoming`` more asked for."""
+        return attempt >= self.max_attempts or waited + upcoming > self.max_wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, prefix: str = "DNFLOW_X",

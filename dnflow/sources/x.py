@@ -288,9 +288,6 @@ class Transport:
 
     # -- waiting
 
-    def _exp(self, attempt: int) -> float:
-        return min(self.backoff.cap, self.backoff.base * 2 ** (attempt - 1))
-
     def _until_reset(self, reset: float) -> float:
         wait = reset - self.clock()
         return min(max(wait, 0.0), self.backoff.reset_cap) + self.rng.uniform(
@@ -300,12 +297,11 @@ class Transport:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, tweepy.TooManyRequests) and exc.reset_time is not None:
             return max(self._until_reset(exc.reset_time), 0.1)
-        return self._exp(state.attempt_number)
+        return self.backoff.exp(state.attempt_number)
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.backoff.max_attempts:
-            return True
-        return self.stats.waits + state.upcoming_sleep > self.backoff.max_wait
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
