@@ -52,7 +52,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
+from dnflow import loopback
+from dnflow.loopback import Fault, JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -273,33 +274,10 @@ def compile_query(q: str) -> Matcher:
 # --------------------------------------------------------------------------- faults
 
 
-@dataclass
-class Fault:
-    kind: str
-    message: str = ""
-
-
 def parse_faults(specs: Iterable[str] | Mapping[str, str] | None
                  ) -> list[tuple[int, int, Fault]]:
-    """``["3=429", "5-6=502", "8+=reset", "2=400:message"]`` → [(first, last, Fault)]."""
-    if not specs:
-        return []
-    items = specs.items() if isinstance(specs, Mapping) else (s.split("=", 1) for s in specs)
-    out = []
-    for where, what in items:
-        kind, _, message = str(what).partition(":")
-        if kind not in FAULTS:
-            raise ValueError(f"unknown fault {kind!r}: use one of {', '.join(FAULTS)}")
-        where = str(where).strip()
-        if where.endswith("+"):
-            lo, hi = int(where[:-1]), sys.maxsize
-        elif "-" in where:
-            a, b = where.split("-", 1)
-            lo, hi = int(a), int(b)
-        else:
-            lo = hi = int(where)
-        out.append((lo, hi, Fault(kind, message)))
-    return out
+    """dnflow.loopback.parse_faults, of this fake's kinds (FAULTS)."""
+    return loopback.parse_faults(specs, FAULTS)
 
 
 # --------------------------------------------------------------------------- sessions

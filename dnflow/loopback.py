@@ -7,8 +7,10 @@ import argparse
 import signal
 import socket
 import struct
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 
@@ -37,6 +39,36 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class Fault:
+    kind: str  # one of the fake's kinds of fault
+    message: str = ""
+
+
+def parse_faults(specs: Iterable[str] | Mapping[str, str] | None,
+                 kinds: Sequence[str]) -> list[tuple[int, int, Fault]]:
+    """``["3=429", "5-6=503", "8+=reset", "2=400:message"]`` → [(first, last, Fault)]:
+    a fault at request N, N to M, or N and every later one."""
+    if not specs:
+        return []
+    items = specs.items() if isinstance(specs, Mapping) else (s.split("=", 1) for s in specs)
+    out = []
+    for where, what in items:
+        kind, _, message = str(what).partition(":")
+        if kind not in kinds:
+            raise ValueError(f"unknown fault {kind!r}: use one of {', '.join(kinds)}")
+        where = str(where).strip()
+        if where.endswith("+"):
+            lo, hi = int(where[:-1]), sys.maxsize
+        elif "-" in where:
+            a, b = where.split("-", 1)
+            lo, hi = int(a), int(b)
+        else:
+            lo = hi = int(where)
+        out.append((lo, hi, Fault(kind, message)))
+    return out
 
 
 def add_common_args(ap: argparse.ArgumentParser) -> None:
