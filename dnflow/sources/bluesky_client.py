@@ -46,7 +46,7 @@ import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from dnflow.sources import SourceError
+from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import Backoff, Log, _read_json
 
 API_URL = "https://bsky.social"  # the PDS entryway: logs in, and proxies app.bsky.* calls
@@ -218,12 +218,12 @@ _NETWORK = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEnco
             requests.exceptions.ContentDecodingError, requests.exceptions.Timeout)
 
 
+def _rate_limited(exc: BaseException) -> bool:
+    return isinstance(exc, _Retry) and exc.status == 429
+
+
 @dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: float = 0.0
-    rate_limit_waits: int = 0
+class Stats(runs.Stats):
     logins: int = 0
     refreshes: int = 0
     limit: dict[str, str] = field(default_factory=dict)  # the last RateLimit-* headers
@@ -424,12 +424,7 @@ class Client:
                                      state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.upcoming_sleep
-        self.stats.retries += 1
-        self.stats.waits += wait
-        if isinstance(exc, _Retry) and exc.status == 429:
-            self.stats.rate_limit_waits += 1
+        exc, wait = self.stats.slept(state, _rate_limited)
         why = exc.why if isinstance(exc, _Retry) else _network(exc)
         self.log(f"{why}, backing off: sleeping {wait:.1f}s (retry {state.attempt_number}, "
                  f"{self.stats.waits:.0f}s of {self.backoff.max_wait:.0f}s wait budget used)")

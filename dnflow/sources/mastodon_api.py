@@ -205,12 +205,11 @@ class _Retryable(Exception):
         self.reset = reset
 
 
-@dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: float = 0.0
-    rate_limit_waits: int = 0
+Stats = runs.Stats
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    return isinstance(exc, _Retryable) and exc.status == 429
 
 
 @dataclass
@@ -323,12 +322,7 @@ class Client:
 
     def _before_sleep(self, inst: Instance) -> Callable[[RetryCallState], None]:
         def note(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            wait = state.upcoming_sleep
-            self.stats.retries += 1
-            self.stats.waits += wait
-            if isinstance(exc, _Retryable) and exc.status == 429:
-                self.stats.rate_limit_waits += 1
+            exc, wait = self.stats.slept(state, _rate_limited)
             self.log(f"{inst.name}: {exc}, sleeping {wait:.1f}s (retry "
                      f"{state.attempt_number}, {self.stats.waits:.0f}s of "
                      f"{self.backoff.max_wait:.0f}s wait budget used)")

@@ -138,6 +138,26 @@ def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
 
 
 @dataclass
+class Stats:
+    """What a client's retries cost in one run (each client adds its own figures)."""
+
+    requests: int = 0
+    retries: int = 0
+    waits: float = 0.0  # seconds slept, retries and rate-limit pauses together
+    rate_limit_waits: int = 0
+
+    def slept(self, state: Any, rate_limited: Callable[[BaseException], bool]) -> tuple:
+        """Count tenacity's coming sleep; (the exception retried, the wait)."""
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep
+        self.retries += 1
+        self.waits += wait
+        if exc is not None and rate_limited(exc):
+            self.rate_limit_waits += 1
+        return exc, wait
+
+
+@dataclass
 class Backoff:
     """How long to wait and when to give up. Every wait of a run counts against
     ``max_wait`` (seconds), so a run ends in bounded time whatever the server does."""

@@ -53,7 +53,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow import windows as dnwindows
-from dnflow.sources import SourceError
+from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import (
     Backoff,
     Log,
@@ -185,12 +185,12 @@ def explain_http_error(exc: tweepy.HTTPException, endpoint: str = "recent") -> C
 
 
 @dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: float = 0.0  # seconds slept, retries and rate-limit pauses together
-    rate_limit_waits: int = 0
+class Stats(runs.Stats):
     last_headers: dict[str, str] = field(default_factory=dict)
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    return isinstance(exc, tweepy.TooManyRequests)
 
 
 class Transport:
@@ -304,12 +304,8 @@ class Transport:
                                      state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.upcoming_sleep
-        self.stats.retries += 1
-        self.stats.waits += wait
+        exc, wait = self.stats.slept(state, _rate_limited)
         if isinstance(exc, tweepy.TooManyRequests):
-            self.stats.rate_limit_waits += 1
             why = ("rate limit (429), waiting for the reset" if exc.reset_time is not None
                    else "rate limit (429) without a reset time, backing off")
         else:
