@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -478,12 +477,10 @@ class FakeState:
 
 
 class _Handler(JSONHandler):
-    server: _Server
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        body = orjson.loads(self.rfile.read(length)) if length else {}
+        body = self._json_body()
         st = self.server.state
         if url.path == "/_admin/add":
             added = self.server.fake.add(body)
@@ -787,13 +784,6 @@ def _time_param(params: Mapping[str, str], name: str, default: float) -> float:
                         f"must be a valid ISO 8601 time") from None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeState
-    fake: FakeXAPI
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
 class FakeXAPI(LoopbackServer):
@@ -824,15 +814,7 @@ class FakeXAPI(LoopbackServer):
                                rate_limit=rate_limit, rate_window=rate_window,
                                reset_in=reset_in, delay=delay, now=now or _env_now,
                                recent_days=recent_days)
-        self.server = _Server((host, port), _Handler)
-        self.server.state = self.state
-        self.server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self.bind(host, port, _Handler, self.state)
 
     @property
     def pool(self) -> Pool:

@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -367,7 +366,6 @@ class _BadRequest(Exception):
 
 
 class _Handler(JSONHandler):
-    server: _Server
 
     def _bearer(self) -> str:
         auth = self.headers.get("authorization") or ""
@@ -611,13 +609,6 @@ class _Handler(JSONHandler):
         return out
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeState
-    fake: FakeBluesky
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
 class FakeBluesky(LoopbackServer):
@@ -635,15 +626,7 @@ class FakeBluesky(LoopbackServer):
             pool = Pool(pool)
         self.state = FakeState(pool=pool, handle=handle, password=password,
                                faults=parse_faults(faults), **settings)
-        self.server = _Server((host, port), _Handler)
-        self.server.state = self.state
-        self.server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self.bind(host, port, _Handler, self.state)
 
     @property
     def pool(self) -> Pool:

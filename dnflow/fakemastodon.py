@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -275,12 +274,10 @@ def _iso(ts: float) -> str:
 
 
 class _Handler(JSONHandler):
-    server: _Server
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        body = orjson.loads(self.rfile.read(length)) if length else {}
+        body = self._json_body()
         st = self.server.state
         if url.path == "/_admin/add":
             added = self.server.fake.add(body)
@@ -421,13 +418,6 @@ class _Handler(JSONHandler):
         return picked, link
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeState
-    fake: FakeMastodon
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
 
 
 class FakeMastodon(LoopbackServer):
@@ -449,15 +439,7 @@ class FakeMastodon(LoopbackServer):
                                faults=parse_faults(faults), rate_limit=rate_limit,
                                rate_window=rate_window, reset_in=reset_in, delay=delay,
                                clock=clock)
-        self.server = _Server((host, port), _Handler)
-        self.server.state = self.state
-        self.server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self.bind(host, port, _Handler, self.state)
 
     def instance_url(self, instance: str) -> str:
         return f"{self.url}/{instance}"

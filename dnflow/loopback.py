@@ -11,18 +11,42 @@ import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import orjson
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A fake's HTTP server: its handlers reach the fake's ``state`` and the fake."""
+
+    daemon_threads = True
+    state: Any
+    fake: Any
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
 class LoopbackServer:
     """A fake API whose ``server`` (an http.server) answers on loopback; a context
     manager that serves it on a daemon thread."""
 
-    server: Any
+    server: QuietServer
     thread_name = "dnflow-fake"
+
+    def bind(self, host: str, port: int, handler: type[BaseHTTPRequestHandler],
+             state: Any) -> None:
+        """Make the server (port 0: any free one) whose handlers see ``state``."""
+        self.server = QuietServer((host, port), handler)
+        self.server.state = state
+        self.server.fake = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
@@ -102,6 +126,10 @@ class JSONHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
+
+    def _json_body(self) -> Any:
+        length = int(self.headers.get("content-length") or 0)
+        return orjson.loads(self.rfile.read(length)) if length else {}
 
     def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
               raw: bytes | None = None) -> int:
