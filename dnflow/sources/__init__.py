@@ -20,6 +20,8 @@ docs/extending.md shows a whole source in one module.
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
@@ -54,8 +56,11 @@ class Source:
     # its config keys: JSON schema of each, and the ones a search must give
     properties: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     required: ClassVar[Sequence[str]] = ()
-    # a collection job per refresh window (rules/collect.smk: checkpoint collect)
+    # a collection job per refresh window (rules/collect.smk: checkpoint collect), done
+    # by ``collector``, "module:function" of a function like dnflow.sources.x's
+    # collect_window(slug, search, stamp, datadir, log=)
     collects: ClassVar[bool] = False
+    collector: ClassVar[str] = ""
     # the raw file its generate job writes, as data/<slug>/raw/<generates> (or "")
     generates: ClassVar[str] = ""
     # what its searches never hold whatever their files' formats give, each with the
@@ -86,15 +91,25 @@ class Source:
                    workdir: str | Path) -> list[str]:
         """The files the search's summary reads, in order, relative to ``workdir`` (or as
         the user gave them). For a source that collects, called once the current window's
-        collection job has run."""
-        return []
+        collection job has run: by default, its collection's non-empty chunks (a window
+        that brought nothing changes no summary input)."""
+        if not self.collects:
+            return []
+        from dnflow.sources.runs import chunk_files
+
+        return [os.path.relpath(p, workdir)
+                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
 
     def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
                 datadir: str | Path, log: TextIO) -> dict[str, Any]:
         """Collect one window: write ``<datadir>/<slug>/runs/<stamp>.json`` (the run
         record, ``status`` ok or failed) and any raw files; return the record. Expected
         failures are a failed record, not an exception (the other searches go on)."""
-        raise NotImplementedError(f"source {self.name!r} has no collection job")
+        if not self.collector:
+            raise NotImplementedError(f"source {self.name!r} has no collection job")
+        module, _, func = self.collector.partition(":")
+        collect_window = getattr(importlib.import_module(module), func)
+        return collect_window(slug, search, stamp, datadir, log=log)
 
     def generate(self, path: str | Path, slug: str, search: Mapping[str, Any],
                  log: TextIO) -> None:

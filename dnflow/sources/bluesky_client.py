@@ -103,16 +103,8 @@ def credentials(env: Mapping[str, str]) -> Credentials:
         raise BlueskyError(f"{PASSWORD_ENV} is not set: create an app password "
                            f"(Settings → Privacy and security → App passwords) and export "
                            f"it, or {PASSWORD_FILE_ENV}, the path of a file holding it")
-    try:
-        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BlueskyError(f"{PASSWORD_FILE_ENV}: {path}: cannot read it "
-                           f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
-    password = lines[0].strip() if lines else ""
-    if not password:
-        raise BlueskyError(f"{PASSWORD_FILE_ENV}: {path} is empty (it should hold the app "
-                           "password on its first line)")
-    return Credentials(handle, password)
+    return Credentials(handle, runs.first_line_secret(PASSWORD_FILE_ENV, path,
+                                                      "the app password", BlueskyError))
 
 
 # --------------------------------------------------------------------------- session file

@@ -54,6 +54,7 @@ import orjson
 
 from dnflow import __version__, optouts
 from dnflow.formats.mastodon import keep
+from dnflow.sources import runs
 from dnflow.sources.mastodon_api import (
     API_URL_ENV,
     PAGE_SIZE,
@@ -452,17 +453,7 @@ def _finish(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
-    if log is None:
-        return lambda line: None
-    if callable(log) and not hasattr(log, "write"):
-        return log  # type: ignore[return-value]
-
-    def write(line: str) -> None:
-        log.write(f"{_now_iso()} {slug} {stamp}: {line}\n")  # type: ignore[union-attr]
-        log.flush()  # type: ignore[union-attr]
-
-    return write
+_logger = runs.logger
 
 
 def collect_window(slug: str, search: Mapping[str, Any], stamp: str,

@@ -113,12 +113,7 @@ def read_tokens(env: Mapping[str, str]) -> Tokens:
         path = (env.get(TOKEN_FILE_ENV) or "").strip()
         if not path:
             return Tokens()
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise MastodonError(f"{TOKEN_FILE_ENV}: {path}: cannot read it "
-                                f"({getattr(e, 'strerror', None) or type(e).__name__})"
-                                ) from None
+        text = runs.read_secret_file(TOKEN_FILE_ENV, path, MastodonError)
         source = f"{TOKEN_FILE_ENV} ({path})"
     tokens = Tokens(source=source)
     for entry in text.replace(",", " ").split():

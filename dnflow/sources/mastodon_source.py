@@ -7,11 +7,10 @@ transport dnflow.sources.mastodon_api; this module is what the pipeline needs to
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from dnflow.sources import SOURCES, Source
 
@@ -46,6 +45,7 @@ class Mastodon(Source):
     }
     required = ("instances", "hashtags")
     collects = True
+    collector = "dnflow.sources.mastodon:collect_window"
     gaps = {"reposts": "Hashtag timelines carry no {reposts}: the number of {reposts} here "
                        "is not a finding, and no {post} can be ranked by its {reposts} in "
                        "this search."}
@@ -64,12 +64,6 @@ class Mastodon(Source):
                               "timeline's and 4 more), 4 under hashtags_all and 4 under "
                               "hashtags_none")
 
-    def raw_inputs(self, slug: str, search: Mapping[str, Any],
-                   workdir: str | Path) -> list[str]:
-        from dnflow.sources.runs import chunk_files
-
-        return [os.path.relpath(p, workdir)
-                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
 
     def summary_meta(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
         from dnflow.sources.mastodon import describe
@@ -80,8 +74,3 @@ class Mastodon(Source):
             meta["include_opted_out"] = True
         return meta
 
-    def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
-                datadir: str | Path, log: TextIO) -> dict[str, Any]:
-        from dnflow.sources.mastodon import collect_window
-
-        return collect_window(slug, search, stamp, datadir, log=log)

@@ -137,6 +137,25 @@ def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
 # ---------------------------------------------------------------- waiting
 
 
+def read_secret_file(var: str, path: str, error: type[Exception]) -> str:
+    """The text of the file a ``*_FILE`` variable names (a secret: never in a message);
+    ``error`` with a one-line reason when it cannot be read."""
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{var}: {path}: cannot read it "
+                    f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
+
+
+def first_line_secret(var: str, path: str, what: str, error: type[Exception]) -> str:
+    """The first line of that file, which must hold ``what``."""
+    lines = read_secret_file(var, path, error).splitlines()
+    value = lines[0].strip() if lines else ""
+    if not value:
+        raise error(f"{var}: {path} is empty (it should hold {what} on its first line)")
+    return value
+
+
 @dataclass
 class Stats:
     """What a client's retries cost in one run (each client adds its own figures)."""

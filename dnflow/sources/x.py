@@ -775,16 +775,7 @@ def bearer_token(env: Mapping[str, str]) -> str:
         raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
                            f"developer app (or {TOKEN_FILE_ENV}, the path of a file holding "
                            "it) before running snakemake")
-    try:
-        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CollectError(f"{TOKEN_FILE_ENV}: {path}: cannot read it "
-                           f"({getattr(e, 'strerror', None) or e})") from None
-    token = lines[0].strip() if lines else ""
-    if not token:
-        raise CollectError(f"{TOKEN_FILE_ENV}: {path} is empty (it should hold the bearer "
-                           "token on its first line)")
-    return token
+    return runs.first_line_secret(TOKEN_FILE_ENV, path, "the bearer token", CollectError)
 
 
 # --------------------------------------------------------------------------- estimate
