@@ -790,6 +790,7 @@ class FakeXAPI(LoopbackServer):
     """The fake API in a background thread: ``with FakeXAPI(pool) as api: api.url``."""
 
     thread_name = "dnflow-fakeapi"
+    fault_kinds = FAULTS
 
     def __init__(
         self,
@@ -825,20 +826,6 @@ class FakeXAPI(LoopbackServer):
         m = compile_query(query)
         entries, _neg, _v = self.state.pool.snapshot()
         return [str(e.id) for e in entries if e.id > since_id and m(_doc(e.tweet, e.includes))]
-
-    @property
-    def requests(self) -> list[dict]:
-        """The request log: number, path, params, time, status, fault, auth, and the
-        rate-limit window the request was charged to (never the token)."""
-        with self.state.lock:
-            return list(self.state.log)
-
-    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
-                   reset_count: bool = True) -> None:
-        with self.state.lock:
-            self.state.faults = parse_faults(faults)
-            if reset_count:
-                self.state.count = 0
 
     def add(self, what: Mapping[str, Any] | Iterable[tuple[Tweet, Includes]]) -> int:
         """Add tweets: ``(tweet, includes)`` pairs, or ``{"pages": [...]}``,

@@ -615,6 +615,7 @@ class FakeBluesky(LoopbackServer):
     """The fake in a background thread: ``with FakeBluesky(pool) as api: api.url``."""
 
     thread_name = "dnflow-fakebsky"
+    fault_kinds = FAULTS
 
     def __init__(self, pool: Pool | Iterable[View] | None = None, *,
                  handle: str = "dnflow-test.bsky.social", password: str | None = None,
@@ -642,11 +643,6 @@ class FakeBluesky(LoopbackServer):
                 and (hi is None or e.time < hi)
                 and (not lang or lang.casefold() in e.doc.langs)]
 
-    @property
-    def requests(self) -> list[dict]:
-        with self.state.lock:
-            return list(self.state.log)
-
     def searches(self) -> list[dict]:
         return [e for e in self.requests if e["path"] == SEARCH]
 
@@ -661,13 +657,6 @@ class FakeBluesky(LoopbackServer):
         with self.state.lock:
             return list(self.state.tokens) + ([self.state.password]
                                               if self.state.password else [])
-
-    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
-                   reset_count: bool = True) -> None:
-        with self.state.lock:
-            self.state.faults = parse_faults(faults)
-            if reset_count:
-                self.state.searches = 0
 
     def expire_sessions(self) -> None:
         """Every access token issued so far expires now (refresh tokens stay valid)."""

@@ -47,7 +47,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import orjson
 
-from dnflow.fakeapi import Fault, parse_faults
+from dnflow.fakeapi import FAULTS, Fault, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
 from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
@@ -424,6 +424,7 @@ class FakeMastodon(LoopbackServer):
     """The fake in a background thread: ``with FakeMastodon(statuses) as api: api.url``."""
 
     thread_name = "dnflow-fakemastodon"
+    fault_kinds = FAULTS
 
     def __init__(self, statuses: Iterable[Status] | None = None, *,
                  instances: Sequence[str] = DEFAULT_INSTANCES,
@@ -455,20 +456,6 @@ class FakeMastodon(LoopbackServer):
 
     def statuses(self, instance: str, tag: str) -> list[Status]:
         return [e.status for e in self.network.timeline(instance, tag)]
-
-    @property
-    def requests(self) -> list[dict]:
-        """The request log: number, instance, tag, params, time, status, fault, auth
-        ("token" or "none", never a token) and the rate-limit window charged."""
-        with self.state.lock:
-            return list(self.state.log)
-
-    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
-                   reset_count: bool = True) -> None:
-        with self.state.lock:
-            self.state.faults = parse_faults(faults)
-            if reset_count:
-                self.state.count = 0
 
     def add(self, what: Mapping[str, Any] | Iterable[Status]) -> int:
         """Add statuses, or ``{"statuses": [...]}``, or ``{"generated": n, "seed": s,

@@ -48,6 +48,23 @@ class LoopbackServer:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
+    # the fake's kinds of fault (its FAULTS), for set_faults
+    fault_kinds: Sequence[str] = ()
+
+    @property
+    def requests(self) -> list[dict]:
+        """The request log (never a secret: each fake logs what it may show)."""
+        with self.server.state.lock:
+            return list(self.server.state.log)
+
+    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
+                   reset_count: bool = True) -> None:
+        """Faults from now on (see :func:`parse_faults`); the request count from 0."""
+        with self.server.state.lock:
+            self.server.state.faults = parse_faults(faults, self.fault_kinds)
+            if reset_count:
+                self.server.state.count = 0
+
     def start(self) -> Self:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                         name=self.thread_name)

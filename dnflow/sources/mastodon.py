@@ -82,21 +82,7 @@ PLATFORM = "mastodon"
 # --------------------------------------------------------------------------- files
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _dump(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+_now_iso, _dump, _write_atomic = runs.now_iso, runs.dump_json, runs.write_atomic
 
 
 def id_order(sid: str) -> tuple[int, str]:
