@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from dnflow import loopback
-from dnflow.loopback import Fault, JSONHandler, LoopbackServer, add_common_args, serve
+from dnflow.loopback import Fault, JSONHandler, Limit, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Tweet = dict[str, Any]
@@ -444,14 +444,6 @@ def _fields(obj: dict, keep: set[str]) -> dict:
 
 
 @dataclass
-class _Limit:
-    limit: int
-    window: float
-    start: float = 0.0
-    used: int = 0
-
-
-@dataclass
 class FakeState:
     pool: Pool
     token: str | None = None  # expected token; None: any non-empty bearer token
@@ -465,7 +457,7 @@ class FakeState:
     now: Callable[[], float] = time.time  # "now" of the counts endpoints' default range
     count: int = 0
     log: list[dict] = field(default_factory=list)
-    limits: dict[str, _Limit] = field(default_factory=dict)
+    limits: dict[str, Limit] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     match_cache: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
@@ -544,7 +536,7 @@ class _Handler(JSONHandler):
         with st.lock:
             lim = st.limits.get(key)
             if lim is None or now >= lim.start + lim.window:
-                lim = _Limit(st.rate_limit or RATE_LIMITS[key], st.rate_window, now, 0)
+                lim = Limit(st.rate_limit or RATE_LIMITS[key], st.rate_window, now, 0)
                 st.limits[key] = lim
             allowed = lim.used < lim.limit
             if allowed:

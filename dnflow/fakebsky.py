@@ -52,7 +52,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from dnflow import loopback
-from dnflow.loopback import Fault, JSONHandler, LoopbackServer, add_common_args, serve
+from dnflow.loopback import Fault, JSONHandler, Limit, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -290,14 +290,6 @@ _JWT_HEADER = _b64(b'{"typ":"JWT","alg":"ES256K"}')
 
 
 @dataclass
-class _Limit:
-    limit: int
-    window: float
-    start: float = 0.0
-    used: int = 0
-
-
-@dataclass
 class FakeState:
     pool: Pool
     handle: str = "dnflow-test.bsky.social"
@@ -315,7 +307,7 @@ class FakeState:
     clock: Callable[[], float] = time.time
     searches: int = 0  # searchPosts requests so far (faults are by this number)
     log: list[dict] = field(default_factory=list)
-    limits: dict[str, _Limit] = field(default_factory=dict)
+    limits: dict[str, Limit] = field(default_factory=dict)
     # token → (kind, expiry); every token ever issued stays here (tests grep for leaks)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -377,7 +369,7 @@ class _Handler(JSONHandler):
         with st.lock:
             lim = st.limits.get(key)
             if lim is None or now >= lim.start + lim.window:
-                lim = st.limits[key] = _Limit(limit, window, now, 0)
+                lim = st.limits[key] = Limit(limit, window, now, 0)
             lim.used += 1
             ok = lim.used <= lim.limit
             remaining = max(lim.limit - lim.used, 0)

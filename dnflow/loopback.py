@@ -83,6 +83,16 @@ class LoopbackServer:
 
 
 @dataclass
+class Limit:
+    """A rate limit's window as a fake counts it."""
+
+    limit: int
+    window: float
+    start: float = 0.0
+    used: int = 0
+
+
+@dataclass
 class Fault:
     kind: str  # one of the fake's kinds of fault
     message: str = ""

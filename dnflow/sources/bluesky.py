@@ -376,12 +376,8 @@ def collect_window(
     sleep: Callable[[float], None] = time.sleep,
     backoff: Backoff | None = None,
 ) -> dict[str, Any]:
-    """Collect one window (``stamp``: ``<window>`` or ``<window>~<attempt>``) of one search.
-
-    Writes ``<datadir>/<slug>/runs/<stamp>.json`` and returns it. Expected failures give a
-    record with ``status: failed`` and a one-line ``error``; only unexpected errors raise
-    (the checkpoint then still holds everything fetched).
-    """
+    """Collect one window of one Bluesky search, as dnflow.sources.x.collect_window
+    does for X: the run record written and returned, expected failures in it."""
     env = os.environ if env is None else env
     base = Path(datadir) / slug
     window, _ = _split_stamp(stamp)
