@@ -18,6 +18,7 @@ import subprocess
 # squeue by sacct when finished jobs leave squeue sooner than three times its first
 # status-check delay (40 s by default)
 FIRST_CHECK_SECONDS = 40
+# a busy slurmdbd answers in seconds; a client whose slurm.conf is missing retries for 60 s
 QUERY_TIMEOUT = 20
 
 
@@ -25,44 +26,40 @@ class SlurmSetupError(RuntimeError):
     """The cluster offers no way to follow jobs to their end: the run would hang."""
 
 
-def _answers(*cmd: str) -> subprocess.CompletedProcess | None:
+def _ask(*cmd: str) -> subprocess.CompletedProcess | None:
+    """The command's answer, or None when it cannot run or does not answer in time."""
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=QUERY_TIMEOUT)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=QUERY_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return res if res.returncode == 0 else None
-
-
-def accounting_answers() -> bool:
-    """sacct can report jobs here (an accounting database is set up and reachable)."""
-    return (shutil.which("sacct") is not None
-            and _answers("sacct", "--noheader", "-X", "--starttime", "now",
-                         "--format=JobIdRaw") is not None)
 
 
 def min_job_age() -> int | None:
     """Seconds a finished job stays visible to squeue (slurm.conf's MinJobAge)."""
-    res = _answers("scontrol", "show", "config")
+    res = _ask("scontrol", "show", "config")
     m = re.search(r"^MinJobAge\s*=\s*(\d+)", res.stdout if res else "", re.M)
     return int(m.group(1)) if m else None
 
 
 def status_command() -> str | None:
-    """``sacct`` where accounting answers, else ``squeue``; None where no Slurm answers
-    (the plugin's default applies: a machine that only plans a run, or a login node that
-    cannot reach its controller, where sbatch will say why).
+    """``sacct`` where accounting answers, else ``squeue``; None where Slurm does not
+    answer (the plugin's default applies: a machine that only plans a run, a login node
+    that cannot reach its controller, where sbatch will say why).
 
     Raises SlurmSetupError when neither would work: no accounting, and finished jobs leave
     squeue so soon that the plugin would switch back to sacct and wait forever.
     """
-    if shutil.which("sinfo") is None or shutil.which("squeue") is None:
+    if not all(shutil.which(c) for c in ("sinfo", "squeue", "sacct")):
+        return None  # without sacct the plugin uses squeue itself
+    accounting = _ask("sacct", "--noheader", "-X", "--starttime", "now", "--format=JobIdRaw")
+    if accounting is None:
         return None
-    if accounting_answers():
+    if accounting.returncode == 0:
         return "sacct"
     age = min_job_age()
     if age is None:
         return None
-    if shutil.which("sacct") and age < 3 * FIRST_CHECK_SECONDS:
+    if age < 3 * FIRST_CHECK_SECONDS:
         raise SlurmSetupError(
             "profiles/slurm: this cluster has no job accounting (sacct does not answer) and "
             f"keeps finished jobs in squeue for MinJobAge={age} s, less than the "
