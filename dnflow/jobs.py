@@ -53,6 +53,27 @@ def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path:
         return summary
 
 
+def failed_summaries(slugs: list[str], log_pattern: str, workdir: str | Path = ".") -> list[str]:
+    """One line per search whose summary failed: its error and the log with the trace.
+
+    The summarize job exits 0 on a failure (summarize_search), so neither Snakemake nor
+    Slurm reports it; the Snakefile prints these lines when a run ends. The log
+    is the rule's ``log:``, written where the job ran (on a cluster, the shared
+    filesystem). A summary that is not on this machine (S3 storage) is passed over.
+    """
+    lines = []
+    for slug in slugs:
+        try:
+            summary = json.loads((Path(workdir) / "data" / slug / "summary" / "summary.json")
+                                 .read_bytes())
+        except (OSError, ValueError):
+            continue
+        if summary.get("status") == "failed":
+            log = log_pattern.format(slug=slug)
+            lines.append(f"dnflow: search '{slug}' failed: {summary.get('error')} "
+                         f"(the trace is in {log})")
+    return lines
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dnflow.jobs")

@@ -47,3 +47,12 @@ def files_hash(paths):
         with open(path, "rb") as f:
             h.update(f.read())
     return h.hexdigest()
+
+
+def report_failed_summaries():
+    """A failed search does not fail its job (dnflow.jobs.summarize_search writes a failed
+    summary): the Snakefile calls this when a run ends, to name each one and its log."""
+    from dnflow.jobs import failed_summaries
+
+    for line in failed_summaries(SLUGS, rules.summarize.log[0]):
+        logger.warning(line)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, V2
+from .conftest import ROOT, V2, damaged_gzip
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
@@ -117,6 +117,25 @@ def test_a_grown_archive_recounts_only_its_search(built):
     assert s["tweets"] == 201
     assert f"{201:,}" in page_text(work / "site" / "mpv" / "index.html")
     assert sets_page.stat().st_mtime_ns == before
+
+
+def test_a_damaged_archive_fails_alone_and_the_run_names_its_log(tmp_path):
+    damaged_gzip(V2 / "kpop.jsonl", tmp_path / "kpop.jsonl.gz")
+    write_config(tmp_path, {
+        "broken": {"source": "archive", "files": "kpop.jsonl.gz"},
+        "sets": {"source": "archive", "files": str(V2 / "2sets.jsonl")},
+    })
+    res = snakemake(tmp_path)  # the run succeeds: one search failing is not the run failing
+    out = res.stdout + res.stderr
+    lines = re.findall(r"^dnflow: search '(\w+)' failed: (.+) \(the trace is in (\S+)\)$",
+                       out, re.M)
+    assert [(slug, log) for slug, _, log in lines] == [("broken", "logs/summarize/broken.log")]
+    assert lines[0][1].startswith("BadGzipFile: ")
+    trace = (tmp_path / lines[0][2]).read_text()
+    assert "Traceback" in trace and "BadGzipFile" in trace
+    sets = json.loads((tmp_path / "data/sets/summary/summary.json").read_text())
+    assert sets["tweets"] == 200 and sets.get("status") != "failed"
+    assert "This search failed" in page_text(tmp_path / "site" / "broken" / "index.html")
 
 
 @pytest.mark.parametrize("searches,message", [
