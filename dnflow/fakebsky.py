@@ -22,8 +22,10 @@ touches the real service. It has the semantics collection depends on:
 - Faults by the number of the searchPosts request: ``429`` (with reset), ``500``,
   ``502`` (``UpstreamFailure``), ``503``, ``expired`` (every access token issued so far
   expires now), ``401`` (the session is revoked: ``InvalidToken``), ``malformed`` (a cut
-  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``); a
-  number, a range ``3-5`` or ``4+``.
+  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``), a
+  cursor that goes round (``repeat-cursor``: the first page with the same cursor each
+  time; ``dup-pages``: the first page, a fresh cursor each time; ``empty-pages``: no
+  posts, a fresh cursor each time); a number, a range ``3-5`` or ``4+``.
 - The pool: generated posts (``generated:N[:SEED[:TOPIC[:QUERY]]]``, dnflow.
   generate_bluesky), or recorded answers (a file of any Bluesky format dnflow reads, e.g.
   the corpus's searchPosts page); ``POST /_admin/add`` adds posts between windows,
@@ -64,7 +66,11 @@ CREATE = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH_PARAMS = {"q", "limit", "cursor", "sort", "since", "until", "lang", "author", "tag",
                  "mentions", "domain", "url"}
-FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400")
+FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400",
+          "repeat-cursor", "dup-pages", "empty-pages")
+# a cursor that goes round (issue 15): the first page again with the same cursor, the
+# first page again with a fresh cursor, empty pages with fresh cursors
+LOOPS = ("repeat-cursor", "dup-pages", "empty-pages")
 CURSOR_LIMIT = 10_000  # where the real search's cursor stops
 RATE_LIMIT, RATE_WINDOW = 3000, 300.0  # bsky.social's RateLimit-Policy: 3000;w=300
 LOGIN_LIMIT, LOGIN_WINDOW = 30, 300.0  # createSession: 30 per 5 minutes per account
@@ -587,7 +593,11 @@ class _Handler(BaseHTTPRequestHandler):
                        headers)
             return 400
         try:
-            body = self._answer(params)
+            if fault and fault.kind in LOOPS:
+                body = _looping(fault.kind, self._answer(
+                    {k: v for k, v in params.items() if k != "cursor"}), n)
+            else:
+                body = self._answer(params)
         except (_BadRequest, QueryError) as e:
             self._send(400, _xrpc_error("InvalidRequest", str(e)), headers)
             return 400
@@ -826,3 +836,12 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _looping(kind: str, body: dict, n: int) -> dict:
+    """The first page's answer, made into one of a cursor that goes round."""
+    if kind == "repeat-cursor":
+        return dict(body, cursor="loop-cursor")
+    if kind == "dup-pages":
+        return dict(body, cursor=f"dup-{n}")
+    return {"posts": [], "cursor": f"empty-{n}"}

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import signal
 import socket
 import struct
@@ -51,7 +52,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import orjson
 
-from dnflow.fakeapi import Fault, parse_faults
+from dnflow.fakeapi import LOOPS, Fault, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
 from dnflow.sources.archive import read_json_lines
 
@@ -404,10 +405,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(400, {"error": fault.message or "Bad request"}, headers)
         if not ok:
             return self._send(429, {"error": "Too many requests"}, headers)
-        statuses, link = self._page(instance, tag, params)
+        if fault and fault.kind in LOOPS:
+            statuses, link = self._page(instance, tag, {
+                k: v for k, v in params.items() if k not in ("max_id", "min_id", "since_id")})
+            link = _looping(fault.kind, link, n)
+        else:
+            statuses, link = self._page(instance, tag, params)
         if link:
             headers["Link"] = link
         data = orjson.dumps([e.status for e in statuses])
+        if fault and fault.kind == "data-object":
+            data = orjson.dumps({"statuses": [e.status for e in statuses]})
         if fault and fault.kind == "reset":
             return self._cut(data, headers)
         if fault and fault.kind == "malformed":
@@ -451,6 +459,15 @@ class _Handler(BaseHTTPRequestHandler):
         link = (f'<{url(max_id=picked[-1].status["id"])}>; rel="next", '
                 f'<{url(min_id=picked[0].status["id"])}>; rel="prev"')
         return picked, link
+
+
+def _looping(kind: str, link: str | None, n: int) -> str | None:
+    """The newest page's Link header, made into one of a pager that goes round: its next
+    page the same cursor each time (``repeat-token``) or a fresh one (``dup-pages``)."""
+    if link is None or kind not in ("repeat-token", "dup-pages"):
+        return link
+    cursor = "999999999999999999" if kind == "repeat-token" else str(10**18 - n)
+    return re.sub(r"max_id=[^&>]*", f"max_id={cursor}", link)
 
 
 class _Server(ThreadingHTTPServer):

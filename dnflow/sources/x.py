@@ -54,6 +54,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from dnflow import __version__
 from dnflow import windows as dnwindows
 from dnflow.sources import SourceError
+from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
     Backoff,
     Log,
@@ -534,6 +535,8 @@ class _Run:
                  + (f", since_id {params['since_id']}" if params.get("since_id") else "")
                  + (f", at most {self.limit} tweets" if self.limit is not None else ""))
         stopped = "end"
+        loop: str | None = None
+        guard = PageGuard("next_token", next_token)
         # a checkpoint without next_token was written after the last page: the run died
         # between that page and the rename, and there is nothing left to fetch
         complete = record.get("resumed") is not None and not next_token
@@ -584,8 +587,15 @@ class _Run:
                             continue
                         raise
                     first = False
-                    data = page.get("data") or []
-                    meta = page.get("meta") or {}
+                    data = (page.get("data") or []) if isinstance(page, dict) else page
+                    meta = page.get("meta") if isinstance(page, dict) else None
+                    meta = meta if isinstance(meta, dict) else {}
+                    loop = PageGuard.not_a_list("data", data)
+                    if loop is not None:
+                        stopped = "loop"
+                        break
+                    ids = [d["id"] for d in data
+                           if isinstance(d, dict) and isinstance(d.get("id"), str)]
                     line = dict(page)
                     line["__dnflow"] = {
                         "url": API_HOST + ROUTES[self.endpoint],
@@ -604,8 +614,9 @@ class _Run:
                         os.fsync(out.fileno())
                         pages += 1
                         tweets += len(data)
-                        newest = newest or data[0]["id"]
-                        oldest = data[-1]["id"]
+                        if ids:
+                            newest = newest or ids[0]
+                            oldest = ids[-1]
                     next_token = meta.get("next_token")
                     _write_atomic(p.checkpoint, _dump({
                         "window": p.window, "query": self.search["query"],
@@ -620,6 +631,10 @@ class _Run:
                             if "x-rate-limit-remaining" in rl else "")
                     self.log(f"page {pages}: {len(data)} tweets ({tweets} so far){left}")
                     if not next_token:
+                        break
+                    loop = guard.after(ids, next_token)
+                    if loop is not None:
+                        stopped = "loop"
                         break
                     t.pace(more=True)
         except CollectError as e:
@@ -639,7 +654,11 @@ class _Run:
             p.checkpoint.unlink()
         self._stats(record, t, pages, tweets, newest, oldest)
         record.update(status="ok", stopped=stopped)
-        if stopped != "end":
+        if stopped == "loop":
+            record["note"] = (f"stopped after {pages} pages: {loop}; older tweets of this "
+                              "window were not collected, what was archived is kept")
+            self.log(f"stopped: {loop}")
+        elif stopped != "end":
             why = self.budget_note if stopped == "budget" else "max_tweets"
             record["note"] = (f"stopped at {tweets} tweets ({why}); older tweets of this "
                               f"window were not collected")
