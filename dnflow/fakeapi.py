@@ -75,7 +75,7 @@ PAGE_LIMITS = {"recent": (10, 100), "all": (10, 500)}
 RATE_LIMITS = {"search/recent": 450, "search/all": 300, "counts/recent": 300,
                "counts/all": 300}
 FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400",
-          "repeat-token", "dup-pages", "empty-pages", "data-object")
+          "repeat-token", "dup-pages", "empty-pages", "data-object", "echo-400", "echo-500")
 # faults of a pager that goes round (issue 15): the first page again with the same
 # next_token, the first page again with a fresh token, empty pages with fresh tokens,
 # a page whose data is an object
@@ -439,6 +439,15 @@ def _error(status: int, title: str, detail: str, **extra: Any) -> dict:
     return body
 
 
+def echo_text(headers: Any, *extra: str) -> str:
+    """An error text that echoes the request's credentials, as a careless server or
+    proxy does (issue 15): the Authorization and Cookie headers, and the bare token."""
+    auth = headers.get("authorization") or ""
+    return " ".join([f"request refused. Headers: Authorization: {auth}",
+                     f"Cookie: {headers.get('cookie') or 'session=abc123secret'};",
+                     f"your token is {auth.partition(' ')[2]}", *extra])
+
+
 def _looping(kind: str, body: dict, n: int) -> dict:
     """The first page's answer, made into one of a pager that goes round."""
     meta = dict(body.get("meta") or {})
@@ -666,6 +675,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "400":
                 self._send(400, _invalid(fault.message or "Invalid request"), headers)
                 return 400
+            if fault.kind in ("echo-400", "echo-500"):
+                code = int(fault.kind[-3:])
+                self._send(code, _invalid(echo_text(self.headers)) if code == 400
+                           else _error(code, "Internal Server Error", echo_text(self.headers)),
+                           headers)
+                return code
             if fault.kind == "403":
                 self._send(403, _error(
                     403, "Client Forbidden", fault.message or "When authenticating requests "

@@ -57,6 +57,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from dnflow.fakeapi import echo_text
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -67,7 +68,7 @@ REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH_PARAMS = {"q", "limit", "cursor", "sort", "since", "until", "lang", "author", "tag",
                  "mentions", "domain", "url"}
 FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400",
-          "repeat-cursor", "dup-pages", "empty-pages")
+          "repeat-cursor", "dup-pages", "empty-pages", "echo-400", "echo-500")
 # a cursor that goes round (issue 15): the first page again with the same cursor, the
 # first page again with a fresh cursor, empty pages with fresh cursors
 LOOPS = ("repeat-cursor", "dup-pages", "empty-pages")
@@ -592,6 +593,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _xrpc_error("InvalidRequest", fault.message or "Bad request"),
                        headers)
             return 400
+        if fault and fault.kind in ("echo-400", "echo-500"):
+            code = int(fault.kind[-3:])
+            with st.lock:
+                refresh = next((t for t, (k, _e) in st.tokens.items() if k == "refresh"), "")
+            self._send(code, _xrpc_error(
+                "InvalidRequest" if code == 400 else "InternalServerError",
+                echo_text(self.headers, f"password {st.password}",
+                          f'{{"refreshJwt": "{refresh}"}}')), headers)
+            return code
         try:
             if fault and fault.kind in LOOPS:
                 body = _looping(fault.kind, self._answer(

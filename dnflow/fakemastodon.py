@@ -52,7 +52,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import orjson
 
-from dnflow.fakeapi import LOOPS, Fault, parse_faults
+from dnflow.fakeapi import LOOPS, Fault, echo_text, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
 from dnflow.sources.archive import read_json_lines
 
@@ -403,6 +403,9 @@ class _Handler(BaseHTTPRequestHandler):
                                   headers)
             if kind == "400":
                 return self._send(400, {"error": fault.message or "Bad request"}, headers)
+            if kind in ("echo-400", "echo-500"):
+                return self._send(int(kind[-3:]), {"error": echo_text(self.headers)},
+                                  headers)
         if not ok:
             return self._send(429, {"error": "Too many requests"}, headers)
         if fault and fault.kind in LOOPS:

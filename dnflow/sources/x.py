@@ -53,6 +53,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow import windows as dnwindows
+from dnflow.redact import check_secret, redact, register
 from dnflow.sources import SourceError
 from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
@@ -119,7 +120,7 @@ class CollectError(SourceError):
     def __init__(self, message: str, *, status: int | None = None, api_message: str = ""):
         super().__init__(message)
         self.status = status
-        self.api_message = api_message
+        self.api_message = redact(api_message)
 
 
 # --------------------------------------------------------------------------- transport
@@ -796,7 +797,7 @@ def bearer_token(env: Mapping[str, str]) -> str:
     first line); CollectError, naming the variable or the file, when there is none."""
     token = (env.get(TOKEN_ENV) or "").strip()
     if token:
-        return token
+        return _checked(token, TOKEN_ENV)
     path = (env.get(TOKEN_FILE_ENV) or "").strip()
     if not path:
         raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
@@ -811,6 +812,16 @@ def bearer_token(env: Mapping[str, str]) -> str:
     if not token:
         raise CollectError(f"{TOKEN_FILE_ENV}: {path} is empty (it should hold the bearer "
                            "token on its first line)")
+    return _checked(token, f"the first line of {TOKEN_FILE_ENV} ({path})")
+
+
+def _checked(token: str, name: str) -> str:
+    """The token, registered with the redactor; CollectError (never showing it) when it
+    cannot be sent."""
+    register(token)
+    why = check_secret(token, name)
+    if why is not None:
+        raise CollectError(why)
     return token
 
 
