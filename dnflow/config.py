@@ -96,10 +96,73 @@ def _explain(err: jsonschema.ValidationError) -> str:
     return f"{_where(path)}: {err.message}"
 
 
+# values a searches.yaml may hold once its aliases are expanded: a thousand searches of
+# a few dozen values each. A YAML alias bomb (billion laughs) is refused at this count,
+# in time and memory bounded by it, before anything walks or prints the whole value
+MAX_VALUES = 100_000
+
+
+def check_size(config: Any, limit: int = MAX_VALUES) -> None:
+    """ConfigError when ``config`` holds more than ``limit`` values (aliases counted
+    each time they are used)."""
+    stack, seen = [config], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise ConfigError(f"more than {limit:,} values once its YAML aliases are "
+                              "expanded: an alias bomb, or a file that is not a "
+                              "searches.yaml")
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last
+    silently: a duplicated slug would replace the first search)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, list | dict):
+                continue  # (not a valid key anyway: the schema says so)
+            if key in seen:
+                raise ConfigError(f"line {line}: key {key!r} appears twice in the same "
+                                  f"mapping (first on line {seen[key]})")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def check_files(paths: Any) -> None:
+    """Read each config file as YAML again, strictly: ConfigError naming the file and
+    line of a duplicate key, or of an alias bomb (before Snakemake's copy is walked)."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                loader = _StrictLoader(f)
+                try:
+                    value = loader.get_single_data()
+                finally:
+                    loader.dispose()
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            continue  # Snakemake reports a file it cannot read or parse
+        try:
+            check_size(value)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+
 def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".") -> dict:
     """Return the searches dict or raise ConfigError with a one-line message."""
     if not isinstance(config, dict):
         raise ConfigError("top level: expected a mapping with a 'searches' key")
+    check_size(config)
     validator = jsonschema.Draft202012Validator(schema or searches_schema())
     errors = list(validator.iter_errors(config))
     if errors:

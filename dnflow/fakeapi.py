@@ -16,7 +16,11 @@ API. It has the semantics collection depends on, not just canned answers:
   every answer carries ``x-rate-limit-limit/remaining/reset``; past the limit, 429.
 - Faults by request number: ``429`` (with reset), ``429-noreset``, ``500``, ``503``,
   ``reset`` (connection reset mid-response), ``malformed`` (a cut JSON body), ``401``,
-  ``403``, ``400`` (``400:message``); a number, a range ``3-5`` or ``4+`` (from the 4th on).
+  ``403``, ``400`` (``400:message``); a pager that goes round: ``repeat-token`` (the
+  first page again, with the same next_token each time), ``dup-pages`` (the first page
+  again, a fresh token each time), ``empty-pages`` (no data, a fresh token each time),
+  ``data-object`` (``data`` an object, not a list); a number, a range ``3-5`` or ``4+``
+  (from the 4th on).
 - The pool: the seeded generator (``generated:N:SEED[:TOPIC[:QUERY]]``) or recorded page
   files (twarc2 JSONL). ``POST /_admin/add`` adds tweets between windows;
   ``GET /_admin/log`` is the request log (never the token); ``POST /_admin/faults``.
@@ -68,7 +72,12 @@ COUNT_PARAMS = {"query", "granularity", "since_id", "until_id", "start_time", "e
 PAGE_LIMITS = {"recent": (10, 100), "all": (10, 500)}
 RATE_LIMITS = {"search/recent": 450, "search/all": 300, "counts/recent": 300,
                "counts/all": 300}
-FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400")
+FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400",
+          "repeat-token", "dup-pages", "empty-pages", "data-object", "echo-400", "echo-500")
+# faults of a pager that goes round (issue 15): the first page again with the same
+# next_token, the first page again with a fresh token, empty pages with fresh tokens,
+# a page whose data is an object
+LOOPS = ("repeat-token", "dup-pages", "empty-pages", "data-object")
 
 
 # --------------------------------------------------------------------------- pool
@@ -406,6 +415,29 @@ def _error(status: int, title: str, detail: str, **extra: Any) -> dict:
     return body
 
 
+def echo_text(headers: Any, *extra: str) -> str:
+    """An error text that echoes the request's credentials, as a careless server or
+    proxy does (issue 15): the Authorization and Cookie headers, and the bare token."""
+    auth = headers.get("authorization") or ""
+    return " ".join([f"request refused. Headers: Authorization: {auth}",
+                     f"Cookie: {headers.get('cookie') or 'session=abc123secret'};",
+                     f"your token is {auth.partition(' ')[2]}", *extra])
+
+
+def _looping(kind: str, body: dict, n: int) -> dict:
+    """The first page's answer, made into one of a pager that goes round."""
+    meta = dict(body.get("meta") or {})
+    if kind == "repeat-token":
+        meta["next_token"] = "loop-token"
+    elif kind == "dup-pages":
+        meta["next_token"] = f"dup-{n}"
+    elif kind == "empty-pages":
+        return {"meta": {"result_count": 0, "next_token": f"empty-{n}"}}
+    elif kind == "data-object":
+        return dict(body, data={"id": "1", "text": "not a list"}, meta=meta)
+    return dict(body, meta=meta)
+
+
 def _invalid(message: str, parameters: dict | None = None) -> dict:
     return {
         "errors": [{"parameters": parameters or {}, "message": message}],
@@ -578,6 +610,12 @@ class _Handler(JSONHandler):
             if fault.kind == "400":
                 self._send(400, _invalid(fault.message or "Invalid request"), headers)
                 return 400
+            if fault.kind in ("echo-400", "echo-500"):
+                code = int(fault.kind[-3:])
+                self._send(code, _invalid(echo_text(self.headers)) if code == 400
+                           else _error(code, "Internal Server Error", echo_text(self.headers)),
+                           headers)
+                return code
             if fault.kind == "403":
                 self._send(403, _error(
                     403, "Client Forbidden", fault.message or "When authenticating requests "
@@ -589,9 +627,14 @@ class _Handler(JSONHandler):
         if not allowed:
             self._send(429, _error(429, "Too Many Requests", "Too Many Requests"), headers)
             return 429
+        if fault and fault.kind in LOOPS and kind == "search":
+            params = {k: v for k, v in params.items()
+                      if k not in ("next_token", "pagination_token")}
         try:
             body = (self._search(endpoint, params) if kind == "search"
                     else self._counts(endpoint, params))
+            if fault and fault.kind in LOOPS and kind == "search":
+                body = _looping(fault.kind, body, n)
         except QueryError as e:
             self._send(400, _invalid(str(e), {"query": [params.get("query", "")]}), headers)
             return 400

@@ -22,8 +22,10 @@ touches the real service. It has the semantics collection depends on:
 - Faults by the number of the searchPosts request: ``429`` (with reset), ``500``,
   ``502`` (``UpstreamFailure``), ``503``, ``expired`` (every access token issued so far
   expires now), ``401`` (the session is revoked: ``InvalidToken``), ``malformed`` (a cut
-  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``); a
-  number, a range ``3-5`` or ``4+``.
+  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``), a
+  cursor that goes round (``repeat-cursor``: the first page with the same cursor each
+  time; ``dup-pages``: the first page, a fresh cursor each time; ``empty-pages``: no
+  posts, a fresh cursor each time); a number, a range ``3-5`` or ``4+``.
 - The pool: generated posts (``generated:N[:SEED[:TOPIC[:QUERY]]]``, dnflow.
   generate_bluesky), or recorded answers (a file of any Bluesky format dnflow reads, e.g.
   the corpus's searchPosts page); ``POST /_admin/add`` adds posts between windows,
@@ -52,6 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from dnflow import loopback
+from dnflow.fakeapi import echo_text
 from dnflow.loopback import Fault, JSONHandler, Limit, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
@@ -62,7 +65,11 @@ CREATE = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH_PARAMS = {"q", "limit", "cursor", "sort", "since", "until", "lang", "author", "tag",
                  "mentions", "domain", "url"}
-FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400")
+FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400",
+          "repeat-cursor", "dup-pages", "empty-pages", "echo-400", "echo-500")
+# a cursor that goes round (issue 15): the first page again with the same cursor, the
+# first page again with a fresh cursor, empty pages with fresh cursors
+LOOPS = ("repeat-cursor", "dup-pages", "empty-pages")
 CURSOR_LIMIT = 10_000  # where the real search's cursor stops
 RATE_LIMIT, RATE_WINDOW = 3000, 300.0  # bsky.social's RateLimit-Policy: 3000;w=300
 LOGIN_LIMIT, LOGIN_WINDOW = 30, 300.0  # createSession: 30 per 5 minutes per account
@@ -523,8 +530,21 @@ class _Handler(JSONHandler):
             self._send(400, _xrpc_error("InvalidRequest", fault.message or "Bad request"),
                        headers)
             return 400
+        if fault and fault.kind in ("echo-400", "echo-500"):
+            code = int(fault.kind[-3:])
+            with st.lock:
+                refresh = next((t for t, (k, _e) in st.tokens.items() if k == "refresh"), "")
+            self._send(code, _xrpc_error(
+                "InvalidRequest" if code == 400 else "InternalServerError",
+                echo_text(self.headers, f"password {st.password}",
+                          f'{{"refreshJwt": "{refresh}"}}')), headers)
+            return code
         try:
-            body = self._answer(params)
+            if fault and fault.kind in LOOPS:
+                body = _looping(fault.kind, self._answer(
+                    {k: v for k, v in params.items() if k != "cursor"}), n)
+            else:
+                body = self._answer(params)
         except (_BadRequest, QueryError) as e:
             self._send(400, _xrpc_error("InvalidRequest", str(e)), headers)
             return 400
@@ -711,3 +731,12 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _looping(kind: str, body: dict, n: int) -> dict:
+    """The first page's answer, made into one of a cursor that goes round."""
+    if kind == "repeat-cursor":
+        return dict(body, cursor="loop-cursor")
+    if kind == "dup-pages":
+        return dict(body, cursor=f"dup-{n}")
+    return {"posts": [], "cursor": f"empty-{n}"}

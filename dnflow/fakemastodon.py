@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 import threading
 import time
@@ -47,7 +48,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import orjson
 
-from dnflow.fakeapi import FAULTS, Fault, parse_faults
+from dnflow.fakeapi import FAULTS, LOOPS, Fault, echo_text, parse_faults
 from dnflow.generate_mastodon import _unit, iter_statuses, mastodon_id
 from dnflow.loopback import JSONHandler, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
@@ -367,12 +368,22 @@ class _Handler(JSONHandler):
                                   headers)
             if kind == "400":
                 return self._send(400, {"error": fault.message or "Bad request"}, headers)
+            if kind in ("echo-400", "echo-500"):
+                return self._send(int(kind[-3:]), {"error": echo_text(self.headers)},
+                                  headers)
         if not ok:
             return self._send(429, {"error": "Too many requests"}, headers)
-        statuses, link = self._page(instance, tag, params)
+        if fault and fault.kind in LOOPS:
+            statuses, link = self._page(instance, tag, {
+                k: v for k, v in params.items() if k not in ("max_id", "min_id", "since_id")})
+            link = _looping(fault.kind, link, n)
+        else:
+            statuses, link = self._page(instance, tag, params)
         if link:
             headers["Link"] = link
         data = orjson.dumps([e.status for e in statuses])
+        if fault and fault.kind == "data-object":
+            data = orjson.dumps({"statuses": [e.status for e in statuses]})
         if fault and fault.kind == "reset":
             return self._reset_mid_answer(data, headers)
         if fault and fault.kind == "malformed":
@@ -418,6 +429,13 @@ class _Handler(JSONHandler):
         return picked, link
 
 
+def _looping(kind: str, link: str | None, n: int) -> str | None:
+    """The newest page's Link header, made into one of a pager that goes round: its next
+    page the same cursor each time (``repeat-token``) or a fresh one (``dup-pages``)."""
+    if link is None or kind not in ("repeat-token", "dup-pages"):
+        return link
+    cursor = "999999999999999999" if kind == "repeat-token" else str(10**18 - n)
+    return re.sub(r"max_id=[^&>]*", f"max_id={cursor}", link)
 
 
 class FakeMastodon(LoopbackServer):

@@ -240,5 +240,22 @@ _URLS_IN_RECORDS = _UrlsInRecords()
 
 def write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    try:
+        data = orjson.dumps(value, option=option)
+    except TypeError:  # a lone surrogate (a file name's undecodable bytes, an error text)
+        data = orjson.dumps(_no_surrogates(value), option=option)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _no_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text made "?" (JSON cannot hold one)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if any(
+            "\ud800" <= c <= "\udfff" for c in value) else value
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_surrogates(v) for v in value]
+    return value

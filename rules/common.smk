@@ -8,6 +8,10 @@ from dnflow import config as dnconfig
 from dnflow.sources import source_of as _source_of
 
 try:
+    dnconfig.check_files(workflow.configfiles)
+except dnconfig.ConfigError as e:
+    sys.exit(f"dnflow: {e}")
+try:
     SEARCHES = dnconfig.validate(config, workdir=os.getcwd())
 except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")

@@ -8,6 +8,7 @@ anything downstream. Relative links only, so the site works from file:// and any
 
 from __future__ import annotations
 
+import re
 import base64
 import hashlib
 import logging
@@ -457,6 +458,16 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     }
 
 
+# characters XML 1.0 forbids even escaped (controls, lone surrogates, U+FFFE/FFFF): a
+# title, description or error holding one would make feed.xml unreadable to every reader
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_chars(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
 def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                every: Mapping[str, Any] | None = None,
                runs: Mapping[str, Sequence[str | Path]] | None = None) -> None:
@@ -490,10 +501,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
         entries=entries, top=COMPARE_TOP, updated=updated, w=w,
         platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
-    write_text(out / "feed.xml", env.get_template("feed.xml").render(
+    write_text(out / "feed.xml", xml_chars(env.get_template("feed.xml").render(
         entries=feed_entries, w=w,
         updated=max((e["generated"] for e in entries if e["generated"]),
-                    default="1970-01-01T00:00:00Z")))
+                    default="1970-01-01T00:00:00Z"))))
     write_text(out / "style.css", STYLESHEET.read_text(encoding="utf-8"))
     log.info("wrote the index, compare page and feed for %d searches", len(entries))
 

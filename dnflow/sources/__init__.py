@@ -28,6 +28,7 @@ from typing import Any, ClassVar, TextIO
 
 from dnflow.formats import FORMATS
 from dnflow.platforms import PLATFORMS, Platform
+from dnflow.redact import redact
 from dnflow.registry import Registry
 
 # the refresh window of every source that collects (dnflow.windows reads it)
@@ -39,7 +40,11 @@ EVERY_SCHEMA = {
 
 
 class SourceError(Exception):
-    """An expected failure of a source's job or helper; str() is one line, never a secret."""
+    """An expected failure of a source's job or helper; str() is one line, never a secret
+    (it passes through dnflow.redact, whatever the message quotes)."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class Source:

@@ -46,6 +46,7 @@ import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from dnflow.redact import check_secret, redact, register
 from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import Backoff, Log, _read_json
 
@@ -97,14 +98,24 @@ def credentials(env: Mapping[str, str]) -> Credentials:
                            f"or {PASSWORD_FILE_ENV}), before running snakemake")
     password = (env.get(PASSWORD_ENV) or "").strip()
     if password:
-        return Credentials(handle, password)
+        return Credentials(handle, _checked(password, PASSWORD_ENV))
     path = (env.get(PASSWORD_FILE_ENV) or "").strip()
     if not path:
         raise BlueskyError(f"{PASSWORD_ENV} is not set: create an app password "
                            f"(Settings → Privacy and security → App passwords) and export "
                            f"it, or {PASSWORD_FILE_ENV}, the path of a file holding it")
-    return Credentials(handle, runs.first_line_secret(PASSWORD_FILE_ENV, path,
-                                                      "the app password", BlueskyError))
+    password = runs.first_line_secret(PASSWORD_FILE_ENV, path, "the app password",
+                                      BlueskyError)
+    return Credentials(handle, _checked(password, f"the first line of {PASSWORD_FILE_ENV} "
+                                                  f"({path})"))
+
+
+def _checked(password: str, name: str) -> str:
+    register(password)
+    why = check_secret(password, name)
+    if why is not None:
+        raise BlueskyError(why)
+    return password
 
 
 # --------------------------------------------------------------------------- session file
@@ -249,10 +260,8 @@ class Client:
         secrets = [self.creds.password]
         if self.session:
             secrets += [self.session.get("accessJwt") or "", self.session.get("refreshJwt") or ""]
-        for s in secrets:
-            if s:
-                text = text.replace(s, "[redacted]")
-        return text
+        register(*secrets)
+        return redact(text)
 
     # -- the session
 
@@ -330,6 +339,7 @@ class Client:
                 and isinstance(answer.get("refreshJwt"), str)):
             raise BlueskyError("Bluesky's session answer has no tokens", error="InvalidToken")
         self.session = dict(answer)
+        register(self.session.get("accessJwt"), self.session.get("refreshJwt"))
         self.store.write(answer)
 
     # -- one request

@@ -66,6 +66,7 @@ from dnflow.sources.mastodon_api import (
     Page,
     read_tokens,
 )
+from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
     WindowPaths,
     _read_json,
@@ -298,7 +299,11 @@ class _Window:
         else:
             record["status"] = "ok"
         stopped = [n for n, s in states.items() if s.get("stopped") == "max_posts"]
-        record["stopped"] = "max_posts" if stopped else "end"
+        looped = [f"{n}: {s['loop']}" for n, s in states.items() if s.get("loop")]
+        record["stopped"] = "max_posts" if stopped else "loop" if looped else "end"
+        if looped:
+            record["note"] = ("stopped paging (" + "; ".join(looped) + "); older posts "
+                              "there were not collected, what was archived is kept")
         if stopped:
             record["note"] = (f"stopped at max_posts ({self.limit}) on {', '.join(stopped)}: "
                               "older posts there were not collected" if any(
@@ -334,6 +339,7 @@ class _Window:
                  + (f"forwards from {leg['cursor']}" if direction == "forward"
                     else "backwards from its newest" if not leg["cursor"]
                     else f"backwards from {leg['cursor']}"))
+        guard = PageGuard("Link cursor", leg["cursor"])
         while True:
             if self.limit is not None and state["posts"] >= self.limit:
                 return False
@@ -360,6 +366,11 @@ class _Window:
                      + (f", rate limit {left}/{page.rate.get('x-ratelimit-limit', '?')} left"
                         if left is not None else ""))
             if nxt is None:
+                return True
+            loop = guard.after([s.get("uri") for s in statuses], nxt)
+            if loop is not None:
+                self.log(f"{inst.name}: stopped: {loop}")
+                state["loop"] = loop
                 return True
 
     def _archive(self, inst: Instance, state: dict[str, Any], direction: str, page: Page,

@@ -44,6 +44,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow.platforms import instance_url
+from dnflow.redact import check_secret, redact, register
 from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import _read_json
 
@@ -100,7 +101,7 @@ class Tokens:
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
 
 def read_tokens(env: Mapping[str, str]) -> Tokens:
@@ -127,6 +128,12 @@ def read_tokens(env: Mapping[str, str]) -> Tokens:
                 raise MastodonError(f"{source} holds more than one token without a host: "
                                     "write them as host=token")
             tokens.fallback = entry
+    register(*tokens.secrets)
+    for host, token in [*tokens.by_host.items(), ("", tokens.fallback)]:
+        why = token and check_secret(token, f"{source}'s token"
+                                     + (f" for {host}" if host else ""))
+        if why:
+            raise MastodonError(why)
     return tokens
 
 

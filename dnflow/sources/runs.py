@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from dnflow.redact import redact
+
 Log = Callable[[str], None]
 
 
@@ -128,7 +130,7 @@ def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
         return log  # type: ignore[return-value]
 
     def write(line: str) -> None:
-        log.write(f"{now_iso()} {slug} {stamp}: {line}\n")  # type: ignore[union-attr]
+        log.write(f"{now_iso()} {slug} {stamp}: {redact(line)}\n")  # type: ignore[union-attr]
         log.flush()  # type: ignore[union-attr]
 
     return write

@@ -53,7 +53,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow import windows as dnwindows
+from dnflow.redact import check_secret, redact, register
 from dnflow.sources import SourceError, runs
+from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
     Backoff,
     Log,
@@ -118,7 +120,7 @@ class CollectError(SourceError):
     def __init__(self, message: str, *, status: int | None = None, api_message: str = ""):
         super().__init__(message)
         self.status = status
-        self.api_message = api_message
+        self.api_message = redact(api_message)
 
 
 # --------------------------------------------------------------------------- transport
@@ -526,6 +528,8 @@ class _Run:
                  + (f", since_id {params['since_id']}" if params.get("since_id") else "")
                  + (f", at most {self.limit} tweets" if self.limit is not None else ""))
         stopped = "end"
+        loop: str | None = None
+        guard = PageGuard("next_token", next_token)
         # a checkpoint without next_token was written after the last page: the run died
         # between that page and the rename, and there is nothing left to fetch
         complete = record.get("resumed") is not None and not next_token
@@ -576,8 +580,15 @@ class _Run:
                             continue
                         raise
                     first = False
-                    data = page.get("data") or []
-                    meta = page.get("meta") or {}
+                    data = (page.get("data") or []) if isinstance(page, dict) else page
+                    meta = page.get("meta") if isinstance(page, dict) else None
+                    meta = meta if isinstance(meta, dict) else {}
+                    loop = PageGuard.not_a_list("data", data)
+                    if loop is not None:
+                        stopped = "loop"
+                        break
+                    ids = [d["id"] for d in data
+                           if isinstance(d, dict) and isinstance(d.get("id"), str)]
                     line = dict(page)
                     line["__dnflow"] = {
                         "url": API_HOST + ROUTES[self.endpoint],
@@ -596,8 +607,9 @@ class _Run:
                         os.fsync(out.fileno())
                         pages += 1
                         tweets += len(data)
-                        newest = newest or data[0]["id"]
-                        oldest = data[-1]["id"]
+                        if ids:
+                            newest = newest or ids[0]
+                            oldest = ids[-1]
                     next_token = meta.get("next_token")
                     _write_atomic(p.checkpoint, _dump({
                         "window": p.window, "query": self.search["query"],
@@ -612,6 +624,10 @@ class _Run:
                             if "x-rate-limit-remaining" in rl else "")
                     self.log(f"page {pages}: {len(data)} tweets ({tweets} so far){left}")
                     if not next_token:
+                        break
+                    loop = guard.after(ids, next_token)
+                    if loop is not None:
+                        stopped = "loop"
                         break
                     t.pace(more=True)
         except CollectError as e:
@@ -631,7 +647,11 @@ class _Run:
             p.checkpoint.unlink()
         self._stats(record, t, pages, tweets, newest, oldest)
         record.update(status="ok", stopped=stopped)
-        if stopped != "end":
+        if stopped == "loop":
+            record["note"] = (f"stopped after {pages} pages: {loop}; older tweets of this "
+                              "window were not collected, what was archived is kept")
+            self.log(f"stopped: {loop}")
+        elif stopped != "end":
             why = self.budget_note if stopped == "budget" else "max_tweets"
             record["note"] = (f"stopped at {tweets} tweets ({why}); older tweets of this "
                               f"window were not collected")
@@ -769,13 +789,25 @@ def bearer_token(env: Mapping[str, str]) -> str:
     first line); CollectError, naming the variable or the file, when there is none."""
     token = (env.get(TOKEN_ENV) or "").strip()
     if token:
-        return token
+        return _checked(token, TOKEN_ENV)
     path = (env.get(TOKEN_FILE_ENV) or "").strip()
     if not path:
         raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
                            f"developer app (or {TOKEN_FILE_ENV}, the path of a file holding "
                            "it) before running snakemake")
-    return runs.first_line_secret(TOKEN_FILE_ENV, path, "the bearer token", CollectError)
+    return _checked(runs.first_line_secret(TOKEN_FILE_ENV, path, "the bearer token",
+                                           CollectError),
+                    f"the first line of {TOKEN_FILE_ENV} ({path})")
+
+
+def _checked(token: str, name: str) -> str:
+    """The token, registered with the redactor; CollectError (never showing it) when it
+    cannot be sent."""
+    register(token)
+    why = check_secret(token, name)
+    if why is not None:
+        raise CollectError(why)
+    return token
 
 
 # --------------------------------------------------------------------------- estimate

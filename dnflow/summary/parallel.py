@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import spill, userscsv
+from dnflow.children import die_with_parent
 from dnflow.counting import Tally, seen_key
 from dnflow.sources import archive
 from dnflow.summary.passes import (
@@ -102,7 +103,7 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
-            spilling: tuple[Path, int, int] | None) -> None:
+            spilling: tuple[Path, int, int] | None, parent: int) -> None:
     """A forked worker: count its segments, send what it counted, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
@@ -117,6 +118,7 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
     def send(kind: str, value: Any) -> None:
         conn.send_bytes(pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
 
+    die_with_parent(parent)
     try:
         gc.disable()
         with open(log_path, "w", encoding="utf-8") as log:
@@ -203,8 +205,8 @@ def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None =
             log_path = outdir / f".log.part{k}.tmp"
             spilling = (None if spiller is None else
                         (spiller.folder / f"worker{k}", cap, order + (k << ORDER_BITS)))
-            proc = ctx.Process(target=_worker, args=(send, run, paths, log_path, spilling),
-                               daemon=True)
+            proc = ctx.Process(target=_worker, daemon=True,
+                               args=(send, run, paths, log_path, spilling, os.getpid()))
             proc.start()
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
