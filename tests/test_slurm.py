@@ -2,14 +2,15 @@
 
 Each test starts a private single-node cluster (munged, slurmctld, slurmd; with
 accounting also MariaDB and slurmdbd), runs ``snakemake --profile profiles/slurm`` over the
-shipped demo searches, an archive search from the corpus, a damaged archive and an X
+shipped demo searches, an archive search from the corpus, a damaged archive (counted up to
+its damage), a search that cannot be counted (a stray file where its state goes) and an X
 search (collected from the loopback fake API with the token in a file), and reads what
 the scheduler itself recorded: the job completion log without accounting, sacct with it.
 
 Checked: every summarize job went through sbatch and completed, nothing else did (the
 local rules stayed local), the outputs are byte-identical to a local run, the run ends by
 itself within a bound (the plugin once waited forever on a cluster without accounting),
-the damaged archive fails alone and the run's last lines name its log, and the bearer
+the search that cannot be counted fails alone and the run's last lines name its log, and the bearer
 token is in no job environment Slurm keeps (spool files, and slurmdbd's job_env records).
 
 Needs root (slurmd) and Debian's packages (``.ci/slurm install``); skipped with the reason
@@ -127,7 +128,8 @@ def slurm_cluster(accounting: bool):
 
 
 def make_workdir(work: Path) -> dict:
-    """The shipped demo searches, an archive search, a damaged archive, an X search."""
+    """The shipped demo searches, an archive search, a damaged archive, a search that
+    cannot be counted (a stray file where its state folder goes), an X search."""
     (work / "archives").mkdir(parents=True)
     shutil.copy2(V2 / "2sets.jsonl", work / "archives" / "2sets.jsonl")
     damaged_gzip(V2 / "kpop.jsonl", work / "archives" / "kpop.jsonl.gz")
@@ -135,9 +137,12 @@ def make_workdir(work: Path) -> dict:
     searches.update({
         "sets": {"source": "archive", "files": "archives/2sets.jsonl"},
         "damaged": {"source": "archive", "files": "archives/kpop.jsonl.gz"},
+        "broken": {"source": "archive", "files": "archives/2sets.jsonl"},
         "x-climate": {"source": "x", "query": QUERY},
     })
     (work / "searches.yaml").write_text(json.dumps({"searches": searches}))
+    (work / "data" / "broken").mkdir(parents=True)
+    (work / "data" / "broken" / "state").write_text("stray")  # its summary cannot run
     return searches
 
 
@@ -209,6 +214,9 @@ def local_reference(work: Path, ref: Path, env: dict[str, str]) -> None:
         for part in ("raw", "runs"):
             if (slug_dir / part).is_dir():
                 shutil.copytree(slug_dir / part, ref / "data" / slug_dir.name / part)
+    stray = work / "data" / "broken" / "state"
+    (ref / "data" / "broken").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(stray, ref / "data" / "broken" / "state")
     out = snakemake(ref, env, "--cores", "2")
     assert "SLURM" not in out
 
@@ -237,16 +245,17 @@ def check_run(cluster: Cluster, work: Path, searches: dict, out: str, api: FakeX
     assert sorted(mine) == sorted(theirs)
     assert [k for k in mine if mine[k] != theirs[k]] == []
 
-    # the damaged archive failed alone; the run's last lines name its log
+    # the search that cannot be counted failed alone; the run's last lines name its log
     summaries = {s: json.loads((work / "data" / s / "summary" / "summary.json").read_text())
                  for s in searches}
-    assert [s for s, v in summaries.items() if v.get("status") == "failed"] == ["damaged"]
-    assert all(v["tweets"] > 0 for s, v in summaries.items() if s != "damaged")
-    m = re.search(r"dnflow: search 'damaged' failed: (.+) \(the trace is in (\S+)\)", out)
-    assert m and "BadGzipFile" in m.group(1), out[-2000:]
+    assert [s for s, v in summaries.items() if v.get("status") == "failed"] == ["broken"]
+    assert all(v["tweets"] > 0 for s, v in summaries.items() if s not in ("broken", "damaged"))
+    assert summaries["damaged"]["skipped"] >= 1  # counted up to its damage, not failed
+    m = re.search(r"dnflow: search 'broken' failed: (.+) \(the trace is in (\S+)\)", out)
+    assert m, out[-2000:]
     trace = (work / m.group(2)).read_text()
-    assert "Traceback" in trace and "BadGzipFile" in trace
-    assert "This search failed" in (work / "site" / "damaged" / "index.html").read_text()
+    assert "Traceback" in trace and m.group(1).split(":")[0] in trace
+    assert "This search failed" in (work / "site" / "broken" / "index.html").read_text()
 
     # the token: in no environment Slurm keeps, though the rest of the environment is
     kept = cluster.kept_environments(sorted(jobs))
