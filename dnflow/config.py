@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import glob
 import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +159,30 @@ def check_files(paths: Any) -> None:
             raise ConfigError(f"{path}: {e}") from None
 
 
+def _times_as_text(value: Any) -> None:
+    """YAML reads an unquoted 2026-11-01T00:00:00Z as a datetime and 2026-11-01 as a
+    date: put them back as the ISO text the schema (and the APIs) take, in place."""
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, v in list(items):
+        if isinstance(v, datetime):
+            if v.tzinfo is not None:
+                v = v.astimezone(UTC).replace(tzinfo=None)
+                value[key] = v.isoformat(timespec="seconds") + "Z"
+            else:
+                value[key] = v.isoformat(timespec="seconds")
+        elif isinstance(v, date):
+            value[key] = v.isoformat()
+        elif isinstance(v, dict | list):
+            _times_as_text(v)
+
+
 def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".") -> dict:
     """Return the searches dict or raise ConfigError with a one-line message."""
     if not isinstance(config, dict):
         raise ConfigError("top level: expected a mapping with a 'searches' key")
     check_size(config)
+    _times_as_text(config)
     validator = jsonschema.Draft202012Validator(schema or searches_schema())
     errors = list(validator.iter_errors(config))
     if errors:
