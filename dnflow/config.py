@@ -159,9 +159,25 @@ def check_files(paths: Any) -> None:
             raise ConfigError(f"{path}: {e}") from None
 
 
+def _slugs_as_text(config: dict) -> None:
+    """YAML reads an unquoted slug 2024 as a number: it means the text. One it reads as
+    true, false or null (yes, no, on, off, ~) cannot be told back: ConfigError."""
+    searches = config.get("searches")
+    if not isinstance(searches, dict):
+        return
+    for key in list(searches):
+        if isinstance(key, bool) or key is None:
+            raise ConfigError(f"a search's slug reads as {key!r} in YAML (yes, no, on, off, "
+                              "true, false, ~ and null do): put it in quotes")
+    if any(not isinstance(k, str) for k in searches):
+        config["searches"] = {str(k) if isinstance(k, int) else k: v
+                              for k, v in searches.items()}
+
+
 def _times_as_text(value: Any) -> None:
     """YAML reads an unquoted 2026-11-01T00:00:00Z as a datetime and 2026-11-01 as a
-    date: put them back as the ISO text the schema (and the APIs) take, in place."""
+    date: put them back as the ISO text the schema (and the APIs) take, in place; and a
+    whole number written 5.0 as the number 5."""
     items = (value.items() if isinstance(value, dict)
              else enumerate(value) if isinstance(value, list) else ())
     for key, v in list(items):
@@ -173,6 +189,8 @@ def _times_as_text(value: Any) -> None:
                 value[key] = v.isoformat(timespec="seconds")
         elif isinstance(v, date):
             value[key] = v.isoformat()
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            value[key] = int(v)  # tweets: 5.0 is 5 (5.5 is not a count: the schema says so)
         elif isinstance(v, dict | list):
             _times_as_text(v)
 
@@ -182,6 +200,7 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
     if not isinstance(config, dict):
         raise ConfigError("top level: expected a mapping with a 'searches' key")
     check_size(config)
+    _slugs_as_text(config)
     _times_as_text(config)
     validator = jsonschema.Draft202012Validator(schema or searches_schema())
     errors = list(validator.iter_errors(config))

@@ -34,7 +34,7 @@ from dnflow.registry import Registry
 # the refresh window of every source that collects (dnflow.windows reads it)
 EVERY_SCHEMA = {
     "type": "string",
-    "pattern": "^[1-9][0-9]*(m|h|d)$",
+    "pattern": "^[1-9][0-9]{0,5}(m|h|d)$",  # up to 999999: a window a date can hold
     "description": "refresh window, e.g. 15m, 6h, 1d",
 }
 
