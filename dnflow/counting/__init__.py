@@ -159,12 +159,9 @@ class Spilled:
     def items(self) -> Iterable[tuple[Any, Any]]:
         return self.run.items()
 
-
-def ranked(part: Any, key: Any) -> Iterable[tuple[Any, Any]]:
-    """A part's (key, value)s sorted by ``key``: a Spilled part's by an external sort."""
-    if isinstance(part, Spilled):
-        return spill.ranked(part.items(), key, part.spiller)
-    return sorted(part, key=key)
+    def ranked(self, key: Any) -> Iterable[tuple[Any, Any]]:
+        """Its (key, value)s sorted by ``key``, by an external sort."""
+        return spill.ranked(self.items(), key, self.spiller)
 
 
 COUNTS: Registry[Count] = Registry("count")
@@ -218,7 +215,7 @@ class KeyInfoCount(Count):
         if not isinstance(part, Spilled):
             counter, info = part
             return ((k, c, info.get(k)) for k, c in sorted_counts(counter))
-        return ((k, v[0], v[1]) for k, v in ranked(part, _by_count_of_pair))
+        return ((k, v[0], v[1]) for k, v in part.ranked(_by_count_of_pair))
 
     def dump(self, part: tuple) -> list:
         return [dict(part[0]), part[1]]
@@ -359,7 +356,7 @@ def _by_count_of_pair(item: tuple[Any, tuple]) -> tuple[int, Any]:
 def ranked_counts(part: Mapping[str, int] | Spilled) -> Iterable[tuple[str, int]]:
     """A counter's (key, count)s by count (descending), then key."""
     if isinstance(part, Spilled):
-        return ranked(part, _by_count)
+        return part.ranked(_by_count)
     return sorted_counts(part)
 
 
