@@ -30,3 +30,13 @@ rule all:
         # them as targets, a finished summary would never ask for a new window (docs/x.md)
         COLLECT_TARGETS,
     default_target: True
+
+
+# failed searches, each with the log that holds its trace: their jobs succeeded, so
+# nothing else says so (on a cluster, the Slurm plugin deletes a completed job's output)
+onsuccess:
+    report_failed_summaries()
+
+
+onerror:
+    report_failed_summaries()

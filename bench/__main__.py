@@ -2,8 +2,9 @@
 
 P1/P2 summarize vs the parse floor (and its memory), P3 a hundred searches through a
 real snakemake run and its reruns (bench/searches.py), P4 the incremental rebuild after a
-new chunk (bench/incremental.py), P5 X collection against the fake API (bench/collect.py),
-P5B Bluesky collection against the fake Bluesky API (bench/collect_bluesky.py).
+new chunk (bench/incremental.py), P5 X and Mastodon collection against the fakes
+(bench/collect.py, bench/collect_mastodon.py), P5B Bluesky collection against the fake
+Bluesky API (bench/collect_bluesky.py).
 The full mode writes bench/results.md (the parts run) with the machine; ``--quick`` runs
 every part small and checks only that it runs.
 """
@@ -17,10 +18,18 @@ import sys
 import time
 from pathlib import Path
 
-from bench import collect, collect_bluesky, incremental, memory, searches, summarize
+from bench import (
+    collect,
+    collect_bluesky,
+    collect_mastodon,
+    incremental,
+    memory,
+    searches,
+    summarize,
+)
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("P1", "P3", "P4", "P5", "P5B", "MEM")  # P2 is measured with P1
+PARTS = ("P1", "P3", "P4", "P4S", "P5", "P5B", "MEM")  # P2 is measured with P1
 
 
 def machine() -> str:
@@ -79,6 +88,15 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("P4: incremental outputs differ from a run from scratch")
         sections.append(("P4 incremental rebuild", incremental.rows(r)))
         print(table(sections[-1][1]), flush=True)
+    if "P4S" in parts:
+        # a search counted by runs on disk (dnflow.spill): 3M posts, or forced when quick
+        r = (incremental.run(args.out, 20_000, spill_min_bytes=0) if args.quick
+             else incremental.run(args.out, 3_000_000))
+        if not r["identical"]:
+            raise SystemExit("P4S: incremental outputs differ from a run from scratch")
+        sections.append(("P4S incremental rebuild of a search counted by runs",
+                         incremental.rows(r, "P4S")))
+        print(table(sections[-1][1]), flush=True)
     if "P3" in parts:
         rows = searches.run(args.out, args.quick)
         sections.append(("P3 many searches through snakemake", rows))
@@ -92,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     if "P5" in parts:
         rows = collect.run(args.out, args.quick)
         sections.append(("P5 X collection against the fake API", rows))
+        print(table(rows), flush=True)
+        rows = collect_mastodon.run(args.out, args.quick)
+        sections.append(("P5 Mastodon collection against the fake", rows))
         print(table(rows), flush=True)
     if "P5B" in parts:
         rows = collect_bluesky.run(args.out, args.quick)

@@ -6,6 +6,7 @@
     dnflow schema                                     the searches.yaml schema (JSON)
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
     dnflow fakebsky [--port 0] [--pool generated:5000:7] …  the loopback fake Bluesky API
+    dnflow fakemastodon [--port 0] [--instance HOST] …    the loopback fake Mastodon
     dnflow generate OUT --tweets N --seed S …         a generated demo archive
 
 Sources come from the registry (dnflow.sources): a plugin's source is collected the same way.
@@ -28,7 +29,7 @@ from dnflow.sources import Source, SourceError, source_of
 
 # subcommands with their own argparse: the module whose main() runs them
 DELEGATED = {"fakeapi": "dnflow.fakeapi", "generate": "dnflow.generate",
-             "fakebsky": "dnflow.fakebsky"}
+             "fakebsky": "dnflow.fakebsky", "fakemastodon": "dnflow.fakemastodon"}
 
 
 def _searches(path: str) -> dict:
@@ -126,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the searches.yaml JSON schema (every source's keys)")
     p.set_defaults(func=cmd_schema, config="")
     sub.add_parser("fakeapi", help="serve the loopback fake X API (see: dnflow fakeapi -h)")
+    sub.add_parser("fakemastodon", help="serve a loopback fake Mastodon on several instances "
+                                        "(see: dnflow fakemastodon -h)")
     sub.add_parser("generate", help="write a generated archive (see: dnflow generate -h)")
     sub.add_parser("fakebsky", help="serve the loopback fake Bluesky API "
                                     "(see: dnflow fakebsky -h)")

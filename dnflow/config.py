@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import glob
 import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def _explain(err: jsonschema.ValidationError) -> str:
         return f"{_where(path)}: {err.instance!r} is not one of {err.validator_value}"
     if v == "pattern" and path[-1:] == ["every"]:
         return f"{_where(path)}: {err.instance!r} is not a window like 15m, 6h or 1d"
-    if v == "pattern" and err.schema.get("description"):
+    if v == "pattern" and err.schema.get("description"):  # a source says what it wants
         return f"{_where(path)}: {err.instance!r} is not {err.schema['description']}"
     if v == "pattern":
         return f"{_where(path)}: {err.instance!r} should look like 2026-11-01T00:00:00Z"
@@ -96,10 +97,111 @@ def _explain(err: jsonschema.ValidationError) -> str:
     return f"{_where(path)}: {err.message}"
 
 
+# values a searches.yaml may hold once its aliases are expanded: a thousand searches of
+# a few dozen values each. A YAML alias bomb (billion laughs) is refused at this count,
+# in time and memory bounded by it, before anything walks or prints the whole value
+MAX_VALUES = 100_000
+
+
+def check_size(config: Any, limit: int = MAX_VALUES) -> None:
+    """ConfigError when ``config`` holds more than ``limit`` values (aliases counted
+    each time they are used)."""
+    stack, seen = [config], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise ConfigError(f"more than {limit:,} values once its YAML aliases are "
+                              "expanded: an alias bomb, or a file that is not a "
+                              "searches.yaml")
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last
+    silently: a duplicated slug would replace the first search)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, list | dict):
+                continue  # (not a valid key anyway: the schema says so)
+            if key in seen:
+                raise ConfigError(f"line {line}: key {key!r} appears twice in the same "
+                                  f"mapping (first on line {seen[key]})")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def check_files(paths: Any) -> None:
+    """Read each config file as YAML again, strictly: ConfigError naming the file and
+    line of a duplicate key, or of an alias bomb (before Snakemake's copy is walked)."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                loader = _StrictLoader(f)
+                try:
+                    value = loader.get_single_data()
+                finally:
+                    loader.dispose()
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            continue  # Snakemake reports a file it cannot read or parse
+        try:
+            check_size(value)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+
+def _slugs_as_text(config: dict) -> None:
+    """YAML reads an unquoted slug 2024 as a number: it means the text. One it reads as
+    true, false or null (yes, no, on, off, ~) cannot be told back: ConfigError."""
+    searches = config.get("searches")
+    if not isinstance(searches, dict):
+        return
+    for key in list(searches):
+        if isinstance(key, bool) or key is None:
+            raise ConfigError(f"a search's slug reads as {key!r} in YAML (yes, no, on, off, "
+                              "true, false, ~ and null do): put it in quotes")
+    if any(not isinstance(k, str) for k in searches):
+        config["searches"] = {str(k) if isinstance(k, int) else k: v
+                              for k, v in searches.items()}
+
+
+def _times_as_text(value: Any) -> None:
+    """YAML reads an unquoted 2026-11-01T00:00:00Z as a datetime and 2026-11-01 as a
+    date: put them back as the ISO text the schema (and the APIs) take, in place; and a
+    whole number written 5.0 as the number 5."""
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, v in list(items):
+        if isinstance(v, datetime):
+            if v.tzinfo is not None:
+                v = v.astimezone(UTC).replace(tzinfo=None)
+                value[key] = v.isoformat(timespec="seconds") + "Z"
+            else:
+                value[key] = v.isoformat(timespec="seconds")
+        elif isinstance(v, date):
+            value[key] = v.isoformat()
+        elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            value[key] = int(v)  # tweets: 5.0 is 5 (5.5 is not a count: the schema says so)
+        elif isinstance(v, dict | list):
+            _times_as_text(v)
+
+
 def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".") -> dict:
     """Return the searches dict or raise ConfigError with a one-line message."""
     if not isinstance(config, dict):
         raise ConfigError("top level: expected a mapping with a 'searches' key")
+    check_size(config)
+    _slugs_as_text(config)
+    _times_as_text(config)
     validator = jsonschema.Draft202012Validator(schema or searches_schema())
     errors = list(validator.iter_errors(config))
     if errors:

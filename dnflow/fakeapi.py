@@ -16,7 +16,11 @@ API. It has the semantics collection depends on, not just canned answers:
   every answer carries ``x-rate-limit-limit/remaining/reset``; past the limit, 429.
 - Faults by request number: ``429`` (with reset), ``429-noreset``, ``500``, ``503``,
   ``reset`` (connection reset mid-response), ``malformed`` (a cut JSON body), ``401``,
-  ``403``, ``400`` (``400:message``); a number, a range ``3-5`` or ``4+`` (from the 4th on).
+  ``403``, ``400`` (``400:message``); a pager that goes round: ``repeat-token`` (the
+  first page again, with the same next_token each time), ``dup-pages`` (the first page
+  again, a fresh token each time), ``empty-pages`` (no data, a fresh token each time),
+  ``data-object`` (``data`` an object, not a list); a number, a range ``3-5`` or ``4+``
+  (from the 4th on).
 - The pool: the seeded generator (``generated:N:SEED[:TOPIC[:QUERY]]``) or recorded page
   files (twarc2 JSONL). ``POST /_admin/add`` adds tweets between windows;
   ``GET /_admin/log`` is the request log (never the token); ``POST /_admin/faults``.
@@ -29,22 +33,20 @@ from __future__ import annotations
 import argparse
 import base64
 import re
-import signal
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from dnflow import loopback
+from dnflow.loopback import Fault, JSONHandler, Limit, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 Tweet = dict[str, Any]
@@ -70,7 +72,12 @@ COUNT_PARAMS = {"query", "granularity", "since_id", "until_id", "start_time", "e
 PAGE_LIMITS = {"recent": (10, 100), "all": (10, 500)}
 RATE_LIMITS = {"search/recent": 450, "search/all": 300, "counts/recent": 300,
                "counts/all": 300}
-FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400")
+FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400",
+          "repeat-token", "dup-pages", "empty-pages", "data-object", "echo-400", "echo-500")
+# faults of a pager that goes round (issue 15): the first page again with the same
+# next_token, the first page again with a fresh token, empty pages with fresh tokens,
+# a page whose data is an object
+LOOPS = ("repeat-token", "dup-pages", "empty-pages", "data-object")
 
 
 # --------------------------------------------------------------------------- pool
@@ -393,32 +400,10 @@ def compile_query(query: str) -> Matcher:
 # --------------------------------------------------------------------------- faults
 
 
-@dataclass
-class Fault:
-    kind: str  # one of FAULTS
-    message: str = ""
-
-
-def parse_faults(specs: Iterable[str] | Mapping[str, str] | None) -> list[tuple[int, int, Fault]]:
-    """``["3=429", "5-6=503", "8+=reset", "2=400:message"]`` → [(first, last, Fault)]."""
-    if specs is None:
-        return []
-    items = specs.items() if isinstance(specs, Mapping) else (s.split("=", 1) for s in specs)
-    out = []
-    for where, what in items:
-        kind, _, message = str(what).partition(":")
-        if kind not in FAULTS:
-            raise ValueError(f"unknown fault {kind!r}: use one of {', '.join(FAULTS)}")
-        where = str(where).strip()
-        if where.endswith("+"):
-            lo, hi = int(where[:-1]), sys.maxsize
-        elif "-" in where:
-            a, b = where.split("-", 1)
-            lo, hi = int(a), int(b)
-        else:
-            lo = hi = int(where)
-        out.append((lo, hi, Fault(kind, message)))
-    return out
+def parse_faults(specs: Iterable[str] | Mapping[str, str] | None
+                 ) -> list[tuple[int, int, Fault]]:
+    """dnflow.loopback.parse_faults, of this fake's kinds (FAULTS)."""
+    return loopback.parse_faults(specs, FAULTS)
 
 
 # --------------------------------------------------------------------------- server
@@ -428,6 +413,29 @@ def _error(status: int, title: str, detail: str, **extra: Any) -> dict:
     body = {"title": title, "detail": detail, "type": "about:blank", "status": status}
     body.update(extra)
     return body
+
+
+def echo_text(headers: Any, *extra: str) -> str:
+    """An error text that echoes the request's credentials, as a careless server or
+    proxy does (issue 15): the Authorization and Cookie headers, and the bare token."""
+    auth = headers.get("authorization") or ""
+    return " ".join([f"request refused. Headers: Authorization: {auth}",
+                     f"Cookie: {headers.get('cookie') or 'session=abc123secret'};",
+                     f"your token is {auth.partition(' ')[2]}", *extra])
+
+
+def _looping(kind: str, body: dict, n: int) -> dict:
+    """The first page's answer, made into one of a pager that goes round."""
+    meta = dict(body.get("meta") or {})
+    if kind == "repeat-token":
+        meta["next_token"] = "loop-token"
+    elif kind == "dup-pages":
+        meta["next_token"] = f"dup-{n}"
+    elif kind == "empty-pages":
+        return {"meta": {"result_count": 0, "next_token": f"empty-{n}"}}
+    elif kind == "data-object":
+        return dict(body, data={"id": "1", "text": "not a list"}, meta=meta)
+    return dict(body, meta=meta)
 
 
 def _invalid(message: str, parameters: dict | None = None) -> dict:
@@ -468,14 +476,6 @@ def _fields(obj: dict, keep: set[str]) -> dict:
 
 
 @dataclass
-class _Limit:
-    limit: int
-    window: float
-    start: float = 0.0
-    used: int = 0
-
-
-@dataclass
 class FakeState:
     pool: Pool
     token: str | None = None  # expected token; None: any non-empty bearer token
@@ -489,7 +489,7 @@ class FakeState:
     now: Callable[[], float] = time.time  # "now" of the counts endpoints' default range
     count: int = 0
     log: list[dict] = field(default_factory=list)
-    limits: dict[str, _Limit] = field(default_factory=dict)
+    limits: dict[str, Limit] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     match_cache: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
@@ -500,44 +500,11 @@ class FakeState:
         return None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # the request log is /_admin/log; stderr stays quiet for tests and demos
-
-    # -- plumbing
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> None:
-        data = raw if raw is not None else orjson.dumps(body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _reset_mid_response(self, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body[: max(1, len(body) // 2)])
-        self.wfile.flush()
-        # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
+class _Handler(JSONHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        body = orjson.loads(self.rfile.read(length)) if length else {}
+        body = self._json_body()
         st = self.server.state
         if url.path == "/_admin/add":
             added = self.server.fake.add(body)
@@ -601,7 +568,7 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             lim = st.limits.get(key)
             if lim is None or now >= lim.start + lim.window:
-                lim = _Limit(st.rate_limit or RATE_LIMITS[key], st.rate_window, now, 0)
+                lim = Limit(st.rate_limit or RATE_LIMITS[key], st.rate_window, now, 0)
                 st.limits[key] = lim
             allowed = lim.used < lim.limit
             if allowed:
@@ -643,6 +610,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "400":
                 self._send(400, _invalid(fault.message or "Invalid request"), headers)
                 return 400
+            if fault.kind in ("echo-400", "echo-500"):
+                code = int(fault.kind[-3:])
+                self._send(code, _invalid(echo_text(self.headers)) if code == 400
+                           else _error(code, "Internal Server Error", echo_text(self.headers)),
+                           headers)
+                return code
             if fault.kind == "403":
                 self._send(403, _error(
                     403, "Client Forbidden", fault.message or "When authenticating requests "
@@ -654,9 +627,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not allowed:
             self._send(429, _error(429, "Too Many Requests", "Too Many Requests"), headers)
             return 429
+        if fault and fault.kind in LOOPS and kind == "search":
+            params = {k: v for k, v in params.items()
+                      if k not in ("next_token", "pagination_token")}
         try:
             body = (self._search(endpoint, params) if kind == "search"
                     else self._counts(endpoint, params))
+            if fault and fault.kind in LOOPS and kind == "search":
+                body = _looping(fault.kind, body, n)
         except QueryError as e:
             self._send(400, _invalid(str(e), {"query": [params.get("query", "")]}), headers)
             return 400
@@ -665,7 +643,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 400
         data = orjson.dumps(body)
         if fault and fault.kind == "reset":
-            self._reset_mid_response(data, headers)
+            self._reset_mid_answer(data, headers)
             return 200
         if fault and fault.kind == "malformed":
             self._send(200, None, headers, raw=data[: max(1, len(data) // 2)])
@@ -841,17 +819,13 @@ def _time_param(params: Mapping[str, str], name: str, default: float) -> float:
                         f"must be a valid ISO 8601 time") from None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeState
-    fake: FakeXAPI
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
-class FakeXAPI:
+class FakeXAPI(LoopbackServer):
     """The fake API in a background thread: ``with FakeXAPI(pool) as api: api.url``."""
+
+    thread_name = "dnflow-fakeapi"
+    fault_kinds = FAULTS
 
     def __init__(
         self,
@@ -876,15 +850,7 @@ class FakeXAPI:
                                rate_limit=rate_limit, rate_window=rate_window,
                                reset_in=reset_in, delay=delay, now=now or _env_now,
                                recent_days=recent_days)
-        self.server = _Server((host, port), _Handler)
-        self.server.state = self.state
-        self.server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self.bind(host, port, _Handler, self.state)
 
     @property
     def pool(self) -> Pool:
@@ -895,20 +861,6 @@ class FakeXAPI:
         m = compile_query(query)
         entries, _neg, _v = self.state.pool.snapshot()
         return [str(e.id) for e in entries if e.id > since_id and m(_doc(e.tweet, e.includes))]
-
-    @property
-    def requests(self) -> list[dict]:
-        """The request log: number, path, params, time, status, fault, auth, and the
-        rate-limit window the request was charged to (never the token)."""
-        with self.state.lock:
-            return list(self.state.log)
-
-    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
-                   reset_count: bool = True) -> None:
-        with self.state.lock:
-            self.state.faults = parse_faults(faults)
-            if reset_count:
-                self.state.count = 0
 
     def add(self, what: Mapping[str, Any] | Iterable[tuple[Tweet, Includes]]) -> int:
         """Add tweets: ``(tweet, includes)`` pairs, or ``{"pages": [...]}``,
@@ -931,21 +883,6 @@ class FakeXAPI:
                                     days=float(what.get("days", 0.25)))
         return self.state.pool.add(items)
 
-    def start(self) -> FakeXAPI:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="dnflow-fakeapi")
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeXAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -953,8 +890,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m dnflow.fakeapi",
         description="Serve a fake X API v2 (search + counts) on loopback; prints its URL. "
                     "Point dnflow at it with DNFLOW_X_API_URL=<url>.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_common_args(ap)
     ap.add_argument("--pool", action="append", default=[], metavar="SPEC",
                     help="generated:N[:SEED[:TOPIC[:QUERY]]] or a page JSONL file "
                          "(repeatable; default generated:1000:1)")
@@ -966,7 +902,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-window", type=float, default=900.0, help="seconds (default 900)")
     ap.add_argument("--reset-in", type=float, default=1.0,
                     help="seconds until the reset a fault 429 announces")
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     ap.add_argument("--recent-days", type=float,
                     help="recent search reaches only this many days back (the real API: 7)")
     a = ap.parse_args(argv)
@@ -980,18 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fake X API: {len(pool)} tweets; export DNFLOW_X_API_URL={api.url} "
           f"X_BEARER_TOKEN=<anything>{'' if a.token is None else ' (the --token value)'}",
           file=sys.stderr, flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.server.server_close()
-    return 0
+    return serve(api)
 
 
 if __name__ == "__main__":

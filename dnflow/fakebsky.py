@@ -22,8 +22,10 @@ touches the real service. It has the semantics collection depends on:
 - Faults by the number of the searchPosts request: ``429`` (with reset), ``500``,
   ``502`` (``UpstreamFailure``), ``503``, ``expired`` (every access token issued so far
   expires now), ``401`` (the session is revoked: ``InvalidToken``), ``malformed`` (a cut
-  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``); a
-  number, a range ``3-5`` or ``4+``.
+  JSON body), ``reset`` (connection reset mid-answer), ``400`` (``400:message``), a
+  cursor that goes round (``repeat-cursor``: the first page with the same cursor each
+  time; ``dup-pages``: the first page, a fresh cursor each time; ``empty-pages``: no
+  posts, a fresh cursor each time); a number, a range ``3-5`` or ``4+``.
 - The pool: generated posts (``generated:N[:SEED[:TOPIC[:QUERY]]]``, dnflow.
   generate_bluesky), or recorded answers (a file of any Bluesky format dnflow reads, e.g.
   the corpus's searchPosts page); ``POST /_admin/add`` adds posts between windows,
@@ -39,22 +41,21 @@ import base64
 import hashlib
 import re
 import secrets
-import signal
-import socket
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from dnflow import loopback
+from dnflow.fakeapi import echo_text
+from dnflow.loopback import Fault, JSONHandler, Limit, LoopbackServer, add_common_args, serve
 from dnflow.sources.archive import read_json_lines
 
 View = dict[str, Any]
@@ -64,7 +65,11 @@ CREATE = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH_PARAMS = {"q", "limit", "cursor", "sort", "since", "until", "lang", "author", "tag",
                  "mentions", "domain", "url"}
-FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400")
+FAULTS = ("429", "500", "502", "503", "expired", "401", "malformed", "reset", "400",
+          "repeat-cursor", "dup-pages", "empty-pages", "echo-400", "echo-500")
+# a cursor that goes round (issue 15): the first page again with the same cursor, the
+# first page again with a fresh cursor, empty pages with fresh cursors
+LOOPS = ("repeat-cursor", "dup-pages", "empty-pages")
 CURSOR_LIMIT = 10_000  # where the real search's cursor stops
 RATE_LIMIT, RATE_WINDOW = 3000, 300.0  # bsky.social's RateLimit-Policy: 3000;w=300
 LOGIN_LIMIT, LOGIN_WINDOW = 30, 300.0  # createSession: 30 per 5 minutes per account
@@ -275,33 +280,10 @@ def compile_query(q: str) -> Matcher:
 # --------------------------------------------------------------------------- faults
 
 
-@dataclass
-class Fault:
-    kind: str
-    message: str = ""
-
-
 def parse_faults(specs: Iterable[str] | Mapping[str, str] | None
                  ) -> list[tuple[int, int, Fault]]:
-    """``["3=429", "5-6=502", "8+=reset", "2=400:message"]`` → [(first, last, Fault)]."""
-    if not specs:
-        return []
-    items = specs.items() if isinstance(specs, Mapping) else (s.split("=", 1) for s in specs)
-    out = []
-    for where, what in items:
-        kind, _, message = str(what).partition(":")
-        if kind not in FAULTS:
-            raise ValueError(f"unknown fault {kind!r}: use one of {', '.join(FAULTS)}")
-        where = str(where).strip()
-        if where.endswith("+"):
-            lo, hi = int(where[:-1]), sys.maxsize
-        elif "-" in where:
-            a, b = where.split("-", 1)
-            lo, hi = int(a), int(b)
-        else:
-            lo = hi = int(where)
-        out.append((lo, hi, Fault(kind, message)))
-    return out
+    """dnflow.loopback.parse_faults, of this fake's kinds (FAULTS)."""
+    return loopback.parse_faults(specs, FAULTS)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -312,14 +294,6 @@ def _b64(data: bytes) -> str:
 
 
 _JWT_HEADER = _b64(b'{"typ":"JWT","alg":"ES256K"}')
-
-
-@dataclass
-class _Limit:
-    limit: int
-    window: float
-    start: float = 0.0
-    used: int = 0
 
 
 @dataclass
@@ -340,7 +314,7 @@ class FakeState:
     clock: Callable[[], float] = time.time
     searches: int = 0  # searchPosts requests so far (faults are by this number)
     log: list[dict] = field(default_factory=list)
-    limits: dict[str, _Limit] = field(default_factory=dict)
+    limits: dict[str, Limit] = field(default_factory=dict)
     # token → (kind, expiry); every token ever issued stays here (tests grep for leaks)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -390,37 +364,7 @@ class _BadRequest(Exception):
         self.message = message
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # the request log is /_admin/log
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-              raw: bytes | None = None) -> None:
-        data = raw if raw is not None else orjson.dumps(body)
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _reset_mid_answer(self, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body[: max(1, len(body) // 2)])
-        self.wfile.flush()
-        # SO_LINGER 0: close() sends a TCP RST instead of a clean FIN
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
+class _Handler(JSONHandler):
 
     def _bearer(self) -> str:
         auth = self.headers.get("authorization") or ""
@@ -432,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             lim = st.limits.get(key)
             if lim is None or now >= lim.start + lim.window:
-                lim = st.limits[key] = _Limit(limit, window, now, 0)
+                lim = st.limits[key] = Limit(limit, window, now, 0)
             lim.used += 1
             ok = lim.used <= lim.limit
             remaining = max(lim.limit - lim.used, 0)
@@ -586,8 +530,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _xrpc_error("InvalidRequest", fault.message or "Bad request"),
                        headers)
             return 400
+        if fault and fault.kind in ("echo-400", "echo-500"):
+            code = int(fault.kind[-3:])
+            with st.lock:
+                refresh = next((t for t, (k, _e) in st.tokens.items() if k == "refresh"), "")
+            self._send(code, _xrpc_error(
+                "InvalidRequest" if code == 400 else "InternalServerError",
+                echo_text(self.headers, f"password {st.password}",
+                          f'{{"refreshJwt": "{refresh}"}}')), headers)
+            return code
         try:
-            body = self._answer(params)
+            if fault and fault.kind in LOOPS:
+                body = _looping(fault.kind, self._answer(
+                    {k: v for k, v in params.items() if k != "cursor"}), n)
+            else:
+                body = self._answer(params)
         except (_BadRequest, QueryError) as e:
             self._send(400, _xrpc_error("InvalidRequest", str(e)), headers)
             return 400
@@ -664,17 +621,13 @@ class _Handler(BaseHTTPRequestHandler):
         return out
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: FakeState
-    fake: FakeBluesky
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hung up (or a connection the 'reset' fault cut) is no news
 
 
-class FakeBluesky:
+class FakeBluesky(LoopbackServer):
     """The fake in a background thread: ``with FakeBluesky(pool) as api: api.url``."""
+
+    thread_name = "dnflow-fakebsky"
+    fault_kinds = FAULTS
 
     def __init__(self, pool: Pool | Iterable[View] | None = None, *,
                  handle: str = "dnflow-test.bsky.social", password: str | None = None,
@@ -686,15 +639,7 @@ class FakeBluesky:
             pool = Pool(pool)
         self.state = FakeState(pool=pool, handle=handle, password=password,
                                faults=parse_faults(faults), **settings)
-        self.server = _Server((host, port), _Handler)
-        self.server.state = self.state
-        self.server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self.bind(host, port, _Handler, self.state)
 
     @property
     def pool(self) -> Pool:
@@ -710,11 +655,6 @@ class FakeBluesky:
                 and (hi is None or e.time < hi)
                 and (not lang or lang.casefold() in e.doc.langs)]
 
-    @property
-    def requests(self) -> list[dict]:
-        with self.state.lock:
-            return list(self.state.log)
-
     def searches(self) -> list[dict]:
         return [e for e in self.requests if e["path"] == SEARCH]
 
@@ -729,13 +669,6 @@ class FakeBluesky:
         with self.state.lock:
             return list(self.state.tokens) + ([self.state.password]
                                               if self.state.password else [])
-
-    def set_faults(self, faults: Iterable[str] | Mapping[str, str] | None,
-                   reset_count: bool = True) -> None:
-        with self.state.lock:
-            self.state.faults = parse_faults(faults)
-            if reset_count:
-                self.state.searches = 0
 
     def expire_sessions(self) -> None:
         """Every access token issued so far expires now (refresh tokens stay valid)."""
@@ -761,21 +694,6 @@ class FakeBluesky:
                                     days=float(what.get("days", 0.25)))
         return self.state.pool.add(views)
 
-    def start(self) -> FakeBluesky:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                        name="dnflow-fakebsky")
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeBluesky:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -784,8 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a fake Bluesky API (createSession, refreshSession, searchPosts) "
                     "on loopback; prints its URL. Point dnflow at it with "
                     "DNFLOW_BLUESKY_API_URL=<url>.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    add_common_args(ap)
     ap.add_argument("--pool", action="append", default=[], metavar="SPEC",
                     help="generated:N[:SEED[:TOPIC[:QUERY]]] or a recorded answer file "
                          "(repeatable; default generated:1000:1)")
@@ -798,7 +715,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-limit", type=int, default=RATE_LIMIT)
     ap.add_argument("--rate-window", type=float, default=RATE_WINDOW)
     ap.add_argument("--cursor-limit", type=int, default=CURSOR_LIMIT)
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     a = ap.parse_args(argv)
     pool = Pool()
     for spec in a.pool or ["generated:1000:1"]:
@@ -810,19 +726,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fake Bluesky API: {len(pool)} posts; export DNFLOW_BLUESKY_API_URL={api.url} "
           f"BLUESKY_HANDLE={a.handle} BLUESKY_APP_PASSWORD=<anything>", file=sys.stderr,
           flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        api.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        api.server.server_close()
-    return 0
+    return serve(api)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _looping(kind: str, body: dict, n: int) -> dict:
+    """The first page's answer, made into one of a cursor that goes round."""
+    if kind == "repeat-cursor":
+        return dict(body, cursor="loop-cursor")
+    if kind == "dup-pages":
+        return dict(body, cursor=f"dup-{n}")
+    return {"posts": [], "cursor": f"empty-{n}"}

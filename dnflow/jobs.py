@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -37,10 +39,36 @@ def state_dir(outdir: str | Path) -> Path:
     return Path(outdir).parent / "state"
 
 
+def retry_path(outdir: str | Path) -> Path:
+    """data/<slug>/summary.retry: the token of the search's last failed summary."""
+    return Path(outdir).parent / "summary.retry"
+
+
+def retry_token(slug_dir: str | Path) -> str:
+    """The rule's ``retry`` param (rules/summarize.smk): the last failure's token.
+
+    A failed summary is still an output (the page and the index show the failure), so
+    Snakemake would take it as done. Each failure writes a new token; the next run sees
+    the param changed and summarizes again. A summary that succeeds leaves the token as
+    it was planned with, so the run after it has nothing to redo."""
+    try:
+        return (Path(slug_dir) / "summary.retry").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _mark_failed(outdir: Path) -> None:
+    path = retry_path(outdir)
+    tmp = path.with_name(".summary.retry.tmp")
+    tmp.write_text(f"{time.time_ns():x}-{os.getpid():x}\n", encoding="ascii")
+    os.replace(tmp, path)
+
+
 def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path: str,
                      threads: int = 1) -> dict:
     """Summarize a search. Any error is logged and written as a failed summary (exit 0),
-    so one broken search never stops the other searches or the site."""
+    so one broken search never stops the other searches or the site; the failure's
+    token (:func:`retry_token`) makes the next run try it again."""
     outdir = Path(outdir)
     with open(log_path, "w", encoding="utf-8") as log:
         try:
@@ -48,10 +76,34 @@ def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path:
                                 state_dir=state_dir(outdir))
         except Exception as e:  # noqa: BLE001 - reported on the page, full trace in the log
             log.write(traceback.format_exc())
-            return write_failed(outdir, meta, f"{type(e).__name__}: {e}", files)
+            failed = write_failed(outdir, meta, f"{type(e).__name__}: {e}", files)
+            _mark_failed(outdir)
+            log.write("failed: the next run summarizes this search again\n")
+            return failed
         log.write(f"{summary['tweets']} tweets, {summary['skipped']} lines skipped\n")
         return summary
 
+
+def failed_summaries(slugs: list[str], log_pattern: str, workdir: str | Path = ".") -> list[str]:
+    """One line per search whose summary failed: its error and the log with the trace.
+
+    The summarize job exits 0 on a failure (summarize_search), so neither Snakemake nor
+    Slurm reports it; the Snakefile prints these lines when a run ends. The log
+    is the rule's ``log:``, written where the job ran (on a cluster, the shared
+    filesystem). A summary that is not on this machine (S3 storage) is passed over.
+    """
+    lines = []
+    for slug in slugs:
+        try:
+            summary = json.loads((Path(workdir) / "data" / slug / "summary" / "summary.json")
+                                 .read_bytes())
+        except (OSError, ValueError):
+            continue
+        if summary.get("status") == "failed":
+            log = log_pattern.format(slug=slug)
+            lines.append(f"dnflow: search '{slug}' failed: {summary.get('error')} "
+                         f"(the trace is in {log})")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dnflow.sources import SOURCES, source_of
+from dnflow.redact import redact
+from dnflow.sources import SOURCES, SourceError, source_of
 from dnflow.sources.runs import run_records
 
 
@@ -29,7 +30,14 @@ def run_collect(smk: Any) -> dict:
     search = smk.config["searches"][slug]
     Path(smk.log[0]).parent.mkdir(parents=True, exist_ok=True)
     with open(smk.log[0], "a", encoding="utf-8") as log:
-        record = source_of(search).collect(slug, search, stamp, datadir, log)
+        try:
+            record = source_of(search).collect(slug, search, stamp, datadir, log)
+        except SourceError:
+            raise  # its text is redacted already
+        except Exception as e:
+            # an unexpected error's text may quote a request (its headers): redacted, and
+            # without the chained traceback that would quote it again
+            raise RuntimeError(redact(f"{type(e).__name__}: {e}")) from None
     if not out.exists():  # the source must write exactly this path; make sure it did
         raise RuntimeError(f"run record {out} was not written")
     return record

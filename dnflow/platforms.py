@@ -42,6 +42,18 @@ class Platform:
     def hashtag_url(self, tag: str) -> str | None:
         return None
 
+    # whether a post's link is its record's ``url`` (cards carry it) rather than one made
+    # from its handle and id (X: cards stay as they were)
+    post_urls_in_records = False
+    # whether some authors' posts are counted but never published (dnflow.optouts): a
+    # count table's row without a handle is then "an account"
+    withholds_authors = False
+
+    def for_search(self, summary: Any) -> Platform:
+        """The platform as one search's pages see it (a Mastodon search links hashtags to
+        its own instance); most platforms are the same for every search."""
+        return self
+
     def handle_ok(self, handle: str) -> bool:
         """Whether a handle from a count table may become a profile link."""
         return _WORD_HANDLE.fullmatch(handle) is not None
@@ -132,3 +144,64 @@ class Bluesky(Platform):
     def handle_ok(self, handle: str) -> bool:
         return (_BSKY_HANDLE.fullmatch(handle) is not None
                 or _DID.fullmatch(handle.lstrip("@")) is not None)
+@PLATFORMS.register
+class Mastodon(Platform):
+    """Mastodon and the fediverse servers that speak its API.
+
+    A status's id is only its id on the server that gave it, so its link is the status's
+    own ``url`` (kept in the record and on cards), never made from an id. Handles are
+    ``user@server``; a hashtag links to its page on the search's first instance
+    (:meth:`for_search`), or nowhere when the search names none (an archive)."""
+
+    name = "mastodon"
+    label = "Mastodon"
+    words = {"post": "post", "posts": "posts", "repost": "boost", "reposts": "boosts"}
+    kind_words = {"original": "original", "repost": "boost", "quote": "quote",
+                  "reply": "reply"}
+    post_urls_in_records = True
+    withholds_authors = True
+    demo = "dnflow.generate_mastodon:write_demo"
+
+    def __init__(self, home: str | None = None) -> None:
+        self.home = home.rstrip("/") if home else None
+
+    def for_search(self, summary: Any) -> Mastodon:
+        """This platform with the search's first instance as the home of its hashtags."""
+        instances = summary.get("instances") if hasattr(summary, "get") else None
+        if isinstance(instances, list) and instances and isinstance(instances[0], str):
+            return Mastodon(instance_url(instances[0]))
+        return self
+
+    def post_url(self, handle: str | None, post_id: str | None) -> str | None:
+        return None  # only the status's own url says where it lives
+
+    def profile_url(self, handle: str | None) -> str | None:
+        if not handle or handle.__class__ is not str:
+            return None
+        user, _, server = handle.lstrip("@").partition("@")
+        if not user:
+            return None
+        base = f"https://{server}" if server and _HOST.fullmatch(server) else (
+            None if server else self.home)
+        return f"{base}/@{quote(user, safe='')}" if base else None
+
+    def hashtag_url(self, tag: str) -> str | None:
+        if not self.home:
+            return None
+        return f"{self.home}/tags/{quote(tag.lstrip('#＃'), safe='')}"
+
+    def handle_ok(self, handle: str) -> bool:
+        user, _, server = handle.lstrip("@").partition("@")
+        return bool(_USER.fullmatch(user)) and (not server or bool(_HOST.fullmatch(server)))
+
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+(?::[0-9]{1,5})?")
+_USER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def instance_url(instance: str) -> str:
+    """An instance as searches.yaml gives it (``mastodon.social``, or a base URL such as
+    ``http://127.0.0.1:8766``) → its base URL, without a trailing slash."""
+    text = instance.strip().rstrip("/")
+    return text if "://" in text else f"https://{text}"

@@ -33,6 +33,9 @@ class Author(msgspec.Struct, gc=False):
     url: str | None         # the profile on the platform (the format's platform makes it)
     verified: bool | None
     avatar: str | None      # the profile image's URL
+    # Mastodon's opt-in to search: False for an account that did not (its posts are
+    # counted, never published: dnflow.optouts); None where the platform has no such flag
+    indexable: bool | None = None
 
 
 class Link(TypedDict):
@@ -108,6 +111,24 @@ def post(platform: str, id: Any, url: str | None, created_at: str | None, author
 
 
 _STR_OR_NONE = (str, type(None))
+# the longest id a post may have: X ids are 19 digits, at-URIs and status URIs a few
+# dozen characters; an id is one line of tweet-ids.txt, so never longer than this
+MAX_ID_CHARS = 512
+
+
+def id_problem(tid: Any) -> str | None:
+    """Why ``tid`` cannot be a post's id (one line of tweet-ids.txt, a dedup key), or
+    None: it must be text, at most MAX_ID_CHARS long, without spaces or control
+    characters."""
+    if tid.__class__ is not str:
+        return f"id is {type(tid).__name__}, not text"
+    if not tid:
+        return "id is empty"
+    if len(tid) > MAX_ID_CHARS:
+        return f"id of {len(tid)} characters (at most {MAX_ID_CHARS})"
+    if not tid.isprintable() or " " in tid:
+        return "id holds spaces or control characters"
+    return None
 
 
 def _strs(values: Any) -> bool:
@@ -119,9 +140,9 @@ def problem(rec: Any, _depth: int = 0) -> str | None:
     mislead), or None."""
     if not isinstance(rec, Post):
         return "not a record"
-    tid = rec.id
-    if tid.__class__ is not str or not tid:
-        return f"id is {type(tid).__name__}, not text"
+    why = id_problem(rec.id)
+    if why is not None:
+        return why
     for key in ("created_at", "lang", "repost_of", "quote_of", "reply_to", "client", "url",
                 "uri", "reply_user", "quote_user"):
         if not isinstance(getattr(rec, key), _STR_OR_NONE):

@@ -116,14 +116,18 @@ def _declared_anywhere() -> bool:
 # the modules that register dnflow's own platforms, formats, sources and counts
 BUILTINS: list[str] = [
     "dnflow.platforms",
+    # X's first: most archives are X's, and each line is offered to the formats in order
     "dnflow.formats.x",
     "dnflow.formats.bluesky",
+    "dnflow.formats.mastodon",
     "dnflow.sources.archive_source",
     "dnflow.sources.demo_source",
     "dnflow.sources.x_source",
     "dnflow.sources.bluesky_source",
+    "dnflow.sources.mastodon_source",
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
-    "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.cards",
-    "dnflow.counting.networks", "dnflow.counting.parquet", "dnflow.counting.authors",
+    "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.withheld",
+    "dnflow.counting.cards", "dnflow.counting.networks",
+    "dnflow.counting.authors",
 ]

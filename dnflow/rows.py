@@ -86,8 +86,19 @@ def original_row(tid: str, orig: Post) -> tuple[bytes, bytes]:
 
 
 def card(rec: Post) -> dict:
-    """What a tweet card needs, without the bulk of a full record."""
+    """What a tweet card needs, without the bulk of a full record (and, on a platform
+    whose post links are not made from an id, the post's ``url``; an author's
+    ``indexable`` where the platform has it)."""
     a = rec.author
+    out = _card(rec, a)
+    if _URLS_IN_RECORDS[rec.platform]:
+        out["url"] = rec.url
+    if a.indexable is not None:
+        out["author"]["indexable"] = a.indexable
+    return out
+
+
+def _card(rec: Post, a: Any) -> dict:
     return {
         "id": rec.id,
         "created_at": rec.created_at,
@@ -216,7 +227,35 @@ class _KindWords(dict):
 _KIND_WORDS = _KindWords()
 
 
+class _UrlsInRecords(dict):
+    """platform name → whether its post links are the records' own URLs."""
+
+    def __missing__(self, platform: str) -> bool:
+        value = self[platform] = PLATFORMS[platform].post_urls_in_records
+        return value
+
+
+_URLS_IN_RECORDS = _UrlsInRecords()
+
+
 def write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    option = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    try:
+        data = orjson.dumps(value, option=option)
+    except TypeError:  # a lone surrogate (a file name's undecodable bytes, an error text)
+        data = orjson.dumps(_no_surrogates(value), option=option)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _no_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its text made "?" (JSON cannot hold one)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if any(
+            "\ud800" <= c <= "\udfff" for c in value) else value
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_surrogates(v) for v in value]
+    return value

@@ -58,6 +58,7 @@ class Run:
         self.n = n
         self.span = span  # (lowest, highest) key when every key is an int
         self.kind = kind  # int or str when every key is one, else None
+        self.keep = False  # a saved state's: never dropped by a merge
         self._cache: dict[int, list] = {}
 
     def __len__(self) -> int:
@@ -104,7 +105,28 @@ class Run:
         return i < len(keys) and keys[i] == key and keys[i].__class__ is key.__class__
 
     def drop(self) -> None:
-        self.path.unlink(missing_ok=True)
+        if not self.keep:
+            self.path.unlink(missing_ok=True)
+
+    def meta(self) -> dict:
+        """What finds the run again (marshal-able), beside its file's name."""
+        return {"file": self.path.name, "firsts": self.firsts, "offsets": self.offsets,
+                "n": self.n, "span": self.span,
+                "kind": {int: "int", str: "str"}.get(self.kind)}
+
+    @classmethod
+    def from_meta(cls, folder: Path, meta: dict) -> Run:
+        """A kept run (a state's) from its :meth:`meta`; ValueError if its file is not
+        the one described."""
+        path = folder / meta["file"]
+        if path.stat().st_size != meta["offsets"][-1]:
+            raise ValueError(f"{path}: not the run its state describes")
+        span = tuple(meta["span"]) if meta["span"] is not None else None
+        firsts = [tuple(f) for f in meta["firsts"]]
+        run = cls(path, firsts, list(meta["offsets"]), meta["n"], span,
+                  {"int": int, "str": str}.get(meta["kind"]))
+        run.keep = True
+        return run
 
 
 def write_run(path: Path, items: Iterable[Any], with_values: bool = True) -> Run:
@@ -265,6 +287,19 @@ class SeenRuns:
         for run in self.runs:
             run.drop()
         self.runs = []
+
+
+def compact_keys(runs: list[Run], spiller: Spiller) -> Run:
+    """Runs of keys (each key in one run at most) as one run."""
+    if len(runs) == 1:
+        return runs[0]
+    kinds = {r.kind for r in runs if r.n}
+    by = None if len(kinds) == 1 and None not in kinds else sort_key
+    run = spiller.run("seen", heapq.merge(*(r.iter_keys() for r in runs), key=by),
+                      with_values=False)
+    for r in runs:
+        r.drop()
+    return run
 
 
 def _tagged(run: Run, side: int) -> Iterator[tuple[tuple[bool, Any], int]]:

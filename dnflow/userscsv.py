@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import spill
+from dnflow.children import die_with_parent
 
 HEADER = b"username,name,tweets,followers,following\r\n"
 TIME_KEY = 20
@@ -344,14 +345,16 @@ class Writer:
         ctx = multiprocessing.get_context("fork")
         recv, self._send = ctx.Pipe(duplex=False)
         self._done, done_send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=self._child, args=(recv, done_send), daemon=True)
+        self.proc = ctx.Process(target=self._child, args=(recv, done_send, os.getpid()),
+                                daemon=True)
         self.proc.start()
         recv.close()
         done_send.close()
         self._loading = False
 
     @staticmethod
-    def _child(recv: Any, done: Any) -> None:
+    def _child(recv: Any, done: Any, parent: int) -> None:
+        die_with_parent(parent)
         try:
             table = Table()
             while True:

@@ -8,6 +8,10 @@ from dnflow import config as dnconfig
 from dnflow.sources import source_of as _source_of
 
 try:
+    dnconfig.check_files(workflow.configfiles)
+except dnconfig.ConfigError as e:
+    sys.exit(f"dnflow: {e}")
+try:
     SEARCHES = dnconfig.validate(config, workdir=os.getcwd())
 except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")
@@ -26,6 +30,7 @@ def search_meta(slug):
     for key in ("description", "query", "every"):
         if key in s:
             meta[key] = s[key]
+    meta.update(_source_of(s).summary_meta(slug, s))
     return meta
 
 
@@ -46,3 +51,12 @@ def files_hash(paths):
         with open(path, "rb") as f:
             h.update(f.read())
     return h.hexdigest()
+
+
+def report_failed_summaries():
+    """A failed search does not fail its job (dnflow.jobs.summarize_search writes a failed
+    summary): the Snakefile calls this when a run ends, to name each one and its log."""
+    from dnflow.jobs import failed_summaries
+
+    for line in failed_summaries(SLUGS, rules.summarize.log[0]):
+        logger.warning(line)

@@ -20,6 +20,9 @@ rule summarize:
     params:
         meta=lambda wc: json.dumps(search_meta(wc.slug), sort_keys=True),
         outdir=lambda wc, output: os.path.dirname(output[0]),
+        # changes after each failed summary: the next plain run tries the search again
+        # (a failed summary is an output, so the page shows it meanwhile; dnflow.jobs)
+        retry=lambda wc: dnjobs.retry_token(f"data/{wc.slug}"),
     threads: lambda wc, input: dnjobs.summarize_threads(list(input))
     conda:
         "../envs/dnflow.yaml"

@@ -1,3 +1,4 @@
+import gzip
 import os
 from pathlib import Path
 
@@ -17,3 +18,12 @@ def pytest_configure(config):
 @pytest.fixture
 def corpus() -> Path:
     return CORPUS
+
+
+def damaged_gzip(src: Path, dst: Path) -> None:
+    """A gzip copy of ``src`` with a run of flipped bytes in the middle (a bad copy): it
+    opens, and fails partway through (a CRC or a deflate error)."""
+    data = bytearray(gzip.compress(src.read_bytes(), mtime=0))
+    mid = len(data) // 2
+    data[mid:mid + 64] = bytes(b ^ 0x5A for b in data[mid:mid + 64])
+    dst.write_bytes(bytes(data))

@@ -57,3 +57,23 @@ def test_a_search_waits_for_a_window_an_earlier_search_used_up(tmp_path):
     assert recs[0]["rate_limit_waits"] == 0 and recs[1]["rate_limit_waits"] >= 1
     assert any("an earlier collection left 0 requests" in line for line in logs["b"])
     assert TOKEN.encode() not in (Path(tmp_path) / ".x-rate-limit.json").read_bytes()
+
+
+def test_quick_mastodon_collection_bench(tmp_path):
+    """Two Mastodon searches of two instances sharing a rate-limited fake: nothing lost,
+    nothing archived twice, exactly the fewest requests (full pages of 40 and the empty
+    answer ending each walk), never over an instance's limit."""
+    from bench import collect_mastodon
+
+    m = collect_mastodon.run_measure(tmp_path, quick=True)
+    for slug, x in m["searches"].items():
+        assert x["matching"] > 0 and x["archived"] == x["matching"] == x["counted"], slug
+        assert x["lost"] == 0 and x["doubles"] == 0, slug
+        assert x["requests"] == x["minimum"], (slug, x)
+        assert x["statuses"] == {200: x["requests"]}
+        # every page full but an instance's last
+        assert x["full_pages"] >= x["nonempty"] - len(collect_mastodon.INSTANCES)
+    assert m["http_429"] == 0
+    assert m["max_in_window"] == m["plan"]["rate_limit"]  # the limit was reached, not passed
+    rows = dict(collect_mastodon.rows(m))
+    assert "(0 wasted" in rows["Mastodon requests made / minimum possible"]

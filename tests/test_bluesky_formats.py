@@ -409,3 +409,13 @@ def test_mutated_bluesky_posts_never_fail_a_search(tmp_path):
         assert skip["reason"]
     ids = (tmp_path / "out" / "tweet-ids.txt").read_text().split()
     assert len(ids) == len(set(ids)) == s["posts"]
+
+
+def test_error_answers_are_explained_by_their_own_platform():
+    from dnflow.formats import FORMATS
+
+    bsky = [f for f in FORMATS if f.platform == "bluesky" and not f.explains_all]
+    said = {f.explain({"error": "InvalidRequest", "message": "Bad cursor"}) for f in bsky}
+    assert "an XRPC error answer: InvalidRequest" in said
+    # Mastodon's error answers have no message: not Bluesky's to explain
+    assert not any(f.explain({"error": "Record not found"}) for f in bsky)

@@ -44,7 +44,7 @@ def check(text, workdir="."):
     ("searches: {ok: {source: demo}}", "search 'ok': give `posts` (how many to generate)"),
     ("searches: {ok: {source: demo, posts: 5, tweets: 5}}", "not both `posts` and `tweets`"),
     ("searches: {ok: {source: demo, posts: 5, platform: myspace}}",
-     "search 'ok', key 'platform': 'myspace' is not one of ['x', 'bluesky']"),
+     "search 'ok', key 'platform': 'myspace' is not one of ['x', 'bluesky', 'mastodon']"),
 ])
 def test_mistakes_name_the_search_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:
@@ -58,7 +58,7 @@ def test_shipped_config_is_valid():
     assert len(searches) >= 2
     assert {s["source"] for s in searches.values()} == {"demo"}
     # one demo per platform that can make one, so the compare page shows them together
-    assert {s.get("platform", "x") for s in searches.values()} == {"x", "bluesky"}
+    assert {s.get("platform", "x") for s in searches.values()} == {"x", "bluesky", "mastodon"}
 
 
 def test_files_expand_paths_and_globs_in_order_without_duplicates(tmp_path):

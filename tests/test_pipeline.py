@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, V2
+from .conftest import ROOT, V2, damaged_gzip
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
@@ -117,6 +117,33 @@ def test_a_grown_archive_recounts_only_its_search(built):
     assert s["tweets"] == 201
     assert f"{201:,}" in page_text(work / "site" / "mpv" / "index.html")
     assert sets_page.stat().st_mtime_ns == before
+
+
+def test_a_failed_search_fails_alone_and_the_run_names_its_log(tmp_path):
+    """A damaged archive is counted up to its damage (a skipped row); a search that cannot
+    be counted at all (a stray file where its state folder goes) fails alone, and the
+    run's last lines name its log."""
+    damaged_gzip(V2 / "kpop.jsonl", tmp_path / "kpop.jsonl.gz")
+    write_config(tmp_path, {
+        "damaged": {"source": "archive", "files": "kpop.jsonl.gz"},
+        "broken": {"source": "archive", "files": str(V2 / "2sets.jsonl")},
+        "sets": {"source": "archive", "files": str(V2 / "2sets.jsonl")},
+    })
+    (tmp_path / "data" / "broken").mkdir(parents=True)
+    (tmp_path / "data" / "broken" / "state").write_text("stray")
+    res = snakemake(tmp_path)  # the run succeeds: one search failing is not the run failing
+    out = res.stdout + res.stderr
+    lines = re.findall(r"^dnflow: search '(\w+)' failed: (.+) \(the trace is in (\S+)\)$",
+                       out, re.M)
+    assert [(slug, log) for slug, _, log in lines] == [("broken", "logs/summarize/broken.log")]
+    trace = (tmp_path / lines[0][2]).read_text()
+    assert "Traceback" in trace and lines[0][1].split(":")[0] in trace
+    sets = json.loads((tmp_path / "data/sets/summary/summary.json").read_text())
+    assert sets["tweets"] == 200 and sets.get("status") != "failed"
+    damaged = json.loads((tmp_path / "data/damaged/summary/summary.json").read_text())
+    assert damaged["status"] == "ok" and damaged["skipped"] >= 1  # its one line is damaged
+    assert any("damaged" in s["reason"] for s in damaged["skipped_sample"])
+    assert "This search failed" in page_text(tmp_path / "site" / "broken" / "index.html")
 
 
 @pytest.mark.parametrize("searches,message", [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dnflow import spill
-from dnflow.counting import Tally
+from dnflow.counting import COUNTS, Tally
 from dnflow.summary import passes, summarize
 
 from .golden.cases import GOLDEN, cases, digests, run_case
@@ -78,15 +78,57 @@ def test_a_spilling_pass_holds_at_most_its_cap(all_cases, tmp_path, monkeypatch)
     assert len(p.tally.seen_runs) + len(p.tally.seen) == 3000
 
 
-def test_state_is_not_kept_for_a_spilled_search(all_cases, tmp_path):
+def test_a_spilled_search_updates_from_its_state(all_cases, tmp_path):
+    """Each update reads only its new files, from the runs its state kept, and its
+    outputs are a count from scratch's (in memory), with workers, duplicates included."""
+    import io
+
+    base = all_cases["generated-climate"][0]
+    a = base / all_cases["generated-climate"][1][0]
+    b = base / all_cases["generated-music"][1][0]
+    c = tmp_path / "again.jsonl.gz"
+    shutil.copyfile(a, c)  # every post already counted
+    state, out = tmp_path / "state", tmp_path / "out"
+    for files in ([a], [a, b], [a, b, c]):
+        log = io.StringIO()
+        got = summarize(files, out, {"slug": "t"}, state_dir=state, log=log, workers=2,
+                        min_parallel_bytes=1, **SPILLING)
+        want = summarize(files, tmp_path / "mem", {"slug": "t"})
+        assert got == want
+        assert digests(out) == digests(tmp_path / "mem")
+        assert (state / "state.spilled").exists() and not (state / "state.marshal").exists()
+        if len(files) > 1:
+            assert f"incremental: {len(files) - 1} files already counted, 1 new" in log.getvalue()
+    runs = sorted(p.name for p in state.glob("*.run"))
+    assert len(runs) == 1 + sum(1 for c in COUNTS if c.spills)  # the last state's only
+    assert got["sources"][2]["new"] == 0
+
+
+def test_a_damaged_spilled_state_means_a_recount(all_cases, tmp_path):
+    base, files = all_cases["generated-news"]
+    state, out = tmp_path / "state", tmp_path / "out"
+    summarize([base / files[0]], out, {"slug": "t"}, state_dir=state, **SPILLING)
+    run = next(state.glob("authors.*.run"))
+    data = bytearray(run.read_bytes())
+    run.write_bytes(bytes(data[:-1]))  # a run cut short: not the state's
+    log = __import__("io").StringIO()
+    got = summarize([base / files[0]], out, {"slug": "t"}, state_dir=state, log=log,
+                    **SPILLING)
+    assert "incremental" not in log.getvalue()
+    assert got == summarize([base / files[0]], tmp_path / "mem", {"slug": "t"})
+
+
+def test_each_kind_of_state_removes_the_other(all_cases, tmp_path):
     base, files = all_cases["generated-news"]
     state = tmp_path / "state"
-    summarize([base / files[0]], tmp_path / "out", {"slug": "t"}, state_dir=state)
+    summarize([base / files[0]], tmp_path / "o1", {"slug": "t"}, state_dir=state)
     assert (state / "state.marshal").exists()
-    summarize([base / files[0]], tmp_path / "out2", {"slug": "t"}, state_dir=state,
+    summarize([base / files[0]], tmp_path / "o2", {"slug": "t"}, state_dir=state,
               **SPILLING)
-    assert not (state / "state.marshal").exists()  # the next update counts afresh
-    assert digests(tmp_path / "out2") == digests(tmp_path / "out")
+    assert not (state / "state.marshal").exists() and (state / "state.spilled").exists()
+    summarize([base / files[0]], tmp_path / "o3", {"slug": "t"}, state_dir=state)
+    assert not (state / "state.spilled").exists() and not list(state.glob("*.run"))
+    assert digests(tmp_path / "o1") == digests(tmp_path / "o2") == digests(tmp_path / "o3")
 
 
 # ---------------------------------------------------------------- the runs themselves

@@ -159,12 +159,9 @@ class Spilled:
     def items(self) -> Iterable[tuple[Any, Any]]:
         return self.run.items()
 
-
-def ranked(part: Any, key: Any) -> Iterable[tuple[Any, Any]]:
-    """A part's (key, value)s sorted by ``key``: a Spilled part's by an external sort."""
-    if isinstance(part, Spilled):
-        return spill.ranked(part.items(), key, part.spiller)
-    return sorted(part, key=key)
+    def ranked(self, key: Any) -> Iterable[tuple[Any, Any]]:
+        """Its (key, value)s sorted by ``key``, by an external sort."""
+        return spill.ranked(self.items(), key, self.spiller)
 
 
 COUNTS: Registry[Count] = Registry("count")
@@ -218,7 +215,7 @@ class KeyInfoCount(Count):
         if not isinstance(part, Spilled):
             counter, info = part
             return ((k, c, info.get(k)) for k, c in sorted_counts(counter))
-        return ((k, v[0], v[1]) for k, v in ranked(part, _by_count_of_pair))
+        return ((k, v[0], v[1]) for k, v in part.ranked(_by_count_of_pair))
 
     def dump(self, part: tuple) -> list:
         return [dict(part[0]), part[1]]
@@ -284,12 +281,18 @@ class Tally:
             self.runs.setdefault(c.name, []).append(spiller.run(c.name, items))
             del items
 
-    def settle(self, spiller: spill.Spiller) -> None:
+    def settle(self, spiller: spill.Spiller, keep_seen: bool = False) -> spill.Run | None:
         """After a spilling pass: every spilling count's part becomes one
-        :class:`Spilled`, its runs merged; the ids seen are dropped."""
+        :class:`Spilled`, its runs merged; the ids seen are dropped, or with
+        ``keep_seen`` merged into one run, returned (a state keeps it)."""
         self.spill(spiller)
         self.seen = set()
-        self.seen_runs.drop()
+        seen = None
+        if keep_seen and self.seen_runs:
+            seen = spill.compact_keys(self.seen_runs.runs, spiller)
+        else:
+            self.seen_runs.drop()
+        self.seen_runs = spill.SeenRuns()
         for c in self.counts:
             if not c.spills:
                 continue
@@ -301,6 +304,7 @@ class Tally:
                 for r in runs:
                     r.drop()
             self.parts[c.name] = Spilled(run, spiller)
+        return seen
 
     def to_state(self, leave_out: Iterable[str] = ()) -> dict:
         skip = set(leave_out)
@@ -352,7 +356,7 @@ def _by_count_of_pair(item: tuple[Any, tuple]) -> tuple[int, Any]:
 def ranked_counts(part: Mapping[str, int] | Spilled) -> Iterable[tuple[str, int]]:
     """A counter's (key, count)s by count (descending), then key."""
     if isinstance(part, Spilled):
-        return ranked(part, _by_count)
+        return part.ranked(_by_count)
     return sorted_counts(part)
 
 

@@ -237,8 +237,7 @@ class Clients(KeyCount):
     label = "Client"
     link = "client"
     noun = "clients"
-    about = ("The app a {post} was posted with, where the data includes it (X stopped "
-             "reporting it in late 2022).")
+    about = "The app a {post} was posted with, where the platform reports it."
     position = 70
 
     def keys(self, posts: Page) -> list:

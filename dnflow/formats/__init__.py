@@ -38,6 +38,9 @@ class Batch(NamedTuple):
     # records held to dnflow.record's rules by typed decoding: not checked one by one
     typed: bool = False
     errors: int = 0                        # errors the line reports (API answers)
+    # keys of posts left out because their authors opted out (dnflow.optouts): the
+    # summary counts them once each (summary.json ``left_out``), never the posts
+    left_out: tuple = ()
 
 
 class Format:
@@ -63,6 +66,11 @@ class Format:
 
     def explain(self, value: Any) -> str | None:
         return None
+
+    def settings(self) -> str:
+        """What this process's records depend on beside the code ("" when nothing): a
+        summary state counted under other settings is not reused (dnflow.optouts)."""
+        return ""
 
 
 FORMATS: Registry[Format] = Registry("format")

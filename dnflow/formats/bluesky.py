@@ -600,7 +600,8 @@ class Jetstream(_Bluesky):
                 return f"a Jetstream {value['kind']} event, not a post"
             return (f"a Jetstream {commit.get('operation') or 'commit'} of "
                     f"{commit.get('collection') or 'a record'}, not a new post or repost")
-        if value.keys() <= {"error", "message"} and value.get("error").__class__ is str:
+        # XRPC errors carry a message; {"error": …} alone is Mastodon's (or anyone's)
+        if value.keys() == {"error", "message"} and value.get("error").__class__ is str:
             return f"an XRPC error answer: {value['error']}"
         if "did" in value and "handle" in value and "record" not in value:
             return "a Bluesky profile, not a post"

@@ -112,8 +112,10 @@ class V2Flat(_X):
     name = "v2-flat"
 
     def split(self, value: Any) -> Batch | None:
+        # a Mastodon status may have a "text" (its source, as a delete answers it): it
+        # has an "account", which no tweet has
         if (isinstance(value, dict) and value.get("data") is None and "id" in value
-                and "text" in value):
+                and "text" in value and "account" not in value):
             return Batch(self.name, [value], None, _v2_id, _normalize_v2)
         return None
 

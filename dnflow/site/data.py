@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from dnflow import counting
+from dnflow import counting, optouts
 from dnflow.platforms import Platform
 from dnflow.site import text as tx
 
@@ -346,19 +346,27 @@ def _user_link(r: Mapping[str, Any], platform: Platform) -> str | None:
     return tx.value_link("user", r.get("username") or "", platform)
 
 
+def _handle(r: Mapping[str, Any], platform: Platform) -> str:
+    """A users.csv row's label: ``@handle``, or on a platform with withheld authors
+    (Mastodon) "an account" for a row without one (dnflow.optouts)."""
+    if r.get("username"):
+        return "@" + r["username"]
+    return optouts.ANONYMOUS if platform.withholds_authors else "@?"
+
+
 def _author_rows(rows: list[dict], total: int | None, platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  to_int(r.get("tweets")) or 0, total, extra=[name(r)]) for r in rows]
 
 
 def _followed_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
             for r in rows]
 
 
 def _ratio_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row("@" + (r.get("username") or "?"), _user_link(r, platform),
+    return [_row(_handle(r, platform), _user_link(r, platform),
                  float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
                  extra=[f"{to_int(r.get('followers')) or 0:,}",
                         f"{to_int(r.get('following')) or 0:,}"])
@@ -395,7 +403,8 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
 def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     w = tx.words(platform)
     author = rec.get("author") or {}
-    username = author.get("username") or ""
+    handle, shown_name = optouts.shown_author(author)
+    username = handle or ""
     metrics = rec.get("metrics") or {}
     if rec.get("retweet_of"):
         kind = w["Repost"]
@@ -406,11 +415,13 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     else:
         kind = None
     return {
-        "name": tx.clip(str(author.get("name") or username or "unknown"), 100),
+        "name": tx.clip(str(shown_name or username or "unknown"), 100),
+        "withheld": (withheld := author.get("indexable") is False and not handle),
         "username": username,
         "user_href": tx.value_link("user", username, platform),
         "html": tx.tweet_html(rec, platform),
-        "links": tx.extra_links(rec)[:MAX_CARD_LINKS],
+        # a withheld post's card shows nothing of what it said, links included
+        "links": [] if withheld else tx.extra_links(rec)[:MAX_CARD_LINKS],
         "lang": _html_lang(rec.get("lang")),
         "time": rec.get("created_at"),
         "time_text": fmt_time(rec.get("created_at")),
@@ -425,8 +436,8 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
                 ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
             if (n := to_int(metrics.get(key))) is not None
         ],
-        "media": [t for m in (rec.get("media") or ())[:4] if isinstance(m, Mapping)
-                  if (t := _thumb(m))],
+        "media": [] if withheld else [t for m in (rec.get("media") or ())[:4]
+                                      if isinstance(m, Mapping) if (t := _thumb(m))],
     }
 
 
@@ -550,6 +561,43 @@ def runs_table(summary: Mapping[str, Any], posts: str = "posts") -> dict[str, An
         rows.append({"cells": row, "failed": r.get("status") == "failed"})
     return {"headers": headers, "rows": rows, "more": len(runs) - len(shown),
             "total": len(runs)}
+
+
+def coverage_table(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per instance of a search that collects from several (Mastodon): the posts it
+    brought over every run, how many were new to the search, how many it gave of
+    accounts that opted out, its requests, and how its latest run went. Records of a
+    window left open (``open``: its figures are carried by the run that completes it)
+    are not added up."""
+    per: dict[str, dict[str, Any]] = {}
+    order = [i for i in summary.get("instances") or () if isinstance(i, str)]
+    for r in sorted((r for r in summary.get("runs") or () if isinstance(r, Mapping)),
+                    key=_run_order):
+        inst = r.get("instances")
+        if not isinstance(inst, Mapping):
+            continue
+        for name, s in inst.items():
+            if not isinstance(s, Mapping):
+                continue
+            row = per.setdefault(str(name), {"instance": str(name), "posts": 0, "new": 0,
+                                             "left_out": 0, "requests": 0, "runs": 0})
+            row["status"], row["error"] = s.get("status"), s.get("error")
+            if r.get("open"):
+                continue
+            row["runs"] += 1
+            for key in ("posts", "new", "left_out", "requests"):
+                row[key] += to_int(s.get(key)) or 0
+    names = [n for n in order if n in per] + sorted(n for n in per if n not in order)
+    return [per[n] for n in names]
+
+
+def opt_outs(summary: Mapping[str, Any], platform: Platform) -> dict[str, Any] | None:
+    """What the page says about opt-outs (dnflow.optouts), on a platform that has them."""
+    if not platform.withholds_authors:
+        return None
+    return {"left_out": to_int(summary.get("left_out")) or 0,
+            "withheld": to_int(summary.get("withheld")) or 0,
+            "included": bool(summary.get("include_opted_out"))}
 
 
 def files_table(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ anything downstream. Relative links only, so the site works from file:// and any
 
 from __future__ import annotations
 
+import re
 import base64
 import hashlib
 import logging
@@ -150,6 +151,8 @@ def search_context(summary_dir: Path, slug: str,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
         "runs": sd.runs_table(summary, w["posts"]),
+        "coverage": sd.coverage_table(summary),
+        "opt_outs": sd.opt_outs(summary, platform),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
         "networks": load_networks(summary_dir, platform, w),
@@ -283,7 +286,10 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    for name, src in _raw_files(summary, base):
+    # raw answers hold what a withheld post's record does not (text, handles): only a
+    # search that includes opted-out accounts publishes them
+    withheld = platform.withholds_authors and not summary.get("include_opted_out")
+    for name, src in [] if withheld else _raw_files(summary, base):
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -303,6 +309,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw": [{**r, "href": f"downloads/{r['href']}"} for r in raw[:MAX_DOWNLOAD_ROWS]],
         "raw_more": more,
         "raw_total": len(raw),
+        "raw_withheld": withheld,
     }
 
 
@@ -453,6 +460,16 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     }
 
 
+# characters XML 1.0 forbids even escaped (controls, lone surrogates, U+FFFE/FFFF): a
+# title, description or error holding one would make feed.xml unreadable to every reader
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_chars(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
 def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                every: Mapping[str, Any] | None = None,
                runs: Mapping[str, Sequence[str | Path]] | None = None) -> None:
@@ -486,10 +503,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
         entries=entries, top=COMPARE_TOP, updated=updated, w=w,
         platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
-    write_text(out / "feed.xml", env.get_template("feed.xml").render(
+    write_text(out / "feed.xml", xml_chars(env.get_template("feed.xml").render(
         entries=feed_entries, w=w,
         updated=max((e["generated"] for e in entries if e["generated"]),
-                    default="1970-01-01T00:00:00Z")))
+                    default="1970-01-01T00:00:00Z"))))
     write_text(out / "style.css", STYLESHEET.read_text(encoding="utf-8"))
     log.info("wrote the index, compare page and feed for %d searches", len(entries))
 

@@ -84,7 +84,10 @@ def words(platform: Platform) -> dict[str, str]:
 
 
 def post_url(record: Mapping[str, Any], platform: Platform) -> str | None:
-    """The post's page on its platform (None: no link)."""
+    """The post's page on its platform (None: no link): the record's own URL on a
+    platform whose ids do not make one (Mastodon), else made from handle and id."""
+    if platform.post_urls_in_records:
+        return safe_url(record.get("url"))
     return platform.post_url((record.get("author") or {}).get("username"),
                              str(record.get("id") or ""))
 
@@ -105,11 +108,14 @@ def _split_url(raw: str) -> tuple[str, str]:
     return url, raw[len(url):]
 
 
-def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = None) -> Markup:
+def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = None,
+            people: Mapping[str, str] | None = None) -> Markup:
     """Plain post text → HTML with hashtags, mentions and http(s) URLs as links (hashtags
     and mentions to ``platform``'s pages, when it has them).
 
-    ``expand`` maps short (t.co) links to their expanded URL, used as link target and text.
+    ``expand`` maps short (t.co) links to their expanded URL, used as link target and text;
+    ``people`` maps a case-folded name as the text writes it to the full handle of the
+    person mentioned (Mastodon's text says ``@user``, the post lists ``user@server``).
     """
     out: list[str] = []
     pos = 0
@@ -136,7 +142,10 @@ def linkify(text: str, platform: Platform, expand: Mapping[str, str] | None = No
             out.append(escape(rest))
         else:
             tag = m.group("tag")
-            href = platform.hashtag_url(tag) if tag else platform.profile_url(m.group("user"))
+            user = m.group("user")
+            if user and people:
+                user = people.get(user.casefold(), user)
+            href = platform.hashtag_url(tag) if tag else platform.profile_url(user)
             cls = "hashtag" if tag else "mention"
             out.append(_link(href, m.group(0), cls) if href else escape(m.group(0)))
     out.append(escape(text[pos:]))
@@ -151,7 +160,9 @@ def tweet_html(record: Mapping[str, Any], platform: Platform, limit: int = MAX_T
     for u in record.get("urls") or ():
         if isinstance(u, Mapping) and u.get("short") and u.get("url"):
             expand[u["short"]] = u["url"]
-    return linkify(clip(text, limit), platform, expand)
+    people = {m.partition("@")[0].casefold(): m for m in record.get("mentions") or ()
+              if isinstance(m, str) and "@" in m.strip("@")}
+    return linkify(clip(text, limit), platform, expand, people)
 
 
 def extra_links(record: Mapping[str, Any], limit: int = 1024) -> list[dict[str, str]]:

@@ -20,24 +20,31 @@ docs/extending.md shows a whole source in one module.
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from dnflow.formats import FORMATS
 from dnflow.platforms import PLATFORMS, Platform
+from dnflow.redact import redact
 from dnflow.registry import Registry
 
 # the refresh window of every source that collects (dnflow.windows reads it)
 EVERY_SCHEMA = {
     "type": "string",
-    "pattern": "^[1-9][0-9]*(m|h|d)$",
+    "pattern": "^[1-9][0-9]{0,5}(m|h|d)$",  # up to 999999: a window a date can hold
     "description": "refresh window, e.g. 15m, 6h, 1d",
 }
 
 
 class SourceError(Exception):
-    """An expected failure of a source's job or helper; str() is one line, never a secret."""
+    """An expected failure of a source's job or helper; str() is one line, never a secret
+    (it passes through dnflow.redact, whatever the message quotes)."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class Source:
@@ -54,8 +61,11 @@ class Source:
     # its config keys: JSON schema of each, and the ones a search must give
     properties: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     required: ClassVar[Sequence[str]] = ()
-    # a collection job per refresh window (rules/collect.smk: checkpoint collect)
+    # a collection job per refresh window (rules/collect.smk: checkpoint collect), done
+    # by ``collector``, "module:function" of a function like dnflow.sources.x's
+    # collect_window(slug, search, stamp, datadir, log=)
     collects: ClassVar[bool] = False
+    collector: ClassVar[str] = ""
     # the raw file its generate job writes, as data/<slug>/raw/<generates> (or "")
     generates: ClassVar[str] = ""
     # what its searches never hold whatever their files' formats give, each with the
@@ -86,15 +96,25 @@ class Source:
                    workdir: str | Path) -> list[str]:
         """The files the search's summary reads, in order, relative to ``workdir`` (or as
         the user gave them). For a source that collects, called once the current window's
-        collection job has run."""
-        return []
+        collection job has run: by default, its collection's non-empty chunks (a window
+        that brought nothing changes no summary input)."""
+        if not self.collects:
+            return []
+        from dnflow.sources.runs import chunk_files
+
+        return [os.path.relpath(p, workdir)
+                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
 
     def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
                 datadir: str | Path, log: TextIO) -> dict[str, Any]:
         """Collect one window: write ``<datadir>/<slug>/runs/<stamp>.json`` (the run
         record, ``status`` ok or failed) and any raw files; return the record. Expected
         failures are a failed record, not an exception (the other searches go on)."""
-        raise NotImplementedError(f"source {self.name!r} has no collection job")
+        if not self.collector:
+            raise NotImplementedError(f"source {self.name!r} has no collection job")
+        module, _, func = self.collector.partition(":")
+        collect_window = getattr(importlib.import_module(module), func)
+        return collect_window(slug, search, stamp, datadir, log=log)
 
     def generate(self, path: str | Path, slug: str, search: Mapping[str, Any],
                  log: TextIO) -> None:
@@ -103,6 +123,12 @@ class Source:
 
     def generate_params(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
         """What the generated file depends on: a change regenerates it."""
+        return {}
+
+    def summary_meta(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
+        """What summary.json and the page say about a search beyond its own keys
+        (``query`` for a source without one, ``instances``…); rules/common.smk adds it
+        to the summary's meta, so a change re-summarizes."""
         return {}
 
 
@@ -131,11 +157,11 @@ def platform_of(summary: Mapping[str, Any]) -> Platform:
     """
     src = SOURCES.get(str(summary.get("source") or ""))
     if src and src.platform:
-        return PLATFORMS[src.platform]
+        return PLATFORMS[src.platform].for_search(summary)
     seen = {FORMATS[f].platform for s in summary.get("sources") or ()
             if isinstance(s, Mapping) for f in s.get("formats") or ()
             if isinstance(f, str) and f in FORMATS}
-    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM]
+    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM].for_search(summary)
 
 
 def gaps_of(summary: Mapping[str, Any]) -> dict[str, str]:

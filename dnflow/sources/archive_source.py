@@ -26,8 +26,14 @@ class Archive(Source):
             ],
             "description": "a path, a glob or a list of them (relative to the working folder)",
         },
+        "include_opted_out": {"type": "boolean", "description": "count and publish the "
+                              "posts of Mastodon accounts that opted out (default: false)"},
     }
     required = ("files",)
+
+    def summary_meta(self, slug: str, search: Mapping[str, Any]) -> dict[str, Any]:
+        # Mastodon statuses in the files: their opt-outs, unless the search turns them off
+        return {"include_opted_out": True} if search.get("include_opted_out") else {}
 
     def check(self, slug: str, search: Mapping[str, Any], workdir: str | Path) -> None:
         self.raw_inputs(slug, search, workdir)  # every path or glob names a file

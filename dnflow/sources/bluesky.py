@@ -55,6 +55,7 @@ from dnflow.sources.bluesky_client import (
     credentials,
     state_dir,
 )
+from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
     Backoff,
     Log,
@@ -210,6 +211,7 @@ class _Run:
                  + (f", since {record['since']}" if record["since"] else "")
                  + (f", at most {self.limit} posts" if self.limit else ""))
         stopped = "end"
+        self._guard, self._loop = PageGuard("cursor", st["cursor"]), None
         try:
             with open(p.partial, "ab") as out:
                 if not st["done"]:
@@ -234,6 +236,11 @@ class _Run:
         with contextlib.suppress(FileNotFoundError):
             p.checkpoint.unlink()
         self._stats(record, st)
+        if self._loop is not None:
+            stopped = "loop"
+            record["note"] = (f"stopped after {st['pages']} pages: {self._loop}; older posts "
+                              "of this window were not collected, what was archived is kept")
+            self.log(f"stopped: {self._loop}")
         record.update(status="ok", stopped=stopped)
         if stopped == "max_posts":
             record["note"] = (f"stopped at {st['new_posts']} posts (max_posts); older posts "
@@ -288,6 +295,8 @@ class _Run:
                 self._restart(st, f"the cursor ended after {st['segment']} posts")
             else:
                 st["done"] = True
+        elif (loop := self._guard.after(uris, st["cursor"])) is not None:
+            self._loop, st["done"] = loop, True
         self._checkpoint(st, out.tell())
         self.log(f"page {st['pages']}: {len(posts)} posts, {len(new)} new "
                  f"({st['new_posts']} so far){self._left()}")
@@ -308,6 +317,7 @@ class _Run:
         st["params"] = dict(st["params"], until=until)
         st["cursor"] = None
         st["segment"] = 0
+        self._guard = PageGuard("cursor")  # a new walk: its cursors are its own
         st["restarts"] += 1
 
     def _checkpoint(self, st: dict, size: int) -> None:
@@ -376,12 +386,8 @@ def collect_window(
     sleep: Callable[[float], None] = time.sleep,
     backoff: Backoff | None = None,
 ) -> dict[str, Any]:
-    """Collect one window (``stamp``: ``<window>`` or ``<window>~<attempt>``) of one search.
-
-    Writes ``<datadir>/<slug>/runs/<stamp>.json`` and returns it. Expected failures give a
-    record with ``status: failed`` and a one-line ``error``; only unexpected errors raise
-    (the checkpoint then still holds everything fetched).
-    """
+    """Collect one window of one Bluesky search, as dnflow.sources.x.collect_window
+    does for X: the run record written and returned, expected failures in it."""
     env = os.environ if env is None else env
     base = Path(datadir) / slug
     window, _ = _split_stamp(stamp)

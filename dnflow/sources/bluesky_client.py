@@ -46,7 +46,8 @@ import orjson
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from dnflow.sources import SourceError
+from dnflow.redact import check_secret, redact, register
+from dnflow.sources import SourceError, runs
 from dnflow.sources.runs import Backoff, Log, _read_json
 
 API_URL = "https://bsky.social"  # the PDS entryway: logs in, and proxies app.bsky.* calls
@@ -97,22 +98,24 @@ def credentials(env: Mapping[str, str]) -> Credentials:
                            f"or {PASSWORD_FILE_ENV}), before running snakemake")
     password = (env.get(PASSWORD_ENV) or "").strip()
     if password:
-        return Credentials(handle, password)
+        return Credentials(handle, _checked(password, PASSWORD_ENV))
     path = (env.get(PASSWORD_FILE_ENV) or "").strip()
     if not path:
         raise BlueskyError(f"{PASSWORD_ENV} is not set: create an app password "
                            f"(Settings → Privacy and security → App passwords) and export "
                            f"it, or {PASSWORD_FILE_ENV}, the path of a file holding it")
-    try:
-        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BlueskyError(f"{PASSWORD_FILE_ENV}: {path}: cannot read it "
-                           f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
-    password = lines[0].strip() if lines else ""
-    if not password:
-        raise BlueskyError(f"{PASSWORD_FILE_ENV}: {path} is empty (it should hold the app "
-                           "password on its first line)")
-    return Credentials(handle, password)
+    password = runs.first_line_secret(PASSWORD_FILE_ENV, path, "the app password",
+                                      BlueskyError)
+    return Credentials(handle, _checked(password, f"the first line of {PASSWORD_FILE_ENV} "
+                                                  f"({path})"))
+
+
+def _checked(password: str, name: str) -> str:
+    register(password)
+    why = check_secret(password, name)
+    if why is not None:
+        raise BlueskyError(why)
+    return password
 
 
 # --------------------------------------------------------------------------- session file
@@ -218,12 +221,12 @@ _NETWORK = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEnco
             requests.exceptions.ContentDecodingError, requests.exceptions.Timeout)
 
 
+def _rate_limited(exc: BaseException) -> bool:
+    return isinstance(exc, _Retry) and exc.status == 429
+
+
 @dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: float = 0.0
-    rate_limit_waits: int = 0
+class Stats(runs.Stats):
     logins: int = 0
     refreshes: int = 0
     limit: dict[str, str] = field(default_factory=dict)  # the last RateLimit-* headers
@@ -257,10 +260,8 @@ class Client:
         secrets = [self.creds.password]
         if self.session:
             secrets += [self.session.get("accessJwt") or "", self.session.get("refreshJwt") or ""]
-        for s in secrets:
-            if s:
-                text = text.replace(s, "[redacted]")
-        return text
+        register(*secrets)
+        return redact(text)
 
     # -- the session
 
@@ -338,6 +339,7 @@ class Client:
                 and isinstance(answer.get("refreshJwt"), str)):
             raise BlueskyError("Bluesky's session answer has no tokens", error="InvalidToken")
         self.session = dict(answer)
+        register(self.session.get("accessJwt"), self.session.get("refreshJwt"))
         self.store.write(answer)
 
     # -- one request
@@ -417,20 +419,14 @@ class Client:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.status == 429 and exc.reset is not None:
             return max(self._until(exc.reset), 0.1)
-        return min(self.backoff.cap, self.backoff.base * 2 ** (state.attempt_number - 1))
+        return self.backoff.exp(state.attempt_number)
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.backoff.max_attempts:
-            return True
-        return self.stats.waits + state.upcoming_sleep > self.backoff.max_wait
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.upcoming_sleep
-        self.stats.retries += 1
-        self.stats.waits += wait
-        if isinstance(exc, _Retry) and exc.status == 429:
-            self.stats.rate_limit_waits += 1
+        exc, wait = self.stats.slept(state, _rate_limited)
         why = exc.why if isinstance(exc, _Retry) else _network(exc)
         self.log(f"{why}, backing off: sleeping {wait:.1f}s (retry {state.attempt_number}, "
                  f"{self.stats.waits:.0f}s of {self.backoff.max_wait:.0f}s wait budget used)")

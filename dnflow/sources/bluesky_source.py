@@ -7,11 +7,6 @@ what the pipeline needs to know about it.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, TextIO
-
 from dnflow.sources import SOURCES, Source
 
 # searchPosts' since/until: a datetime (or a date), as the API takes them
@@ -42,16 +37,6 @@ class BlueskySource(Source):
     }
     required = ("query",)
     collects = True
+    collector = "dnflow.sources.bluesky:collect_window"
 
-    def raw_inputs(self, slug: str, search: Mapping[str, Any],
-                   workdir: str | Path) -> list[str]:
-        from dnflow.sources.runs import chunk_files
 
-        return [os.path.relpath(p, workdir)
-                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
-
-    def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
-                datadir: str | Path, log: TextIO) -> dict[str, Any]:
-        from dnflow.sources.bluesky import collect_window
-
-        return collect_window(slug, search, stamp, datadir, log=log)

@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from dnflow.redact import redact
+
 Log = Callable[[str], None]
 
 
@@ -115,6 +117,10 @@ class WindowPaths:
     def record(self, name: str) -> Path:
         return self.base / "runs" / f"{name}.json"
 
+    def chunk_of(self, stamp: str) -> Path:
+        """The chunk of one attempt (a source whose every attempt keeps its own)."""
+        return self.raw / f"{stamp}.jsonl"
+
 
 def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
     """Progress lines, each with the time and the search, flushed at once (tail -f)."""
@@ -124,13 +130,52 @@ def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
         return log  # type: ignore[return-value]
 
     def write(line: str) -> None:
-        log.write(f"{now_iso()} {slug} {stamp}: {line}\n")  # type: ignore[union-attr]
+        log.write(f"{now_iso()} {slug} {stamp}: {redact(line)}\n")  # type: ignore[union-attr]
         log.flush()  # type: ignore[union-attr]
 
     return write
 
 
 # ---------------------------------------------------------------- waiting
+
+
+def read_secret_file(var: str, path: str, error: type[Exception]) -> str:
+    """The text of the file a ``*_FILE`` variable names (a secret: never in a message);
+    ``error`` with a one-line reason when it cannot be read."""
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{var}: {path}: cannot read it "
+                    f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
+
+
+def first_line_secret(var: str, path: str, what: str, error: type[Exception]) -> str:
+    """The first line of that file, which must hold ``what``."""
+    lines = read_secret_file(var, path, error).splitlines()
+    value = lines[0].strip() if lines else ""
+    if not value:
+        raise error(f"{var}: {path} is empty (it should hold {what} on its first line)")
+    return value
+
+
+@dataclass
+class Stats:
+    """What a client's retries cost in one run (each client adds its own figures)."""
+
+    requests: int = 0
+    retries: int = 0
+    waits: float = 0.0  # seconds slept, retries and rate-limit pauses together
+    rate_limit_waits: int = 0
+
+    def slept(self, state: Any, rate_limited: Callable[[BaseException], bool]) -> tuple:
+        """Count tenacity's coming sleep; (the exception retried, the wait)."""
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep
+        self.retries += 1
+        self.waits += wait
+        if exc is not None and rate_limited(exc):
+            self.rate_limit_waits += 1
+        return exc, wait
 
 
 @dataclass
@@ -144,6 +189,15 @@ class Backoff:
     max_wait: float = 1800.0  # total seconds one run may spend waiting (two 429 windows)
     max_attempts: int = 6  # tries of one request before giving up (5xx, connection, 429…)
     reset_cap: float = 960.0  # a reset further away than one 15-min window is clock skew
+
+    def exp(self, attempt: int) -> float:
+        """The wait before try ``attempt + 1`` when the server named none."""
+        return min(self.cap, self.base * 2 ** (attempt - 1))
+
+    def gives_up(self, attempt: int, waited: float, upcoming: float) -> bool:
+        """Whether to stop after try ``attempt``, with ``waited`` seconds spent by the
+        run so far and ``upcoming`` more asked for."""
+        return attempt >= self.max_attempts or waited + upcoming > self.max_wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, prefix: str = "DNFLOW_X",

@@ -53,7 +53,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from dnflow import __version__
 from dnflow import windows as dnwindows
-from dnflow.sources import SourceError
+from dnflow.redact import check_secret, redact, register
+from dnflow.sources import SourceError, runs
+from dnflow.sources.pager import PageGuard
 from dnflow.sources.runs import (
     Backoff,
     Log,
@@ -118,7 +120,7 @@ class CollectError(SourceError):
     def __init__(self, message: str, *, status: int | None = None, api_message: str = ""):
         super().__init__(message)
         self.status = status
-        self.api_message = api_message
+        self.api_message = redact(api_message)
 
 
 # --------------------------------------------------------------------------- transport
@@ -185,12 +187,12 @@ def explain_http_error(exc: tweepy.HTTPException, endpoint: str = "recent") -> C
 
 
 @dataclass
-class Stats:
-    requests: int = 0
-    retries: int = 0
-    waits: float = 0.0  # seconds slept, retries and rate-limit pauses together
-    rate_limit_waits: int = 0
+class Stats(runs.Stats):
     last_headers: dict[str, str] = field(default_factory=dict)
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    return isinstance(exc, tweepy.TooManyRequests)
 
 
 class Transport:
@@ -288,9 +290,6 @@ class Transport:
 
     # -- waiting
 
-    def _exp(self, attempt: int) -> float:
-        return min(self.backoff.cap, self.backoff.base * 2 ** (attempt - 1))
-
     def _until_reset(self, reset: float) -> float:
         wait = reset - self.clock()
         return min(max(wait, 0.0), self.backoff.reset_cap) + self.rng.uniform(
@@ -300,20 +299,15 @@ class Transport:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, tweepy.TooManyRequests) and exc.reset_time is not None:
             return max(self._until_reset(exc.reset_time), 0.1)
-        return self._exp(state.attempt_number)
+        return self.backoff.exp(state.attempt_number)
 
     def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.backoff.max_attempts:
-            return True
-        return self.stats.waits + state.upcoming_sleep > self.backoff.max_wait
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.upcoming_sleep
-        self.stats.retries += 1
-        self.stats.waits += wait
+        exc, wait = self.stats.slept(state, _rate_limited)
         if isinstance(exc, tweepy.TooManyRequests):
-            self.stats.rate_limit_waits += 1
             why = ("rate limit (429), waiting for the reset" if exc.reset_time is not None
                    else "rate limit (429) without a reset time, backing off")
         else:
@@ -534,6 +528,8 @@ class _Run:
                  + (f", since_id {params['since_id']}" if params.get("since_id") else "")
                  + (f", at most {self.limit} tweets" if self.limit is not None else ""))
         stopped = "end"
+        loop: str | None = None
+        guard = PageGuard("next_token", next_token)
         # a checkpoint without next_token was written after the last page: the run died
         # between that page and the rename, and there is nothing left to fetch
         complete = record.get("resumed") is not None and not next_token
@@ -584,8 +580,15 @@ class _Run:
                             continue
                         raise
                     first = False
-                    data = page.get("data") or []
-                    meta = page.get("meta") or {}
+                    data = (page.get("data") or []) if isinstance(page, dict) else page
+                    meta = page.get("meta") if isinstance(page, dict) else None
+                    meta = meta if isinstance(meta, dict) else {}
+                    loop = PageGuard.not_a_list("data", data)
+                    if loop is not None:
+                        stopped = "loop"
+                        break
+                    ids = [d["id"] for d in data
+                           if isinstance(d, dict) and isinstance(d.get("id"), str)]
                     line = dict(page)
                     line["__dnflow"] = {
                         "url": API_HOST + ROUTES[self.endpoint],
@@ -604,8 +607,9 @@ class _Run:
                         os.fsync(out.fileno())
                         pages += 1
                         tweets += len(data)
-                        newest = newest or data[0]["id"]
-                        oldest = data[-1]["id"]
+                        if ids:
+                            newest = newest or ids[0]
+                            oldest = ids[-1]
                     next_token = meta.get("next_token")
                     _write_atomic(p.checkpoint, _dump({
                         "window": p.window, "query": self.search["query"],
@@ -620,6 +624,10 @@ class _Run:
                             if "x-rate-limit-remaining" in rl else "")
                     self.log(f"page {pages}: {len(data)} tweets ({tweets} so far){left}")
                     if not next_token:
+                        break
+                    loop = guard.after(ids, next_token)
+                    if loop is not None:
+                        stopped = "loop"
                         break
                     t.pace(more=True)
         except CollectError as e:
@@ -639,7 +647,11 @@ class _Run:
             p.checkpoint.unlink()
         self._stats(record, t, pages, tweets, newest, oldest)
         record.update(status="ok", stopped=stopped)
-        if stopped != "end":
+        if stopped == "loop":
+            record["note"] = (f"stopped after {pages} pages: {loop}; older tweets of this "
+                              "window were not collected, what was archived is kept")
+            self.log(f"stopped: {loop}")
+        elif stopped != "end":
             why = self.budget_note if stopped == "budget" else "max_tweets"
             record["note"] = (f"stopped at {tweets} tweets ({why}); older tweets of this "
                               f"window were not collected")
@@ -777,21 +789,24 @@ def bearer_token(env: Mapping[str, str]) -> str:
     first line); CollectError, naming the variable or the file, when there is none."""
     token = (env.get(TOKEN_ENV) or "").strip()
     if token:
-        return token
+        return _checked(token, TOKEN_ENV)
     path = (env.get(TOKEN_FILE_ENV) or "").strip()
     if not path:
         raise CollectError(f"{TOKEN_ENV} is not set: export the bearer token of your X "
                            f"developer app (or {TOKEN_FILE_ENV}, the path of a file holding "
                            "it) before running snakemake")
-    try:
-        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CollectError(f"{TOKEN_FILE_ENV}: {path}: cannot read it "
-                           f"({getattr(e, 'strerror', None) or e})") from None
-    token = lines[0].strip() if lines else ""
-    if not token:
-        raise CollectError(f"{TOKEN_FILE_ENV}: {path} is empty (it should hold the bearer "
-                           "token on its first line)")
+    return _checked(runs.first_line_secret(TOKEN_FILE_ENV, path, "the bearer token",
+                                           CollectError),
+                    f"the first line of {TOKEN_FILE_ENV} ({path})")
+
+
+def _checked(token: str, name: str) -> str:
+    """The token, registered with the redactor; CollectError (never showing it) when it
+    cannot be sent."""
+    register(token)
+    why = check_secret(token, name)
+    if why is not None:
+        raise CollectError(why)
     return token
 
 

@@ -6,10 +6,8 @@ the pipeline needs to know about it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from dnflow.sources import SOURCES, Source
 
@@ -36,20 +34,9 @@ class X(Source):
     }
     required = ("query",)
     collects = True
+    collector = "dnflow.sources.x:collect_window"
 
-    def raw_inputs(self, slug: str, search: Mapping[str, Any],
-                   workdir: str | Path) -> list[str]:
-        # only non-empty chunks: a window that brought nothing changes no summary input
-        from dnflow.sources.runs import chunk_files
 
-        return [os.path.relpath(p, workdir)
-                for p in chunk_files(Path(workdir, "data", slug, "raw"))]
-
-    def collect(self, slug: str, search: Mapping[str, Any], stamp: str,
-                datadir: str | Path, log: TextIO) -> dict[str, Any]:
-        from dnflow.sources.x import collect_window
-
-        return collect_window(slug, search, stamp, datadir, log=log)
 
     def estimate(self, slug: str, search: Mapping[str, Any],
                  log: Callable[[str], None] | None = None) -> dict[str, Any]:

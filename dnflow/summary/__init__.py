@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import spill, userscsv
+from dnflow import optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -36,6 +36,10 @@ from dnflow.summary.parallel import (
 from dnflow.summary.passes import EMPTY_SPAN, STREAMED, Pass, Streams
 
 __all__ = ["PARALLEL_MIN_BYTES", "plan", "summarize", "write_failed"]
+
+# what summary.json repeats of a search's meta (rules/common.smk: search_meta) beside
+# slug, title, description, source and query: keys only some sources give
+SEARCH_FACTS = ("every", "instances", "hashtags", "include_opted_out")
 
 
 def _mtime_iso(paths: Iterable[Path]) -> str | None:
@@ -87,16 +91,18 @@ def summarize(
     # and a state's load and the outputs' sorts millions of objects more
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    optouts.set_policy(meta)  # before the workers fork: they count under it too
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
     size = sum(map(archive.uncompressed_size, files))
     spiller = None
     if size >= spill_min_bytes:
-        if state_dir is not None:  # an older state would not match what this counts
+        if state_dir is not None:  # a state counted in memory would not match
             for name in (st.STATE, st.HEAD):
                 (Path(state_dir) / name).unlink(missing_ok=True)
-            state_dir = None
         spiller = spill.Spiller(Path(outdir) / f".spill-{os.getpid()}")
+    elif state_dir is not None:
+        st.drop_spilled(Path(state_dir))
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
     big = workers > 1 and size >= min_parallel_bytes and spiller is None
     authors = userscsv.Writer() if big and hasattr(os, "fork") else userscsv.Table()
@@ -120,7 +126,13 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     state = early = None
     if state_dir is not None:
         state_dir = Path(state_dir)
-        state, early = _open_state(state_dir, files, authors)
+        if spiller is None:
+            state, early = _open_state(state_dir, files, authors)
+        else:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            state = st.load_spilled(state_dir, files)
+            if state is None:
+                st.drop_spilled(state_dir)
         stream_dir = state_dir
         stream_paths = {name: state_dir / name for name in STREAMED}
     else:
@@ -206,6 +218,7 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     p.stats = state["stats"]
     p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
     p.api_errors = state["api_errors"]
+    p.left_out = set(state.get("left_out") or ())
     p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
     return p
 
@@ -217,8 +230,11 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     """users.csv, the state and every other output, once every post is counted."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
+    spilled = seen_run = None
     if p.spiller is not None:
-        p.tally.settle(p.spiller)  # the authors too: users.csv is theirs to write
+        # the authors too: users.csv is theirs to write
+        seen_run = p.tally.settle(p.spiller, keep_seen=state_dir is not None)
+        spilled = {c.name: p.tally.parts[c.name].run for c in p.tally.counts if c.spills}
     else:
         # in a helper, the authors' merge and sort run beside the state and the rest
         authors.finish(outdir / "users.csv", state_dir,
@@ -227,12 +243,15 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     first_span = p.span if state_dir is not None and not state else None
     p.tally.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)
     streams.close()
+    pending = saving = None
     if state_dir is not None:
-        saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
+        if spilled is not None:
+            pending = st.spilled_state(p, files, state)  # saved once its runs are written
+        else:
+            saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
         for name in STREAMED:
             st.publish(state_dir / name, outdir / name)
     else:
-        saving = None
         for name, path in stream_paths.items():
             os.replace(path, outdir / name)
     sources = _sources(p.stats, files)
@@ -250,16 +269,19 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
         return n
 
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
-                            p.skipped_sample, p.api_errors, users_written)
+                            p.skipped_sample, p.api_errors, users_written,
+                            left_out=len(p.left_out))
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
+    if pending is not None:
+        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1])
     return summary
 
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any) -> dict[str, Any]:
+                  api_errors: int, users_written: Any, left_out: int = 0) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
     table writes it) and says how many authors there are."""
@@ -285,9 +307,11 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
     # the data's own time, not the clock: unchanged inputs give identical outputs
     summary["generated"] = (meta.get("generated") or _mtime_iso(files)
                             or summary.get("last"))
-    for key in ("every",):
+    for key in SEARCH_FACTS:
         if key in meta:
             summary[key] = meta[key]
+    if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
+        summary["left_out"] = left_out
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)

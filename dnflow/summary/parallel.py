@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import spill, userscsv
+from dnflow.children import die_with_parent
 from dnflow.counting import Tally, seen_key
 from dnflow.sources import archive
 from dnflow.summary.passes import (
@@ -102,7 +103,7 @@ def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
-            spilling: tuple[Path, int, int] | None) -> None:
+            spilling: tuple[Path, int, int] | None, parent: int) -> None:
     """A forked worker: count its segments, send what it counted, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
@@ -117,6 +118,7 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
     def send(kind: str, value: Any) -> None:
         conn.send_bytes(pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
 
+    die_with_parent(parent)
     try:
         gc.disable()
         with open(log_path, "w", encoding="utf-8") as log:
@@ -188,8 +190,8 @@ def _append_parts(streams: Streams, paths: dict[str, Path]) -> None:
     _append(streams.skipped_f, paths["skipped.csv"])
 
 
-def fork_workers(runs: list[list], outdir: Path,
-                 spiller: spill.Spiller | None = None, cap: int = 0) -> list[tuple]:
+def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None = None,
+                 cap: int = 0, order: int = 0) -> list[tuple]:
     """A forked worker counting each run (raises ValueError where there is no fork);
     with ``spiller``, each spills into a folder of its own in it."""
     import multiprocessing
@@ -202,9 +204,9 @@ def fork_workers(runs: list[list], outdir: Path,
             paths = _part_paths(outdir, k)
             log_path = outdir / f".log.part{k}.tmp"
             spilling = (None if spiller is None else
-                        (spiller.folder / f"worker{k}", cap, k << ORDER_BITS))
-            proc = ctx.Process(target=_worker, args=(send, run, paths, log_path, spilling),
-                               daemon=True)
+                        (spiller.folder / f"worker{k}", cap, order + (k << ORDER_BITS)))
+            proc = ctx.Process(target=_worker, daemon=True,
+                               args=(send, run, paths, log_path, spilling, os.getpid()))
             proc.start()
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
@@ -309,7 +311,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
         p.run(runs[0])
         return
     try:
-        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap)
+        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap, p.tally.order)
     except ValueError:  # no fork (Windows): one process
         for run in runs:
             p.run(run)

@@ -9,6 +9,7 @@ lookups when two passes' ids cannot meet: X ids grow with time).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from typing import Any
 
 from dnflow import formats, outputs, record, spill
 from dnflow.counting import COUNTS, Tally, seen_key
+from dnflow.record import MAX_ID_CHARS, id_problem
 from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row
 from dnflow.sources import archive
 from dnflow.sources.archive import Skip, read_json_lines
@@ -69,16 +71,24 @@ def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
         tids = [_NO_ID] * len(raws)
     spilled: set | None = None
     if runs:
-        spilled = runs.found([seen_key(t) for t in tids if t is not _NO_ID and t is not None])
+        spilled = runs.found(_keys(tids))
     for i, tid in enumerate(tids):
         try:
             if tid is _NO_ID:
                 tid = batch.post_id(raws[i])
             if tid is None:
+                bad.append((i, "no id"))
                 continue
-            # seen_key, inlined (a call per post costs as much as the test)
-            key = (int(tid) if tid.__class__ is str and tid.isdigit() and tid.isascii()
-                   and tid[0] != "0" else tid)
+            # seen_key, inlined (a call per post costs as much as the test); an id that
+            # is not canonical digits is checked first: it is a line of tweet-ids.txt
+            if (tid.__class__ is str and tid.isdigit() and tid.isascii() and tid[0] != "0"
+                    and len(tid) <= MAX_ID_CHARS):
+                key = int(tid)
+            else:
+                why = id_problem(tid)
+                if why is not None:
+                    _bad_id(normalize, raws[i], ctx, why)
+                key = tid
             if key in seen:
                 continue
             if spilled is not None and (key in spilled or (
@@ -100,6 +110,30 @@ def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
     return recs, ids, keys
 
 
+def _bad_id(normalize: Any, raw: Any, ctx: Any, why: str) -> None:
+    """Raise the BadPost of a post whose id cannot be one: its format's own reason when
+    it has one (it names the platform's rule), else ``why``."""
+    try:
+        normalize(raw, ctx)
+    except formats.BadPost:
+        raise
+    except Exception:  # noqa: BLE001, S110 - the id's own reason is given instead
+        pass
+    raise formats.BadPost(why)
+
+
+def _keys(tids: list) -> list:
+    """The seen keys of the ids that can be keys (text); any other id is skipped one by
+    one in new_posts, with its reason."""
+    out = []
+    for t in tids:
+        if t.__class__ is str:
+            # digits too many to be a number: new_posts says why
+            with contextlib.suppress(ValueError):
+                out.append(seen_key(t))
+    return out
+
+
 class Pass:
     """Reads segments (whole files or byte ranges of plain files) into one Tally."""
 
@@ -115,6 +149,8 @@ class Pass:
         self.skipped = 0
         self.skipped_sample: list[dict] = []
         self.api_errors = 0
+        # keys of posts left out because their authors opted out (formats.Batch.left_out)
+        self.left_out: set[str] = set()
         # the lowest and highest id counted, while they are all ints (see merge_workers)
         self.span: tuple[int, int] | None = EMPTY_SPAN
 
@@ -155,8 +191,13 @@ class Pass:
             except formats.NotPosts as e:
                 skips.append(Skip(str(path), n, str(e)))
                 continue
+            except Exception as e:  # noqa: BLE001 - a line no format can take is skipped
+                skips.append(Skip(str(path), n, f"unreadable ({type(e).__name__}: {e})"))
+                continue
             if batch.errors:
                 self.api_errors += batch.errors
+            if batch.left_out:
+                self.left_out.update(batch.left_out)
             if batch.format not in formats_seen:
                 formats_seen.add(batch.format)
             posts += len(batch.raws)
@@ -206,7 +247,8 @@ class Pass:
     def result(self) -> dict:
         """What a worker sends back (everything but the streamed rows)."""
         return {"tally": self.tally, "stats": self.stats, "skipped": self.skipped,
-                "skipped_sample": self.skipped_sample, "api_errors": self.api_errors}
+                "skipped_sample": self.skipped_sample, "api_errors": self.api_errors,
+                "left_out": self.left_out}
 
     def merge(self, res: dict) -> None:
         """Add a later worker's result, whose tweets none of ours are."""
@@ -223,6 +265,7 @@ class Pass:
         room = SKIPPED_SAMPLE - len(self.skipped_sample)
         self.skipped_sample.extend(res["skipped_sample"][:max(room, 0)])
         self.api_errors += res["api_errors"]
+        self.left_out |= res["left_out"]
 
 
 

@@ -4,7 +4,7 @@ the files added since.
 Files, each written here and nowhere else:
 
 - ``state.marshal``: ``{version, code, applied, users_token, tally, ids_all_int,
-  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, lengths}``: the tally
+  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, lengths}``: the tally
   (dnflow.counting, without the authors) and the pass's figures, marshal'd;
 - ``state.head``: ``{version, code, applied, users_token}``, written last: which files
   are new, readable before the rest;
@@ -13,6 +13,13 @@ Files, each written here and nowhere else:
 - ``tweets.csv``, ``tweet-ids.txt``, ``skipped.csv``: the streamed outputs, appended by
   each pass (``lengths`` says how long they were when the state was saved);
 - ``users.<token>.marshal`` and users.csv's order: the authors' table's (dnflow.userscsv).
+
+A search counted by runs (dnflow.spill) keeps another state instead, ``state.spilled``
+(``{version, code, applied, generation, tally, runs, seen, stats, skipped,
+skipped_sample, api_errors, lengths}``: the counts that do not spill, and per spilling
+count the run that merged all its keys, ``<count>.<token>.run`` beside it, as
+``Run.meta`` describes it; ``seen`` the run of every id counted), and the streamed files.
+Each kind of state removes the other's.
 
 A state is used only when its code fingerprint and its applied files (path, size, mtime)
 match; anything else, or any damage, means a count from scratch.
@@ -31,14 +38,18 @@ from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from dnflow import formats
+from dnflow import formats, spill
 from dnflow.counting import COUNTS, Tally, seen_key
 from dnflow.summary.passes import AUTHORS, EMPTY_SPAN, STREAMED, Pass, union
 
 STATE_VERSION = 4
+# a spilled search's update numbers its keys from (its generation + 1) << GENERATION_BITS,
+# above its workers' (dnflow.summary.parallel.ORDER_BITS)
+GENERATION_BITS = 48
 STATE = "state.marshal"
 IDS_BIN = "ids.bin"
 HEAD = "state.head"
+SPILLED = "state.spilled"
 
 
 # what counts, or decides what is counted: any change recounts a search from scratch
@@ -64,6 +75,8 @@ def code_fingerprint() -> str:
     for path in code_files():
         h.update(str(path.name).encode())
         h.update(path.read_bytes())
+    for fmt in formats.FORMATS:  # settings its records depend on ("" for most: no change)
+        h.update(fmt.settings().encode())
     return h.hexdigest()
 
 
@@ -90,6 +103,91 @@ def load_head(state_dir: Path, files: list[Path]) -> dict | None:
         return None
 
 
+def _cut_streams(state_dir: Path, state: dict) -> bool:
+    """Cut what a failed run appended to the streamed files after the state was saved;
+    False if one is shorter than the state says."""
+    for name, length in state["lengths"].items():
+        path = state_dir / name
+        if path.stat().st_size < length:
+            return False
+        if path.stat().st_size > length:
+            os.truncate(path, length)
+    return True
+
+
+def _lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+def load_spilled(state_dir: Path, files: list[Path]) -> dict | None:
+    """A search counted by runs: its saved state if ``files`` are its files plus new ones
+    at the end (its runs kept: the next merge reads them, never drops them), else None."""
+    try:
+        state = marshal.loads((state_dir / SPILLED).read_bytes())
+        if not _matches(state, files) or not _cut_streams(state_dir, state):
+            return None
+        tally = Tally.from_state(state["tally"])
+        tally.runs = {name: [spill.Run.from_meta(state_dir, meta)]
+                      for name, meta in state["runs"].items()}
+        if state["seen"] is not None:
+            tally.seen_runs.add(spill.Run.from_meta(state_dir, state["seen"]))
+        if len(tally.seen_runs) != tally.posts or _lines(
+                state_dir / "tweet-ids.txt") != tally.posts:
+            return None
+        # first-seen numbers of this update's keys come after every saved one's
+        tally.order = (state["generation"] + 1) << GENERATION_BITS
+        span = tally.seen_runs.runs[0].span if tally.seen_runs else None
+        state.update(tally=tally, ids_all_int=span is not None or not tally.posts,
+                     id_span=span, users_token=None)
+        return state
+    except Exception:  # noqa: BLE001 - any damage means: count from scratch
+        return None
+
+
+def spilled_state(p: Pass, files: list[Path], prev: dict | None) -> dict:
+    """What :func:`save_spilled` writes of a pass counted by runs, made before its
+    parts are written (and dropped)."""
+    tally = p.tally
+    return {"version": STATE_VERSION, "code": code_fingerprint(),
+            "applied": [_file_key(f) for f in files],
+            "generation": (prev or {}).get("generation", -1) + 1,
+            "tally": tally.to_state(leave_out=[c.name for c in tally.counts if c.spills]),
+            "stats": p.stats, "skipped": p.skipped, "skipped_sample": p.skipped_sample,
+            "api_errors": p.api_errors}
+
+
+def save_spilled(state_dir: Path, state: dict, runs: dict[str, spill.Run],
+                 seen: spill.Run | None, token: str) -> None:
+    """Keep a spilled search's merged runs beside its state (moved, not copied), write
+    the state, then remove the runs no state names any more."""
+    kept = {}
+    for name, run in (*runs.items(), ("seen", seen)):
+        if run is None:
+            kept[name] = None
+            continue
+        if run.path.parent != state_dir:
+            dst = state_dir / f"{name}.{token}.run"
+            shutil.move(run.path, dst)
+            run.path, run.keep = dst, True
+        kept[name] = run.meta()
+    seen_meta = kept.pop("seen")
+    state = {**state, "runs": kept, "seen": seen_meta,
+             "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED}}
+    _write_files(state_dir, [(SPILLED, marshal.dumps(state))])
+    named = {m["file"] for m in (*kept.values(), seen_meta) if m is not None}
+    for path in state_dir.glob("*.run"):
+        if path.name not in named:
+            path.unlink(missing_ok=True)
+
+
+def drop_spilled(state_dir: Path) -> None:
+    """Remove a spilled search's state (the search is now counted in memory)."""
+    (state_dir / SPILLED).unlink(missing_ok=True)
+    for path in state_dir.glob("*.run"):
+        path.unlink(missing_ok=True)
+
+
 def load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | None:
     """The saved state if ``files`` are its files plus new ones at the end, else None.
 
@@ -98,15 +196,8 @@ def load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | 
     """
     try:
         state = marshal.loads((state_dir / STATE).read_bytes())  # load(file): 3x slower
-        if not _matches(state, files):
+        if not _matches(state, files) or not _cut_streams(state_dir, state):
             return None
-        # streamed files: cut what a failed run appended after the state was saved
-        for name, length in state["lengths"].items():
-            path = state_dir / name
-            if path.stat().st_size < length:
-                return None
-            if path.stat().st_size > length:
-                os.truncate(path, length)
         tally = state["tally"] = Tally.from_state(state["tally"])
         with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
             if f.read().count(b"\n") != tally.posts:
@@ -207,6 +298,7 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
             "skipped": p.skipped,
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
+            "left_out": sorted(p.left_out),
             "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
         }
         data = [(name, marshal.dumps(value)) for name, value in
