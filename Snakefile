@@ -11,6 +11,7 @@ configfile: "config/searches.yaml"
 include: "rules/common.smk"
 include: "rules/collect.smk"
 include: "rules/summarize.smk"
+include: "rules/package.smk"
 include: "rules/site.smk"
 
 

@@ -1,8 +1,9 @@
 """The manifest of a search's summary files (data/<slug>/summary/): written once, here.
 
-The summarize rule's outputs, the page's downloads and its zip, the tests and the
-benchmarks all take the list from ``manifest()``: the pass's own files, then every
-registered count's (dnflow.counting), in registry order.
+The summarize rule's outputs, the tests and the benchmarks take the list from
+``manifest()``: the pass's own files, then every registered count's (dnflow.counting),
+in registry order. The page's downloads and its zip take ``downloads()``: those and
+the files made from them afterwards by jobs of their own (``PRODUCTS``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
                  "lines that were not {posts}: file, line, reason", grows=True)
 
 
+# made from the summary by a job of its own (rules/summarize.smk), not by the pass
+PARQUET = Output("posts.parquet", (), "one typed row per {post} (Parquet: pandas, R, "
+                 "DuckDB)", zipped=False)
+PRODUCTS = (PARQUET,)
+
+
 def manifest() -> list[Output]:
-    """Every summary file, in the order the page lists them."""
+    """Every file the summary's pass writes, in the order the page lists them."""
     out = [SUMMARY, POSTS, IDS]
     for count in COUNTS:
         out.extend(count.outputs)
@@ -35,6 +42,12 @@ def manifest() -> list[Output]:
 
 def names() -> list[str]:
     return [o.name for o in manifest()]
+
+
+def downloads() -> list[Output]:
+    """Every file of a search's summary folder the page offers: the pass's, then the
+    products made from them (``PRODUCTS``)."""
+    return [*manifest(), *PRODUCTS]
 
 
 def index_files() -> list[str]:

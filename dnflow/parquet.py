@@ -1,21 +1,22 @@
 """posts.parquet: one typed row per counted post, for pandas, R (arrow) and DuckDB.
 
-Made from tweets.csv once the pass has written it (it has a row per counted post in
-input order, ids as text): DuckDB reads it as a stream and writes Parquet in row groups
-under a memory limit, so the posts are never all held. Why DuckDB and not pyarrow: the
+Made from tweets.csv by a job of its own after the summary (rules/summarize.smk's
+``parquet``): tweets.csv has a row per counted post in input order, ids as text; DuckDB
+reads it as a stream and writes Parquet in row groups under a memory limit, so the posts
+are never all held, and the summary's pass pays nothing for it. Why DuckDB and not pyarrow: the
 README's "Why each dependency" has the measured costs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
-from dnflow.counting import COUNTS, Count, Output
+from dnflow.outputs import PARQUET
 
-FILE = "posts.parquet"
+FILE = PARQUET.name
 MEMORY_LIMIT = "160MB"  # DuckDB spills beyond it (its temp folder is beside the file)
 ROW_GROUP = 20_000
 
@@ -81,24 +82,10 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-@COUNTS.register
-class PostsParquet(Count):
-    """No part of its own: the file is tweets.csv, typed (the count is the pass's)."""
+def write_search(summary_dir: Path) -> None:
+    """posts.parquet of a search's summary folder (its platform from summary.json)."""
+    from dnflow.sources import platform_of
 
-    name = "parquet"
-    outputs = (Output(FILE, (), "one typed row per {post} (Parquet: pandas, R, DuckDB)",
-                      zipped=False),)
-
-    def start(self) -> Any:
-        return None
-
-    def take(self, part: Any, posts: Any) -> Any:
-        if part is None and posts:
-            return posts[0].platform
-        return part
-
-    def merge(self, part: Any, later: Any) -> Any:
-        return part if part is not None else later
-
-    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
-        write_parquet(outdir / "tweets.csv", outdir / FILE, part or "")
+    summary = json.loads((summary_dir / "summary.json").read_text(encoding="utf-8"))
+    write_parquet(summary_dir / "tweets.csv", summary_dir / FILE,
+                  platform_of(summary).name if summary.get("tweets") else "")

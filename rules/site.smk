@@ -28,6 +28,9 @@ rule page:
         # summary.json is written last of the summary files: it stands for all of them
         summary="data/{slug}/summary/summary.json",
         runs=lambda wc: collected_runs(wc.slug),
+        # made after the summary (rules/package.smk), offered among the downloads
+        parquet="data/{slug}/summary/posts.parquet",
+        bag="data/{slug}/bag/{slug}-bag.zip",
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),

@@ -129,6 +129,26 @@ def test_quote_post_by_hand():
                           "domain": "bsky.app"}]
     assert rec.hashtags == [] and rec.mentions == []
     assert rec.author.handle == "h4lcy.bsky.social@bsky.brid.gy"
+    # the networks' quote edge: the quoted status's author keyed as authors are (its
+    # own); its reply names the replied-to account by a local id that no mention has
+    assert rec.quote_user == "https://bsky.brid.gy/ap/did:plc:5syfqzormjkutgo5hi2u2gpr"
+    assert rec.quote_user == rec.author.id and rec.reply_user is None
+
+
+def test_reply_edges_go_to_the_replied_account():
+    """fosstodon.org's context answer (its accounts opted in here): each reply names the
+    replied-to account by its local id; the networks get its handle from the mention
+    with that id, or the author's own key for a reply to themselves."""
+    optouts.set_policy({"include_opted_out": True})
+    body = corpus_body("get_context_with_token.0.json")
+    for raw, rec in zip(body["descendants"], records(body), strict=True):
+        rid = raw["in_reply_to_account_id"]
+        if rid == raw["account"]["id"]:
+            assert rec.reply_user == rec.author.id
+        else:
+            m, = [m for m in raw["mentions"] if m["id"] == rid]
+            assert rec.reply_user == "@" + m["acct"].casefold() + (
+                "" if "@" in m["acct"] else "@" + m["url"].split("/")[2])
 
 
 def test_status_with_content_warning_gif_and_self_mention_by_hand():

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dnflow import spill
+from dnflow.counting import networks
 from dnflow.summary import summarize
 
 from .golden.cases import CORPUS, digests
@@ -124,12 +125,21 @@ def test_sorted_by_weight_then_source_then_target(twosets):
 def test_spilled_and_sorted_in_small_chunks_are_the_same_files(twosets, tmp_path,
                                                                monkeypatch):
     monkeypatch.setattr(spill, "RANK_CHUNK", 7)  # every sort of the writing spills
+    # the streamed rows summed by runs of 9 keys, merged, and sorted 7 rows at a time
+    monkeypatch.setattr(networks, "SUM_CHUNK", 9)
+    monkeypatch.setattr(networks, "RANK_CHUNK", 7)
+    made = []
+    real_run = spill.Spiller.run
+    monkeypatch.setattr(spill.Spiller, "run", lambda self, what, *a, **k: (
+        made.append(what), real_run(self, what, *a, **k))[1])
     summarize([TWOSETS], tmp_path, {"slug": "t"}, workers=1, spill_min_bytes=0,
               spill_keys=40)
     got, want = digests(tmp_path), digests(twosets)
     for name in want:
         if name.startswith(("edges-", "network")):
             assert got[name] == want[name], name
+    assert made.count("networks") > 2  # the runs and the one merged from them
+    assert not list(tmp_path.glob(".networks*"))  # the rows and runs are gone
 
 
 def test_bluesky_replies_and_quotes_go_to_the_did_of_the_uri(tmp_path):

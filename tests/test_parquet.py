@@ -1,5 +1,5 @@
-"""posts.parquet (dnflow.counting.parquet): read back with DuckDB, it is tweets.csv
-typed: the same posts in the same order, every value the same."""
+"""posts.parquet (dnflow.parquet, its own job after the summary): read back with DuckDB,
+it is tweets.csv typed: the same posts in the same order, every value the same."""
 
 import csv
 from datetime import UTC, datetime
@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dnflow.counting.parquet import write_parquet
-from dnflow.outputs import names
+from dnflow.outputs import downloads, names
+from dnflow.parquet import write_parquet, write_search
 from dnflow.summary import summarize
 
 from .golden.cases import CORPUS
@@ -35,6 +35,7 @@ def _list(v: str) -> list[str]:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_parquet_reads_back_as_tweets_csv(tmp_path, path):
     summary = summarize([path], tmp_path, {"slug": "p", "source": "archive"})
+    write_search(tmp_path)
     rows = _csv(tmp_path / "tweets.csv")
     assert len(rows) == summary["tweets"] > 0
     got = duckdb.connect().execute(
@@ -64,8 +65,12 @@ def test_parquet_reads_back_as_tweets_csv(tmp_path, path):
 
 
 def test_parquet_is_a_download_and_typed(tmp_path):
-    assert "posts.parquet" in names()
+    # a download, but not the pass's: the summary pays nothing for it
+    assert "posts.parquet" in [o.name for o in downloads()]
+    assert "posts.parquet" not in names()
     summarize([FILES[0]], tmp_path, {"slug": "p"})
+    assert not (tmp_path / "posts.parquet").exists()
+    write_search(tmp_path)
     types = dict(duckdb.connect().execute(
         f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
         f"read_parquet('{tmp_path / 'posts.parquet'}'))").fetchall())
@@ -77,6 +82,7 @@ def test_parquet_is_a_download_and_typed(tmp_path):
 def test_a_search_without_posts_gives_an_empty_file(tmp_path):
     empty = CORPUS / "twarc-csv" / "test-data" / "empty.json"
     summarize([empty], tmp_path, {"slug": "e"})
+    write_search(tmp_path)
     n = duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet('{tmp_path / 'posts.parquet'}')").fetchone()
     assert n == (0,)

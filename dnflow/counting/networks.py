@@ -7,8 +7,11 @@ handle, the same folding as mentions.csv. When writing, such a handle becomes th
 of the account the search saw with that handle (its first post with both), so an
 account mentioned by handle and posting under its id is one node.
 
-A part is one dict, so that it spills as one keyspace (dnflow.spill): the first
-character of a key says what it is, the rest is the key itself:
+Nothing is held while the pass reads: each post gives (key, value) items, streamed to
+a file of rows as tweets.csv is, and writing sums them (equal keys combined in input
+order) by sorted runs on disk (dnflow.spill), so memory is bounded by a run's keys and
+an external sort's rows, whatever the size of the search. The first character of a key
+says what it is, the rest is the key itself:
 
 - ``A@handle`` → id: an author's handle, first seen;
 - ``M``, ``R``, ``Q``, ``P`` + source NUL target → [weight, first, last]: mentions,
@@ -21,12 +24,13 @@ character of a key says what it is, the rest is the key itself:
 Times are the posts' ``created_at`` text; a post without one does not move first or
 last (``_NO_FIRST``/``""`` sort after and before every time). Writing resolves handles
 by two sort-merge joins with the aliases and sums the edges that became one, by sorts
-that hold at most ``spill.RANK_CHUNK`` rows (a Spilled part) or in memory (a part that
-fits there), the same rows either way.
+that hold at most ``RANK_CHUNK`` rows (more than ``SUM_CHUNK`` keys) or in memory (a
+search whose keys fit in one dict), the same rows either way.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import spill
-from dnflow.counting import COUNTS, Count, Output, Page, Spilled, write_csv
+from dnflow.counting import COUNTS, Count, Output, Page, read_rows, write_csv
 from dnflow.counting.gexf import write_gexf
 
 EDGE_HEADER = ("source", "target", "weight", "first", "last")
@@ -46,6 +50,10 @@ GEXF_FILE = "network.gexf"
 _NO_FIRST = "~"  # after every ISO time: a post without a time never is the first
 SEP = "\0"
 _AT_URI = "at://"
+# keys summed in a dict before they go to a sorted run, and rows an external sort holds
+# at once: about 60 and 50 MB of Python objects (a network's items are small)
+SUM_CHUNK = 200_000
+RANK_CHUNK = 200_000
 
 
 def account(a: Any) -> str | None:
@@ -71,19 +79,6 @@ def _rt_handle(text: str) -> str | None:
     return None
 
 
-def _add(part: dict, key: str, t: str) -> None:
-    v = part.get(key)
-    if v is None:
-        part[key] = [1, t or _NO_FIRST, t]
-    else:
-        v[0] += 1
-        if t:
-            if t < v[1]:
-                v[1] = t
-            if t > v[2]:
-                v[2] = t
-
-
 def _targets(p: Any) -> Iterator[tuple[str, str]]:
     """(kind letter, target account) of each edge a post makes, each once."""
     if p.kind == "repost":
@@ -105,30 +100,15 @@ def _targets(p: Any) -> Iterator[tuple[str, str]]:
             yield "P", tgt
 
 
-def _node(part: dict, src: str, p: Any, t: str) -> None:
-    a = p.author
-    key = "N" + src
-    v = part.get(key)
-    if v is None:
-        part[key] = [1, t or _NO_FIRST, t, a.followers, a.handle]
-        return
-    v[0] += 1
-    if t and t < v[1]:
-        v[1] = t
-    if t >= v[2]:
-        v[2], v[3], v[4] = t, a.followers, a.handle
-
-
-def _alias(part: dict, a: Any) -> None:
-    if a.id and a.handle:
-        key = "A@" + a.handle.casefold()
-        if key not in part:
-            part[key] = a.id
-
 
 @COUNTS.register
 class Networks(Count):
+    """Streamed, not held: ``rows`` gives each page's (key, value) items (the keys and
+    values above, each post's own), the pass appends them to a file of rows beside
+    tweets.csv, and ``write`` sums them by sorted runs (dnflow.spill)."""
+
     name = "networks"
+    streamed = True
     outputs = (
         Output(FILES["M"], EDGE_HEADER, "who mentions whom: source, target, {posts}, "
                "first, last"),
@@ -140,48 +120,17 @@ class Networks(Count):
         Output(GEXF_FILE, (), "the account networks in one GEXF 1.3 file, for Gephi"),
     )
 
-    def start(self) -> dict:
-        return {}
+    def start(self) -> None:
+        return None
 
-    def take(self, part: dict, posts: Page) -> dict:
-        for p, src_post in zip(posts, posts.sources, strict=True):
-            src = account(p.author)
-            if src is None:
-                continue
-            t = p.created_at or ""
-            if "F" + p.platform not in part:
-                part["F" + p.platform] = p.platform
-            _node(part, src, p, t)
-            _alias(part, p.author)
-            if p.reposted is not None:
-                _alias(part, p.reposted.author)
-            for kind, tgt in _targets(p):
-                _add(part, kind + src + SEP + tgt, t)
-            tags = src_post.hashtags
-            if tags and len(tags) > 1:
-                distinct = sorted({h.casefold() for h in tags})
-                for i, a in enumerate(distinct):
-                    for b in distinct[i + 1:]:
-                        _add(part, "H" + a + SEP + b, t)
-        return part
+    def take(self, part: None, posts: Page) -> None:
+        return None
 
-    def merge(self, part: dict, later: dict) -> dict:
-        combine = self.combine
-        for k, v in later.items():
-            known = part.get(k)
-            part[k] = v if known is None else combine(known, v)
-        return part
+    def merge(self, part: None, later: None) -> None:
+        return None
 
-    def dump(self, part: dict) -> dict:
-        return part
-
-    def load(self, data: dict) -> dict:
-        return data
-
-    spills = True
-
-    def items(self, part: dict, order: int) -> Iterable[tuple[Any, Any]]:
-        return part.items()
+    def rows(self, posts: Page) -> list[tuple[str, Any]]:
+        return page_rows(posts)
 
     def combine(self, value: Any, later: Any) -> Any:
         if value.__class__ is str:  # an alias: first seen
@@ -191,33 +140,118 @@ class Networks(Count):
             out += later[3:] if later[2] >= value[2] else value[3:]
         return out
 
-    def distinct(self, part: Any) -> dict[str, int]:
-        return {}
+    def write(self, part: None, outdir: Path, ctx: dict[str, Any]) -> None:
+        path = (ctx.get("rows") or {}).get(self.name)
+        spiller = spill.Spiller(outdir / f".{self.name}-spill")
+        try:
+            summed = summed_rows(path, self.combine, spiller)
+            if isinstance(summed, spill.Run):
+                items = _of_run(summed)
+                sort = _external(spiller)
+                edges: Iterable[tuple] = resolved_edges(items, sort)
+            else:
+                items = _of_dict(summed)
+                sort = _in_memory
+                edges = resolved_in_memory(summed)
+            # not in summary.json: the summaries of searches made before stay as they were
+            ctx["networks"] = write_networks(edges, items, sort, outdir)
+            platforms = ",".join(k[1:] for k, _ in items("F"))
+            write_gexf(outdir / GEXF_FILE, [outdir / FILES[k] for k in KINDS],
+                       nodes(items), platforms, sort)
+        finally:
+            spill.remove_folder(spiller.folder)
 
-    def summary(self, part: Any) -> dict[str, Any]:
-        return {}
 
-    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
-        if isinstance(part, Spilled):
-            items: Callable[[], Iterable] = part.items
-            sort = _external(part.spiller)
-            edges = resolved_edges(items, sort)
-        else:
-            keys = sorted(part)
-            items = lambda: zip(keys, map(part.__getitem__, keys), strict=True)  # noqa: E731
-            sort = _in_memory
-            edges = resolved_in_memory(part)
-        # not in summary.json: the summaries of searches made before stay as they were
-        ctx["networks"] = write_networks(edges, items, sort, outdir)
-        platforms = ",".join(k[1:] for k, _ in items() if k[0] == "F")
-        write_gexf(outdir / GEXF_FILE, [outdir / FILES[k] for k in KINDS], nodes(items),
-                   platforms, sort)
+def page_rows(posts: Page) -> list[tuple[str, Any]]:
+    """The (key, value) items of a page's posts: an item per author, alias, edge and
+    hashtag pair, and one per platform of the page."""
+    out: list[tuple[str, Any]] = []
+    add = out.append
+    platforms = set()
+    for p, src_post in zip(posts, posts.sources, strict=True):
+        a = p.author
+        src = a.id or ("@" + a.handle.casefold() if a.handle else None)
+        if src is None:
+            continue
+        platforms.add(p.platform)
+        t = p.created_at or ""
+        lo = t or _NO_FIRST
+        add(("N" + src, [1, lo, t, a.followers, a.handle]))
+        if a.id and a.handle:
+            add(("A@" + a.handle.casefold(), a.id))
+        orig = p.reposted
+        if orig is not None and orig.author.id and orig.author.handle:
+            add(("A@" + orig.author.handle.casefold(), orig.author.id))
+        for kind, tgt in _targets(p):
+            add((kind + src + SEP + tgt, [1, lo, t]))
+        tags = src_post.hashtags
+        if tags and len(tags) > 1:
+            distinct = sorted({h.casefold() for h in tags})
+            for i, x in enumerate(distinct):
+                for y in distinct[i + 1:]:
+                    add(("H" + x + SEP + y, [1, lo, t]))
+    for platform in sorted(platforms):
+        add(("F" + platform, platform))
+    return out
+
+
+def summed_rows(path: Path | None, combine: Callable[[Any, Any], Any],
+                spiller: spill.Spiller) -> dict | spill.Run:
+    """The streamed items with equal keys combined in input order: a dict if at most
+    ``SUM_CHUNK`` keys, else one sorted run merged from runs of that many keys."""
+    summed: dict = {}
+    runs: list[spill.Run] = []
+    for block in read_rows(path):
+        get = summed.get
+        for k, v in block:
+            known = get(k)
+            if known is None:
+                summed[k] = v
+            elif known.__class__ is list:  # ``combine`` in place (an alias: first seen)
+                known[0] += v[0]
+                if v[1] < known[1]:
+                    known[1] = v[1]
+                if v[2] >= known[2]:  # the last time, and an author's newest details
+                    known[2:] = v[2:]
+        if len(summed) >= SUM_CHUNK:
+            runs.append(spiller.run("networks", spill.sort_items(summed.items())))
+            summed = {}
+    if not runs:
+        return summed
+    if summed:
+        runs.append(spiller.run("networks", spill.sort_items(summed.items())))
+    del summed
+    run = spiller.run("networks", spill.merged(runs, combine))
+    for r in runs:
+        r.drop()
+    return run
 
 
 # ---------------------------------------------------------------- writing
 
 
 Sort = Callable[[Iterable, Callable], Iterable]
+# the summed items whose keys start with one of the letters given, in key order
+Items = Callable[[str], Iterable[tuple[str, Any]]]
+EDGE_KEYS = "".join(sorted(KINDS))
+
+
+def _of_dict(summed: dict) -> Items:
+    keys = sorted(summed)
+
+    def items(letters: str) -> Iterator[tuple[str, Any]]:
+        for letter in letters:  # keys of one letter are together: bisect their ends
+            lo = bisect_left(keys, letter)
+            hi = bisect_left(keys, chr(ord(letter) + 1), lo)
+            for k in keys[lo:hi]:
+                yield k, summed[k]
+    return items
+
+
+def _of_run(run: spill.Run) -> Items:
+    def items(letters: str) -> Iterator[tuple[str, Any]]:
+        return ((k, v) for k, v in run.items() if k[0] in letters)
+    return items
 
 
 def _in_memory(rows: Iterable, key: Callable) -> Iterable:
@@ -226,7 +260,7 @@ def _in_memory(rows: Iterable, key: Callable) -> Iterable:
 
 def _external(spiller: spill.Spiller) -> Sort:
     def sort(rows: Iterable, key: Callable) -> Iterable:
-        return spill.ranked(rows, key, spiller, spill.RANK_CHUNK)
+        return spill.ranked(rows, key, spiller, RANK_CHUNK)
     return sort
 
 
@@ -262,11 +296,11 @@ def _joined(rows: Iterable[tuple], names: Iterator[tuple[str, str]], at: int) ->
 _EDGE = itemgetter(0, 1, 2)
 
 
-def resolved_edges(items: Callable[[], Iterable], sort: Sort) -> Iterator[tuple]:
+def resolved_edges(items: Items, sort: Sort) -> Iterator[tuple]:
     """Every account edge once, handles resolved and edges that became one summed, in
     (kind, source, target) order."""
-    rows = _joined(sort(_edges(items()), itemgetter(2)), aliases(items()), 2)
-    rows = _joined(sort(rows, itemgetter(1)), aliases(items()), 1)
+    rows = _joined(sort(_edges(items(EDGE_KEYS)), itemgetter(2)), aliases(items("A")), 2)
+    rows = _joined(sort(rows, itemgetter(1)), aliases(items("A")), 1)
     for key, group in groupby(sort(rows, _EDGE), key=_EDGE):
         w, lo, hi = 0, _NO_FIRST, ""
         for row in group:
@@ -308,7 +342,7 @@ def resolved_in_memory(part: dict) -> list[tuple]:
     return [(*k, *v) for k, v in out.items()]
 
 
-def write_networks(edges: Iterable[tuple], items: Callable[[], Iterable], sort: Sort,
+def write_networks(edges: Iterable[tuple], items: Items, sort: Sort,
                    outdir: Path) -> dict[str, int]:
     """The four account edge lists (``edges``: resolved) and the hashtags' one; how many
     edges each has."""
@@ -328,8 +362,7 @@ def write_networks(edges: Iterable[tuple], items: Callable[[], Iterable], sort: 
     for kind in KINDS:
         if kind not in done:
             write_csv(outdir / FILES[kind], EDGE_HEADER, ())
-    tags = (("H", *k[1:].split(SEP), v[0], v[1], v[2])
-            for k, v in items() if k[0] == "H")
+    tags = (("H", *k[1:].split(SEP), v[0], v[1], v[2]) for k, v in items("H"))
     n = [0]
 
     def counted_tags(rows: Iterable) -> Iterator:
@@ -341,8 +374,7 @@ def write_networks(edges: Iterable[tuple], items: Callable[[], Iterable], sort: 
     return counts
 
 
-def nodes(items: Callable[[], Iterable]) -> Iterator[tuple[str, list]]:
+def nodes(items: Items) -> Iterator[tuple[str, list]]:
     """(account, [posts, first, last, followers, handle]) of every author, by account."""
-    for k, v in items():
-        if k[0] == "N":
-            yield k[1:], v
+    for k, v in items("N"):
+        yield k[1:], v

@@ -307,6 +307,31 @@ def _metrics(raw: dict) -> dict[str, Any]:
     return out
 
 
+def _quoted_account(quote: Any) -> str | None:
+    """The quoted status's author, keyed as authors are (the networks' quote edge)."""
+    qs = quote.get("quoted_status") if isinstance(quote, dict) else None
+    return _author(qs.get("account")).id if isinstance(qs, dict) else None
+
+
+def _replied_account(raw: dict) -> str | None:
+    """The replied-to account (the networks' reply edge). A status names it by its id on
+    the instance asked, not by the URI authors are keyed by: the author's own URI for a
+    reply to themselves, else "@" and the handle of the mention with that id (the
+    networks resolve a handle to an author's URI), else None."""
+    rid = raw.get("in_reply_to_account_id")
+    if rid is None or isinstance(rid, bool):
+        return None
+    rid = str(rid)
+    own = raw.get("account")
+    if isinstance(own, dict) and str(own.get("id")) == rid:
+        return _author(own).id
+    for m in raw.get("mentions") or ():
+        if isinstance(m, dict) and str(m.get("id")) == rid:
+            handle = full_acct(m.get("acct") or m.get("username"), m.get("url"))
+            return "@" + handle.casefold() if handle else None
+    return None
+
+
 def _quote_of(quote: Any) -> str | None:
     if not isinstance(quote, dict):
         return None
@@ -351,7 +376,8 @@ def _status(raw: dict) -> Post:
         _str_or_none(raw.get("in_reply_to_id")), None, _hashtags(raw.get("tags"), anchors),
         _mentions(raw.get("mentions")), _links(anchors, raw), _media(raw.get("media_attachments")),
         _str_or_none(app.get("name")) if isinstance(app, dict) else None, _metrics(raw),
-        uri=uri if isinstance(uri, str) else None)
+        uri=uri if isinstance(uri, str) else None,
+        reply_user=_replied_account(raw), quote_user=_quoted_account(raw.get("quote")))
     if optouts.withholds(raw.get("account")):
         return optouts.withhold(rec)
     return rec

@@ -159,7 +159,7 @@ def search_context(summary_dir: Path, slug: str,
     }
 
 
-def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
+def raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
     """(download name, path) of every input file the summary read; names made unique."""
     out: list[tuple[str, Path]] = []
     used: set[str] = set()
@@ -262,7 +262,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     files, members = [], []
     w = tx.words(platform)
     left_out = set()  # zip members ({slug}/name) left out: each is its own download
-    for out in outputs.manifest():
+    for out in outputs.downloads():
         src = summary_dir / out.name
         if src.is_file():
             if out.grows:  # the page's own copy (an update appends to the summary's)
@@ -289,7 +289,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     # raw answers hold what a withheld post's record does not (text, handles): only a
     # search that includes opted-out accounts publishes them
     withheld = platform.withholds_authors and not summary.get("include_opted_out")
-    for name, src in [] if withheld else _raw_files(summary, base):
+    for name, src in [] if withheld else raw_files(summary, base):
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -310,6 +310,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw_more": more,
         "raw_total": len(raw),
         "raw_withheld": withheld,
+        "bag": None,  # the search's BagIt bag, where build_page is given one
     }
 
 
@@ -319,12 +320,19 @@ def render_page(ctx: Mapping[str, Any]) -> str:
 
 def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
                slug: str, base: str | Path | None = None,
-               runs: Sequence[str | Path] | None = None) -> None:
-    """Write site/<slug>/index.html and site/<slug>/downloads/ for one search."""
+               runs: Sequence[str | Path] | None = None,
+               bag: str | Path | None = None) -> None:
+    """Write site/<slug>/index.html and site/<slug>/downloads/ for one search (``bag``:
+    its BagIt bag, dnflow.bag, offered beside the zip)."""
     summary_dir, page, downloads = Path(summary_dir), Path(page), Path(downloads)
     ctx = search_context(summary_dir, slug, runs)
     ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
                                        Path(base) if base else None)
+    if bag is not None and Path(bag).is_file():
+        link_or_copy(Path(bag), downloads / Path(bag).name)
+        ctx["downloads"]["bag"] = {"name": Path(bag).name,
+                                   "href": f"downloads/{Path(bag).name}",
+                                   "size": sd.size_text(Path(bag).stat().st_size)}
     write_text(page, render_page(ctx))
     log.info("wrote %s (%d posts)", page, ctx["tweets"])
 

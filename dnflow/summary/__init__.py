@@ -33,7 +33,7 @@ from dnflow.summary.parallel import (
     merge_workers,
     plan,
 )
-from dnflow.summary.passes import EMPTY_SPAN, STREAMED, Pass, Streams
+from dnflow.summary.passes import ALL_STREAMS, EMPTY_SPAN, ROWS, STREAMED, Pass, Streams
 
 __all__ = ["PARALLEL_MIN_BYTES", "plan", "summarize", "write_failed"]
 
@@ -134,12 +134,12 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             if state is None:
                 st.drop_spilled(state_dir)
         stream_dir = state_dir
-        stream_paths = {name: state_dir / name for name in STREAMED}
+        stream_paths = {name: state_dir / name for name in ALL_STREAMS}
     else:
         stream_dir = outdir
-        stream_paths = {name: outdir / f".{name}.tmp" for name in STREAMED}
+        stream_paths = {name: outdir / f".{name}.tmp" for name in ALL_STREAMS}
     if state_dir is not None:
-        for name in STREAMED:
+        for name in ALL_STREAMS:
             # outputs are hard links to the state's files (linked again at the end), which
             # an update appends to and a count from scratch rewrites: ours go first
             (outdir / name).unlink(missing_ok=True)
@@ -252,8 +252,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
         for name in STREAMED:
             st.publish(state_dir / name, outdir / name)
     else:
-        for name, path in stream_paths.items():
-            os.replace(path, outdir / name)
+        for name in STREAMED:
+            os.replace(stream_paths[name], outdir / name)
     sources = _sources(p.stats, files)
     if log is not None:
         for s in sources[done:]:
@@ -268,9 +268,15 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
             st.publish(state_dir / "users.csv", outdir / "users.csv")
         return n
 
-    summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
-                            p.skipped_sample, p.api_errors, users_written,
-                            left_out=len(p.left_out))
+    rows = {name: stream_paths[stream] for name, stream in ROWS.items()}
+    try:
+        summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
+                                p.skipped_sample, p.api_errors, users_written,
+                                left_out=len(p.left_out), rows=rows)
+    finally:
+        if state_dir is None:  # else the state keeps them, appended by the next update
+            for path in rows.values():
+                path.unlink(missing_ok=True)
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
@@ -281,10 +287,12 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any, left_out: int = 0) -> dict[str, Any]:
+                  api_errors: int, users_written: Any, left_out: int = 0,
+                  rows: dict[str, Path] | None = None) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
-    table writes it) and says how many authors there are."""
+    table writes it) and says how many authors there are; ``rows``: each streamed
+    count's file of rows."""
     parts = tally.parts
     summary: dict[str, Any] = {
         "slug": meta.get("slug"),
@@ -312,7 +320,8 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
             summary[key] = meta[key]
     if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
         summary["left_out"] = left_out
-    ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
+    ctx: dict[str, Any] = {"summary": summary, "users_written": users_written,
+                           "rows": rows or {}}
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)
         parts[c.name] = None  # its memory goes back before the next one writes

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow import formats, outputs, record, spill
-from dnflow.counting import COUNTS, Tally, seen_key
+from dnflow.counting import COUNTS, Tally, seen_key, write_rows
 from dnflow.record import MAX_ID_CHARS, id_problem
 from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row
 from dnflow.sources import archive
@@ -29,6 +29,10 @@ AUTHORS = COUNTS["authors"]  # its parts go to the authors' table (dnflow.usersc
 # the streamed outputs (dnflow.outputs), in the order a pass writes them
 STREAMED = (outputs.POSTS.name, outputs.IDS.name, outputs.SKIPPED.name)
 SKIPPED_HEADER = outputs.SKIPPED.header
+# the streamed counts' files of rows (not outputs: their counts read them when writing)
+ROWS = {c.name: f".{c.name}-rows" for c in COUNTS if c.streamed}
+# every file a pass appends to: what a worker's parts, a state's lengths cover
+ALL_STREAMS = STREAMED + tuple(ROWS.values())
 
 
 class Streams:
@@ -40,6 +44,9 @@ class Streams:
         self.tweets = open(paths["tweets.csv"], mode)  # noqa: SIM115
         self.ids = open(paths["tweet-ids.txt"], mode)  # noqa: SIM115
         self.skipped_f = open(paths["skipped.csv"], mode)  # noqa: SIM115
+        # (count, file) of each streamed count (none where nothing is counted)
+        self.rows = [(COUNTS[name], open(paths[stream], mode))  # noqa: SIM115
+                     for name, stream in ROWS.items() if stream in paths]
         if header:
             self.tweets.write(csv_line(TWEETS_CSV_HEADER).encode())
             self.skipped([SKIPPED_HEADER])
@@ -50,7 +57,7 @@ class Streams:
         self.skipped_f.write(buf.getvalue().encode())
 
     def close(self) -> None:
-        for f in (self.tweets, self.ids, self.skipped_f):
+        for f in (self.tweets, self.ids, self.skipped_f, *(f for _, f in self.rows)):
             f.close()
 
 
@@ -172,6 +179,7 @@ class Pass:
         seen = tally.seen
         tweets_f = self.streams.tweets
         ids_f = self.streams.ids
+        row_files = self.streams.rows
         skips: list[Skip] = []
         bad: list[tuple[int, str]] = []
         base = None  # line number of the range's first line, worked out if a line is skipped
@@ -207,7 +215,9 @@ class Pass:
                              for i, why in bad)
                 bad.clear()
             if ids:
-                tally.take(recs)
+                page = tally.take(recs)
+                for count, f in row_files:
+                    write_rows(f, count.rows(page))
                 if self.span is not None:
                     self.span = union(self.span, int_span(keys))
                 new += len(ids)

@@ -40,9 +40,9 @@ from pathlib import Path
 
 from dnflow import formats, spill
 from dnflow.counting import COUNTS, Tally, seen_key
-from dnflow.summary.passes import AUTHORS, EMPTY_SPAN, STREAMED, Pass, union
+from dnflow.summary.passes import ALL_STREAMS, AUTHORS, EMPTY_SPAN, Pass, union
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 # a spilled search's update numbers its keys from (its generation + 1) << GENERATION_BITS,
 # above its workers' (dnflow.summary.parallel.ORDER_BITS)
 GENERATION_BITS = 48
@@ -173,7 +173,7 @@ def save_spilled(state_dir: Path, state: dict, runs: dict[str, spill.Run],
         kept[name] = run.meta()
     seen_meta = kept.pop("seen")
     state = {**state, "runs": kept, "seen": seen_meta,
-             "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED}}
+             "lengths": {name: (state_dir / name).stat().st_size for name in ALL_STREAMS}}
     _write_files(state_dir, [(SPILLED, marshal.dumps(state))])
     named = {m["file"] for m in (*kept.values(), seen_meta) if m is not None}
     for path in state_dir.glob("*.run"):
@@ -299,7 +299,7 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
             "left_out": sorted(p.left_out),
-            "lengths": {name: (state_dir / name).stat().st_size for name in STREAMED},
+            "lengths": {name: (state_dir / name).stat().st_size for name in ALL_STREAMS},
         }
         data = [(name, marshal.dumps(value)) for name, value in
                 ((STATE, state), (HEAD, head))]  # the head last: it is only a hint

@@ -1,0 +1,13 @@
+"""Snakemake wrapper: one search's BagIt bag (rules/package.smk, rule bag)."""
+
+import json
+import logging
+from pathlib import Path
+
+from dnflow.bag import make_search_bag
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+make_search_bag(Path(sm.input.summary).parent, Path(sm.output.bag),
+                json.loads(sm.params.archive), runs=list(sm.input.runs))
