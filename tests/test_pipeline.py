@@ -27,9 +27,9 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return res
 
 
-def write_config(workdir: Path, searches: dict) -> None:
+def write_config(workdir: Path, searches: dict, **top: dict) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "searches.yaml").write_text(json.dumps({"searches": searches}))
+    (workdir / "searches.yaml").write_text(json.dumps({**top, "searches": searches}))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def built(tmp_path_factory):
         "empty": {"source": "archive", "files": [str(V2 / "empty.json")]},
         "users": {"source": "archive", "files": [str(V2 / "users.jsonl")]},
         "demo": {"source": "demo", "tweets": 300, "seed": 5, "topic": "news"},
-    })
+    }, archive={"organization": "Test Archive", "email": "a@example.org"})
     first = snakemake(work)
     return work, first
 
@@ -69,6 +69,31 @@ def test_every_page_exists_and_shows_its_numbers(built):
     assert json.loads((work / "data/sets/summary/summary.json").read_text())["tweets"] == 200
     assert json.loads((work / "data/demo/summary/summary.json").read_text())["tweets"] == 300
     assert (work / "site" / "compare.html").exists() and (work / "site" / "feed.xml").exists()
+
+
+def test_every_search_has_a_valid_bag_and_its_parquet_on_its_page(built, tmp_path):
+    import zipfile
+
+    import bagit
+
+    work, _ = built
+    for slug in ("sets", "mpv", "empty", "users", "demo"):
+        downloads = work / "site" / slug / "downloads"
+        bag_zip = downloads / f"{slug}-bag.zip"
+        assert bag_zip.read_bytes() == (work / "data" / slug / "bag" / bag_zip.name).read_bytes()
+        with zipfile.ZipFile(bag_zip) as zf:
+            zf.extractall(tmp_path / slug)
+        bag = bagit.Bag(str(tmp_path / slug / f"{slug}-bag"))
+        bag.validate()
+        assert bag.info["Source-Organization"] == "Test Archive", slug
+        assert set(bag.payload_entries()) >= {"data/posts.parquet", "data/edges-mentions.csv",
+                                              "data/network.gexf", "data/summary.json"}
+        assert (downloads / "posts.parquet").is_file()
+        page = (work / "site" / slug / "index.html").read_text(encoding="utf-8")
+        assert f'href="downloads/{slug}-bag.zip"' in page
+        assert 'href="downloads/posts.parquet"' in page
+    sets = bagit.Bag(str(tmp_path / "sets" / "sets-bag"))
+    assert "data/raw/2sets.jsonl" in sets.payload_entries()
 
 
 def test_title_is_escaped(built):
