@@ -1,14 +1,16 @@
 # What researchers and archives take away, made from a search's summary by jobs of their
 # own (the summary's pass pays for neither): posts.parquet, typed posts for pandas, R and
 # DuckDB (dnflow.parquet), and the search's BagIt bag (dnflow.bag), which the page offers.
-# Needs collected_runs (rules/collect.smk): the bag holds every run record, as the page.
+# Needs collected_runs (rules/collect.smk): the bag holds every run record, as the page;
+# and SUMMARY_FILES (rules/summarize.smk).
 import json
 
 
 rule parquet:
     input:
-        # summary.json is written last of the summary files: it stands for tweets.csv too
+        # both named: under a storage plugin only named inputs are fetched for a job
         summary="data/{slug}/summary/summary.json",
+        posts="data/{slug}/summary/tweets.csv",
     output:
         "data/{slug}/summary/posts.parquet",
     conda:
@@ -22,6 +24,8 @@ rule parquet:
 rule bag:
     input:
         summary="data/{slug}/summary/summary.json",
+        # every file it bags, named (see parquet)
+        files=[f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
         parquet="data/{slug}/summary/posts.parquet",
         runs=lambda wc: collected_runs(wc.slug),
     output:

@@ -404,6 +404,7 @@ SLUGS = sorted(SEARCHES)
 SUMMARY_FILES = {files}
 collected_runs = lambda slug: []
 files_hash = lambda paths: str(len(paths))
+include: {package_smk!r}
 include: {site_smk!r}
 
 rule all:
@@ -420,7 +421,8 @@ def test_site_rules_run_once(site: Path, tmp_path: Path) -> None:
             shutil.rmtree(s)
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(SNAKEFILE.format(slugs=slugs, files=outputs.names(),
-                                          site_smk=str(ROOT / "rules" / "site.smk")))
+                                          site_smk=str(ROOT / "rules" / "site.smk"),
+                                          package_smk=str(ROOT / "rules" / "package.smk")))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path),
            "--cores", "2"]
