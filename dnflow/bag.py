@@ -36,14 +36,11 @@ def published_files(summary_dir: Path, summary: Mapping[str, Any],
     """What the page publishes of a search: its summary files (the pass's and those
     made from them) and its raw inputs under ``raw/``, as the page offers them (no raw
     answers where they would show opted-out accounts)."""
-    from dnflow.site.render import raw_files  # the page's own rule for raw files
+    from dnflow.site.render import published_raw  # the page's own rule for raw files
 
     out = [(o.name, summary_dir / o.name) for o in outputs.downloads()
            if (summary_dir / o.name).is_file()]
-    platform = platform_of(summary)
-    if not (platform.withholds_authors and not summary.get("include_opted_out")):
-        out += [(f"raw/{name}", path) for name, path in raw_files(summary, base)]
-    return out
+    return out + [(f"raw/{name}", path) for name, path in published_raw(summary, base)]
 
 
 def bag_info(summary: Mapping[str, Any], archive: Mapping[str, Any] | None) -> dict:

@@ -129,3 +129,15 @@ def test_archive_block_is_checked(block, message):
     with pytest.raises(config.ConfigError) as e:
         config.validate({"searches": {}, "archive": block})
     assert str(e.value) == message
+
+
+def test_raw_files_only_where_the_page_publishes_them(search, tmp_path):
+    """A Mastodon search's raw answers show accounts that opted out: neither the page
+    nor the bag publishes them, unless the search includes opted-out accounts."""
+    read = [{"path": str(TWOSETS), "formats": ["x-v2"]}]
+    x = published_files(search, {"source": "archive", "sources": read}, Path("/"))
+    assert ("raw/2sets.jsonl", TWOSETS) in x
+    masto = {"source": "mastodon", "sources": read}
+    assert not [n for n, _ in published_files(search, masto, Path("/")) if n.startswith("raw/")]
+    opted = published_files(search, {**masto, "include_opted_out": True}, Path("/"))
+    assert ("raw/2sets.jsonl", TWOSETS) in opted

@@ -250,6 +250,19 @@ def sync_copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def raw_withheld(summary: Mapping[str, Any]) -> bool:
+    """Whether a search's raw files stay unpublished: raw answers hold what a withheld
+    post's record does not (text, handles), so only a search that includes opted-out
+    accounts publishes them."""
+    return platform_of(summary).withholds_authors and not summary.get("include_opted_out")
+
+
+def published_raw(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
+    """(download name, path) of the raw files the page publishes (the bag holds the
+    same: dnflow.bag.published_files)."""
+    return [] if raw_withheld(summary) else raw_files(summary, base)
+
+
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                     summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
     """Copy summary files (dnflow.outputs' manifest) and raw inputs under ``downloads``,
@@ -286,10 +299,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    # raw answers hold what a withheld post's record does not (text, handles): only a
-    # search that includes opted-out accounts publishes them
-    withheld = platform.withholds_authors and not summary.get("include_opted_out")
-    for name, src in [] if withheld else raw_files(summary, base):
+    withheld = raw_withheld(summary)
+    for name, src in published_raw(summary, base):
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
