@@ -40,3 +40,4 @@ onsuccess:
 
 onerror:
     report_failed_summaries()
+    rescue_site(log)

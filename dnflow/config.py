@@ -228,6 +228,8 @@ def archive_files(slug: str, search: dict, workdir: str | Path = ".") -> list[st
     if isinstance(patterns, str):
         patterns = [patterns]
     out: list[str] = []
+    seen: set[tuple[int, int]] = set()  # a file reached by two names (links, a glob
+    # through a symlink loop) is read and published once, under its first name
     for pattern in patterns:
         expanded = Path(workdir, pattern)
         if glob.has_magic(pattern):
@@ -240,7 +242,9 @@ def archive_files(slug: str, search: dict, workdir: str | Path = ".") -> list[st
                 raise ConfigError(f"search '{slug}', key 'files': no such file {pattern!r}")
             matches = [str(expanded)]
         for m in matches:
-            rel = m if Path(pattern).is_absolute() else os.path.relpath(m, workdir)
-            if rel not in out:
-                out.append(rel)
+            st = os.stat(m)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            out.append(m if Path(pattern).is_absolute() else os.path.relpath(m, workdir))
     return out

@@ -5,6 +5,7 @@ import os
 import sys
 
 from dnflow import config as dnconfig
+from dnflow import jobs_collect as dnjobs_collect
 from dnflow.sources import source_of as _source_of
 
 try:
@@ -38,7 +39,9 @@ def raw_inputs(wildcards):
     """The files a search's summary reads, in order (its source says which)."""
     collected(wildcards.slug)  # a source that collects: after the current window's job
     s = SEARCHES[wildcards.slug]
-    return _source_of(s).raw_inputs(wildcards.slug, s, os.getcwd())
+    return dnjobs_collect.brace_free(
+        wildcards.slug, _source_of(s).raw_inputs(wildcards.slug, s, os.getcwd())
+    )
 
 
 def files_hash(paths):
@@ -60,3 +63,14 @@ def report_failed_summaries():
 
     for line in failed_summaries(SLUGS, rules.summarize.log[0]):
         logger.warning(line)
+
+
+def rescue_site(snakemake_log):
+    """After a run that stopped on failed jobs: the index, compare page and feed all the
+    same, each search whose job failed marked failed with its reason (dnflow.site.rescue)."""
+    from dnflow.site.rescue import rescue
+
+    try:
+        rescue({slug: search_meta(slug) for slug in SLUGS}, snakemake_log)
+    except Exception as e:  # the run has failed already: say why the site could not be made
+        logger.error(f"dnflow: the site could not be built after the failure: {e}")

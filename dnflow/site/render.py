@@ -207,7 +207,9 @@ def write_zip(zip_path: Path, members: Iterable[tuple[str, Path]]) -> None:
 
 def link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link where the filesystem allows: raw archives can be gigabytes, and neither
-    side is ever modified in place (dnflow writes new files and renames them)."""
+    side is ever modified in place (dnflow writes new files and renames them). A
+    symbolic link is followed: a link to it could dangle where the site is served."""
+    src = Path(os.path.realpath(src))
     try:
         os.link(src, dst)
     except OSError:
@@ -332,9 +334,12 @@ def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
 
 def index_entries(searches: Sequence[tuple[str, Path]],
                   every: Mapping[str, Any] | None = None,
-                  runs: Mapping[str, Sequence[str | Path]] | None = None
+                  runs: Mapping[str, Sequence[str | Path]] | None = None,
+                  failures: Mapping[str, str] | None = None,
                   ) -> list[dict[str, Any]]:
     """One row per search for the index and the feed, with status and staleness.
+    ``failures``: slug → why a job of this run failed (dnflow.site.rescue), shown as the
+    search's run error over a summary of an earlier run.
 
     "Stale" is judged against the newest update of any search on the site (no clock), so
     the index is deterministic; a small script on the index also compares with the
@@ -362,8 +367,9 @@ def index_entries(searches: Sequence[tuple[str, Path]],
             "w": w,
             "status": sd.status_of(s),
             "error": s.get("error"),
-            "run_error": (latest.get("error") or "the run failed")
-            if latest and latest.get("status") == "failed" else None,
+            "run_error": (failures or {}).get(slug) or (
+                (latest.get("error") or "the run failed")
+                if latest and latest.get("status") == "failed" else None),
             "tweets": sd.to_int(s.get("tweets")),
             "users": sd.to_int(s.get("users")),
             "first": s.get("first"),
@@ -470,13 +476,15 @@ def xml_chars(text: str) -> str:
 
 def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                every: Mapping[str, Any] | None = None,
-               runs: Mapping[str, Sequence[str | Path]] | None = None) -> None:
+               runs: Mapping[str, Sequence[str | Path]] | None = None,
+               failures: Mapping[str, str] | None = None) -> None:
     """Write index.html, compare.html, feed.xml and style.css under ``out_dir``.
 
-    ``runs`` maps a slug to its run record files (see ``search_context``)."""
+    ``runs`` maps a slug to its run record files (see ``search_context``); ``failures``
+    as for :func:`index_entries`."""
     out = Path(out_dir)
     pairs = [(slug, Path(d)) for slug, d in searches]
-    entries = index_entries(pairs, every, runs)
+    entries = index_entries(pairs, every, runs, failures)
     env = environment()
     updated = max((e["updated"] for e in entries if e["updated"]), default=None)
     totals = {
