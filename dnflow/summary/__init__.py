@@ -34,6 +34,7 @@ from dnflow.summary.parallel import (
     plan,
 )
 from dnflow.summary.passes import EMPTY_SPAN, STREAMED, Pass, Streams
+from dnflow.summary.progress import Progress
 
 __all__ = ["PARALLEL_MIN_BYTES", "plan", "summarize", "write_failed"]
 
@@ -123,6 +124,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
                spiller: spill.Spiller | None, spill_keys: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    keys = st.file_keys(files)
     state = early = None
     if state_dir is not None:
         state_dir = Path(state_dir)
@@ -153,16 +155,18 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     if state and log is not None:
         log.write(f"incremental: {done} files already counted, {len(files) - done} new"
                   f"{' (counted while the state loaded)' if early else ''}\n")
+    todo = sum(f.stat().st_size for f in files[done:])
     try:
-        if early is not None:
-            # new posts are newer than the counted ones, usually: then ids need no lookup
-            tally = p.tally
-            merge_workers(p, early, authors,
-                          lambda: tally.seen.update(st.read_seen(state_dir, state)))
-        else:
-            runs = plan(files[done:], workers, min_parallel_bytes)
-            runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
-            count_all(p, runs, stream_dir, authors)
+        with Progress(lambda: p.tally.posts, todo, log):
+            if early is not None:
+                # new posts are newer than the counted ones, usually: then ids need no lookup
+                tally = p.tally
+                merge_workers(p, early, authors,
+                              lambda: tally.seen.update(st.read_seen(state_dir, state)))
+            else:
+                runs = plan(files[done:], workers, min_parallel_bytes)
+                runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
+                count_all(p, runs, stream_dir, authors)
         hand_over(p, authors)
     except BaseException:
         streams.close()
@@ -173,8 +177,8 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     finally:
         if early is not None:
             end_workers(early)
-    return _finish(p, streams, files, outdir, meta, log, state_dir, state, stream_paths,
-                   authors, done)
+    return _finish(p, streams, files, keys, outdir, meta, log, state_dir, state,
+                   stream_paths, authors, done)
 
 
 def _open_state(state_dir: Path, files: list[Path],
@@ -223,11 +227,12 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     return p
 
 
-def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
-            meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
+def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, int, int]],
+            outdir: Path, meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
             state: dict | None, stream_paths: dict[str, Path], authors: userscsv.Authors,
             done: int) -> dict[str, Any]:
-    """users.csv, the state and every other output, once every post is counted."""
+    """users.csv, the state and every other output, once every post is counted.
+    ``keys``: the files' sizes and times before they were read (st.file_keys)."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
     spilled = seen_run = None
@@ -246,9 +251,9 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     pending = saving = None
     if state_dir is not None:
         if spilled is not None:
-            pending = st.spilled_state(p, files, state)  # saved once its runs are written
+            pending = st.spilled_state(p, keys, state)  # saved once its runs are written
         else:
-            saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
+            saving = st.save_state(state_dir, p, keys, first_span, state, tokens[1])
         for name in STREAMED:
             st.publish(state_dir / name, outdir / name)
     else:
@@ -268,23 +273,31 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
             st.publish(state_dir / "users.csv", outdir / "users.csv")
         return n
 
+    # a file that changed while it was read (an archive still being written): what was
+    # read is counted, and the next run counts it again (its state no longer matches)
+    changed = [str(f) for f, k, now in zip(files, keys, st.file_keys(files), strict=True)
+               if k != now]
+    if changed and log is not None:
+        log.write(f"changed while read, counted again by the next run: {', '.join(changed)}\n")
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
                             p.skipped_sample, p.api_errors, users_written,
-                            left_out=len(p.left_out))
+                            left_out=len(p.left_out), changed=changed)
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
     if pending is not None:
-        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1])
+        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1], state)
     return summary
 
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any, left_out: int = 0) -> dict[str, Any]:
+                  api_errors: int, users_written: Any, left_out: int = 0,
+                  changed: list[str] | None = None) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
-    table writes it) and says how many authors there are."""
+    table writes it) and says how many authors there are; ``changed``: input files that
+    changed while they were read."""
     parts = tally.parts
     summary: dict[str, Any] = {
         "slug": meta.get("slug"),
@@ -312,6 +325,8 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
             summary[key] = meta[key]
     if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
         summary["left_out"] = left_out
+    if changed:
+        summary["changed_while_read"] = changed
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)
