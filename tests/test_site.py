@@ -332,7 +332,7 @@ def test_many_raw_files_are_all_listed_on_their_own_page(tmp_path: Path) -> None
         path = tmp_path / "in" / f"chunk {i:03d}#<b>.jsonl"
         path.parent.mkdir(exist_ok=True)
         path.write_text("{}\n")
-        raw.append({"path": str(path)})
+        raw.append({"path": str(path), "formats": ["v2-page"]})
     summary = {"title": "Many <chunks>", "sources": raw}
     (tmp_path / "s").mkdir()
     got = build_downloads(tmp_path / "s", tmp_path / "d", "many", summary)

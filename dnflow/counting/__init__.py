@@ -120,9 +120,14 @@ class Count:
         """Entries of summary.json's ``counts``: how many distinct values there are."""
         return {}
 
+    def context(self, part: Any, ctx: dict[str, Any]) -> None:
+        """Before any count writes: leave in ``ctx`` what every count's ``write`` may
+        need of this one (whatever their order)."""
+
     def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
-        """Write ``outputs`` into ``outdir``. ``ctx`` holds the summary so far and what
-        earlier counts left for later ones (in registry order)."""
+        """Write ``outputs`` into ``outdir``. ``ctx`` holds the summary so far, what
+        every count's ``context`` left, and what earlier counts left for later ones (in
+        registry order)."""
 
     def sections(self) -> list[Section]:
         """The page's ranked tables fed by this count's files."""

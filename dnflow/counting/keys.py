@@ -22,6 +22,7 @@ from dnflow.counting import (
     ranked_counts,
     write_csv,
 )
+from dnflow.optouts import WITHHELD_ACCOUNTS, WITHHELD_MENTIONED, hidden_mention
 
 
 class KeyCount(Count):
@@ -144,6 +145,22 @@ class Mentions(KeyCount):
 
     def keys(self, posts: Page) -> list:
         return _folded(posts, "mentions")
+
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        rows = ranked_counts(part)
+        hidden = ctx.get(WITHHELD_ACCOUNTS)
+        if hidden:  # a withheld author's handle shows as "an account" (dnflow.optouts)
+            mentioned = ctx[WITHHELD_MENTIONED] = []
+
+            def hide(rows: Any) -> Any:
+                for k, c in rows:
+                    shown = hidden_mention(k, hidden)
+                    if shown != k:
+                        mentioned.append(k)
+                    yield shown, c
+
+            rows = hide(rows)
+        write_csv(outdir / self.file, self.header, rows)
 
 
 @COUNTS.register

@@ -212,6 +212,9 @@ def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | 
         elif kind == "lang":
             name = LANGUAGES.get(value)
             label = f"{name} ({value})" if name else value
+        elif kind == "user" and optouts.is_hidden(value):  # a withheld author mentioned
+            out.append(_row(optouts.ANONYMOUS, None, count, total))
+            continue
         else:
             label = prefix + value
         out.append(_row(label, tx.value_link(kind, value, platform), count, total))

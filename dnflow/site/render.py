@@ -8,18 +8,18 @@ anything downstream. Relative links only, so the site works from file:// and any
 
 from __future__ import annotations
 
-import re
 import base64
 import hashlib
 import logging
 import os
+import re
 import shutil
 import zipfile
-from urllib.parse import quote
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -27,6 +27,8 @@ from markupsafe import Markup
 
 from dnflow import counting, outputs
 from dnflow.counting import Section
+from dnflow.formats import FORMATS
+from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
@@ -157,14 +159,28 @@ def search_context(summary_dir: Path, slug: str,
     }
 
 
-def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
-    """(download name, path) of every input file the summary read; names made unique."""
+def _withholds(platform: Platform, formats: list[str], summary: Mapping[str, Any]) -> bool:
+    """Whether a raw file stays unpublished: raw answers hold what a withheld post's
+    record does not (text, handles), so a file of a platform whose authors may be
+    withheld (the search's, or that of any format the file was read in: an archive can
+    mix platforms) is published only by a search that includes opted-out accounts."""
+    if summary.get("include_opted_out"):
+        return False
+    return platform.withholds_authors or any(
+        f in FORMATS and PLATFORMS[FORMATS[f].platform].withholds_authors for f in formats)
+
+
+def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path, list[str]]]:
+    """(download name, path, formats) of every input file the summary read as an archive (a
+    format of posts recognised in it); names made unique. A file named as an archive
+    that held none (a path outside the project given by mistake, a file a failed
+    summary never read) is not published."""
     out: list[tuple[str, Path]] = []
     used: set[str] = set()
     gone = []
     for i, s in enumerate(summary.get("sources") or ()):
         p = s.get("path") if isinstance(s, Mapping) else None
-        if not p:
+        if not p or not s.get("formats"):
             continue
         path = Path(p) if Path(p).is_absolute() else base / p
         if not path.is_file():
@@ -174,7 +190,7 @@ def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]
         if name in used or name.startswith("."):
             name = f"{i + 1:04d}-{name}"
         used.add(name)
-        out.append((name, path))
+        out.append((name, path, list(s["formats"])))
     if gone:
         log.warning("%d input files are gone, not offered for download: %s",
                     len(gone), ", ".join(gone[:5]) + (", …" if len(gone) > 5 else ""))
@@ -286,10 +302,11 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    # raw answers hold what a withheld post's record does not (text, handles): only a
-    # search that includes opted-out accounts publishes them
-    withheld = platform.withholds_authors and not summary.get("include_opted_out")
-    for name, src in [] if withheld else _raw_files(summary, base):
+    withheld = False
+    for name, src, fmts in _raw_files(summary, base):
+        if _withholds(platform, fmts, summary):
+            withheld = True
+            continue
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})

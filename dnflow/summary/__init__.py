@@ -329,6 +329,8 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
         summary["changed_while_read"] = changed
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
+        c.context(parts[c.name], ctx)
+    for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)
         parts[c.name] = None  # its memory goes back before the next one writes
     write_json(outdir / "summary.json", summary)
