@@ -14,7 +14,11 @@ import signal
 import subprocess
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dnflow import jobs
+from dnflow.jobs_collect import brace_free, shown_path
 from dnflow.site.rescue import failed_jobs
 
 from .conftest import ROOT, V2
@@ -133,3 +137,29 @@ def test_failed_jobs_are_read_from_snakemakes_log(tmp_path):
     assert failed_jobs(log, {"live", "other"}) == {
         "live": ("collect", "logs/collect/live/once.log"),
         "other": ("summarize", "logs/summarize/other.log")}
+
+
+NAME = st.text(st.one_of(st.sampled_from(list("{}<>'\"$;&|* ()[]#%\\`~!é—")),
+                         st.characters(blacklist_categories=("Cs", "Cc"),
+                                       blacklist_characters="/\x00")),
+               min_size=1, max_size=24).filter(lambda n: n not in (".", ".."))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(folder=NAME, name=NAME)
+def test_any_archive_name_reaches_snakemake_without_braces(tmp_path_factory, folder, name):
+    """Generated file names: what Snakemake is given holds no brace (it would read one
+    as a wildcard), names the same file, and the summary shows the name as given."""
+    work = tmp_path_factory.mktemp("names")
+    (work / folder).mkdir()
+    (work / folder / name).write_bytes(b"{}\n")
+    rel = os.path.join(folder, name)
+    old = os.getcwd()
+    os.chdir(work)
+    try:
+        [given_path] = brace_free("s", [rel])
+        assert "{" not in given_path and "}" not in given_path
+        assert os.path.samefile(given_path, rel)
+        assert shown_path(given_path) == os.path.normpath(rel)
+    finally:
+        os.chdir(old)

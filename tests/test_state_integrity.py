@@ -6,6 +6,8 @@ file that grows while it is read is counted again by the next run."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dnflow.generate import write_archive
 from dnflow.summary import summarize
@@ -95,3 +97,20 @@ def test_a_file_that_grows_while_read_is_counted_again_by_the_next_run(tmp_path)
     assert "counted again by the next run" in "".join(log)
     second = summarize([archive], out, META, log=Log(), state_dir=state)
     assert second["tweets"] == 200 and "changed_while_read" not in second
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["state.marshal", "ids.bin", "tweets.csv", "tweet-ids.txt",
+                             "users.csv"]),
+       where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
+def test_any_flipped_bit_of_a_state_never_reaches_the_outputs(tmp_path_factory, files,
+                                                             name, where, bit):
+    tmp = tmp_path_factory.mktemp("flip")
+    run(tmp, files[:2])
+    path = tmp / "state" / name
+    data = bytearray(path.read_bytes())
+    data[int(where * len(data))] ^= 1 << bit
+    path.write_bytes(bytes(data))
+    got, _, _ = run(tmp, files)
+    assert_same(got, scratch(tmp, files))
