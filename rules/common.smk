@@ -5,6 +5,7 @@ import os
 import sys
 
 from dnflow import config as dnconfig
+from dnflow import deletions as _deletions
 from dnflow.sources import source_of as _source_of
 
 try:
@@ -39,6 +40,14 @@ def raw_inputs(wildcards):
     collected(wildcards.slug)  # a source that collects: after the current window's job
     s = SEARCHES[wildcards.slug]
     return _source_of(s).raw_inputs(wildcards.slug, s, os.getcwd())
+
+
+def deletion_inputs(wildcards):
+    """A search's deletions files (dnflow.deletions): the top level's, its own and what
+    `dnflow recheck` found gone."""
+    return _deletions.search_files(
+        wildcards.slug, SEARCHES[wildcards.slug], config, os.getcwd()
+    )
 
 
 def files_hash(paths):

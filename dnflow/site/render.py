@@ -152,6 +152,7 @@ def search_context(summary_dir: Path, slug: str,
         "runs": sd.runs_table(summary, w["posts"]),
         "coverage": sd.coverage_table(summary),
         "opt_outs": sd.opt_outs(summary, platform),
+        "removals": sd.removals(summary),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
     }
@@ -287,7 +288,10 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     # raw answers hold what a withheld post's record does not (text, handles): only a
     # search that includes opted-out accounts publishes them
     withheld = platform.withholds_authors and not summary.get("include_opted_out")
-    for name, src in [] if withheld else _raw_files(summary, base):
+    # nor a search some of whose posts were removed (dnflow.deletions): the raw files
+    # still hold them (filtered copies are not made yet)
+    removed = bool(sd.to_int(summary.get("removed")))
+    for name, src in [] if withheld or removed else _raw_files(summary, base):
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -308,6 +312,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw_more": more,
         "raw_total": len(raw),
         "raw_withheld": withheld,
+        "raw_removed": removed and not withheld,
     }
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import optouts, spill, userscsv
+from dnflow import deletions, optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -74,6 +74,7 @@ def summarize(
     min_parallel_bytes: int = PARALLEL_MIN_BYTES,
     spill_min_bytes: int = spill.SPILL_MIN_BYTES,
     spill_keys: int = spill.SPILL_KEYS,
+    removing: deletions.Deletions | None = None,
 ) -> dict[str, Any]:
     """Read every file of a search once and write all of data/<slug>/summary/.
 
@@ -84,6 +85,7 @@ def summarize(
     docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
     A search of ``spill_min_bytes`` of input or more is counted by runs on disk, each
     process holding at most about ``spill_keys`` keys (dnflow.spill), and keeps no state.
+    ``removing``: the search's deletions (dnflow.deletions): their posts are not counted.
     Returns the summary.json content.
     """
     # records are trees (no cycles), so reference counting frees them all; the cyclic GC
@@ -92,6 +94,9 @@ def summarize(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     optouts.set_policy(meta)  # before the workers fork: they count under it too
+    deletions.activate(removing)  # the same (and part of a state's fingerprint)
+    if log is not None and removing is not None:
+        log.writelines(f"deletions: {why} (line skipped)\n" for why in removing.problems)
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
     size = sum(map(archive.uncompressed_size, files))
@@ -219,6 +224,7 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
     p.api_errors = state["api_errors"]
     p.left_out = set(state.get("left_out") or ())
+    p.removed = set(state.get("removed") or ())
     p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
     return p
 
@@ -270,7 +276,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
 
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
                             p.skipped_sample, p.api_errors, users_written,
-                            left_out=len(p.left_out))
+                            left_out=len(p.left_out),
+                            extra=deletions.summary_fields(len(p.removed)))
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
@@ -281,7 +288,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
-                  api_errors: int, users_written: Any, left_out: int = 0) -> dict[str, Any]:
+                  api_errors: int, users_written: Any, left_out: int = 0,
+                  extra: dict | None = None) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
     table writes it) and says how many authors there are."""
@@ -312,6 +320,7 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
             summary[key] = meta[key]
     if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
         summary["left_out"] = left_out
+    summary.update(extra or {})  # deletions' figures (dnflow.deletions), when listed
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)
