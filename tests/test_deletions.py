@@ -81,12 +81,14 @@ def picked(tmp_path_factory):
     summary, files = build([src], out)
     cards = json.loads(files["cards.json"])
     top = next(c for c in cards["top_retweeted"] if c.get("media"))
-    sample = cards["sample"][0]
+    # each one its own post: not the top card, nor one of its retweets
+    sample = next(c for c in cards["sample"] if top["id"] not in (c["id"], c["retweet_of"]))
     rows = list(csv.DictReader(files["tweets.csv"].decode().splitlines()))
     tagged = next(r for r in rows if r["hashtags"] and r["type"] == "original"
                   and r["id"] not in (top["id"], sample["id"]))
     user = next(r for r in rows if r["type"] == "original"
-                and r["id"] not in (top["id"], sample["id"], tagged["id"]))
+                and r["id"] not in (top["id"], sample["id"], tagged["id"])
+                and r["author_id"] not in (sample["author"]["id"], tagged["author_id"]))
     return {"src": src, "all": files, "summary": summary, "top": top, "sample": sample,
             "tagged": tagged, "user": user}
 
@@ -308,3 +310,37 @@ def test_config_deletions(tmp_path):
                       "search 's', key 'deletions': no such file 'x'")):
         with pytest.raises(dnconfig.ConfigError, match=re.escape(msg)):
             dnconfig.validate({"searches": {}, **bad}, workdir=tmp_path)
+
+
+def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
+    """snakemake: listing a post (a new file matching the search's glob) reruns the
+    summary and the page; nothing changes, nothing reruns; editing the file reruns."""
+    from .test_pipeline import snakemake, write_config
+
+    work = tmp_path / "work"
+    write_config(work, {"k": {"source": "archive", "files": str(picked["src"]),
+                              "deletions": "deletions/*.txt"}})
+    snakemake(work)
+    summary = work / "data" / "k" / "summary" / "summary.json"
+    assert "removed" not in json.loads(summary.read_text())
+    top = picked["top"]["id"]
+    page = work / "site" / "k" / "index.html"
+    assert top in page.read_text()
+    (work / "deletions").mkdir()
+    (work / "deletions" / "a.txt").write_text(f"{top}\n")
+    snakemake(work)
+    s = json.loads(summary.read_text())
+    assert s["removed"] > 1 and top not in page.read_text()
+    assert "tweets removed (deleted or withdrawn)." in page.read_text()
+    again = snakemake(work)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    with open(work / "deletions" / "a.txt", "a") as f:
+        f.write(f"{picked['sample']['id']}\n")
+    snakemake(work)
+    assert json.loads(summary.read_text())["removed"] > s["removed"]
+    # no published file holds the listed posts' rows (raw files: not published)
+    downloads = work / "site" / "k" / "downloads"
+    assert not list((downloads / "raw").iterdir())
+    for name in ("tweet-ids.txt", "tweets.csv", "cards.json"):
+        text = (downloads / name).read_text()
+        assert f'"{top}"' not in text and f"\n{top}\n" not in f"\n{text}"
