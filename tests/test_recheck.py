@@ -148,3 +148,26 @@ def test_mastodon_recheck_with_an_instance_away(tmp_path):
 def test_recheck_without_a_summary(tmp_path):
     rc, out, _ = run(tmp_path / "data", NOW)
     assert rc == 2 and "run snakemake first" in out
+
+
+def test_cli_recheck(tmp_path, monkeypatch, capsys):
+    """``dnflow recheck SLUG``: the search must exist in the config; the environment
+    gives the credentials and the fake's URL."""
+    from dnflow import cli
+
+    arc = tmp_path / "a.jsonl"
+    write_archive(arc, 120, 5)
+    (tmp_path / "searches.yaml").write_text(
+        f"searches:\n  s: {{source: archive, files: {arc}}}\n")
+    summarize([arc], tmp_path / "data" / "s" / "summary", META)
+    monkeypatch.chdir(tmp_path)
+    with FakeXAPI(recorded_pool([arc]), token=TOKEN) as api:
+        gone = api.pool.snapshot()[0][0].id
+        api.delete([gone])
+        for k, v in x_env(api, **NOW).items():
+            monkeypatch.setenv(k, v)
+        assert cli.main(["recheck", "s", "--config", "searches.yaml"]) == 0
+        with pytest.raises(SystemExit, match="no search named nope"):
+            cli.main(["recheck", "nope", "--config", "searches.yaml"])
+    assert f"{gone}  # gone 2026-12-01" in (tmp_path / "data/s/deletions-recheck.txt").read_text()
+    assert TOKEN not in capsys.readouterr().out
