@@ -11,8 +11,10 @@ A search's deletions are the lines of its ``deletions:`` files (and the top leve
   a Mastodon status by its URI or its URL (any other http(s) link: the post whose URI or
   URL it is);
 - ``account:<id>`` or ``did:<…>``: every post of that account (X user id, Bluesky DID,
-  Mastodon account id or URI); ``@<handle>``: every post of that handle (case-folded; a
-  Mastodon handle as the records hold it, ``name`` or ``name@instance``);
+  Mastodon account URI ``https://<instance>/users/<name>``); ``@<handle>``: every post of
+  that handle (case-folded; a Mastodon handle as the records hold it, ``name`` or
+  ``name@instance``); a Mastodon profile link (``https://<instance>/@<name>``): every post
+  of that account;
 - a JSON object: a line of an X compliance job's results (``{"id", "action": "delete",
   "reason", …}``): a post id, or an account id when the file's name says ``user``
   (``users_compliance.jsonl``); ``reason: scrub_geo`` removes a location, not a post, and
@@ -102,6 +104,8 @@ class Deletions:
         a = rec.author
         if a.id is not None and a.id in self.accounts:
             return True
+        if a.url is not None and a.url in p:  # a profile's link (Mastodon: @name URLs)
+            return True
         if a.handle and self.handles and a.handle.lower() in self.handles:
             return True
         if self.bsky and rec.id and rec.id.startswith("at://"):
@@ -154,7 +158,8 @@ class Deletions:
             acct = line[8:]
             if not acct:
                 return "account: needs an id"
-            self.accounts.add(acct)
+            # a withheld record's author is known only by the hidden key of its id
+            self.accounts.update((acct, hidden_key(acct)))
             return None
         if low.startswith("did:"):
             self.accounts.add(line)

@@ -8,10 +8,12 @@ import re
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from dnflow import config as dnconfig
 from dnflow import deletions, outputs
+from dnflow.optouts import hidden_key
 from dnflow.site.render import build_page
 from dnflow.summary import summarize
 
@@ -245,7 +247,7 @@ def test_reader_takes_every_syntax(tmp_path):
             "https://mastodon.social/@bob/1102"} <= d.posts
     assert "9" not in d.posts  # scrub_geo: the post stays
     assert d.bsky == {("alice.bsky.social", "3kxyz")}
-    assert d.accounts == {"783214", "did:plc:gone"}
+    assert d.accounts == {"783214", hidden_key("783214"), "did:plc:gone"}
     assert d.handles == {"someone@example.org"}
     assert d.checked == "2026-12-01"
     assert [x.split(": ", 1)[0] for x in d.problems] == [
@@ -289,6 +291,20 @@ def test_records_of_each_platform_match():
     assert d.gone(carol) and d.gone(withhold(carol))  # withheld: by its hidden key
     assert d.gone(rec("x", "56", "eve", repost_of="55"))  # a retweet of a deleted post
     assert d.gone(rec("x", "57", "DAVE")) and not d.gone(rec("x", "58", "eve"))
+    # a Mastodon account by its profile link, or by its URI (withheld too)
+    d.add_line("https://fosstodon.org/@frank", "t:2")
+    d.add_line("account:https://fosstodon.org/users/gina", "t:3")
+    frank = msgspec.structs.replace(
+        rec("mastodon", "https://fosstodon.org/users/frank/statuses/9", "frank@fosstodon.org",
+            "https://fosstodon.org/users/frank"),
+        author=Author("https://fosstodon.org/users/frank", "frank@fosstodon.org", None, None,
+                      None, "https://fosstodon.org/@frank", None, None))
+    gina = rec("mastodon", "https://fosstodon.org/users/gina/statuses/1", "gina@fosstodon.org",
+               "https://fosstodon.org/users/gina",
+               uri="https://fosstodon.org/users/gina/statuses/1")
+    assert d.gone(frank) and d.gone(gina) and d.gone(withhold(gina))
+    assert not d.gone(rec("mastodon", "https://fosstodon.org/users/hal/statuses/2",
+                          "hal@fosstodon.org", "https://fosstodon.org/users/hal"))
 
 
 def test_config_deletions(tmp_path):
@@ -344,3 +360,23 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
     for name in ("tweet-ids.txt", "tweets.csv", "cards.json"):
         text = (downloads / name).read_text()
         assert f'"{top}"' not in text and f"\n{top}\n" not in f"\n{text}"
+
+
+def test_bad_lines_are_logged_and_never_fail_the_search(tmp_path):
+    """Through the summary job: each bad line in the log with its file and line, a file
+    that cannot be read is one more problem, and the search is counted."""
+    from dnflow.jobs import summarize_search
+
+    good = tmp_path / "list.txt"
+    good.write_text("1440684519917424661\nnot an entry here\n@\n")
+    folder = tmp_path / "a-folder.txt"
+    folder.mkdir()
+    log = tmp_path / "job.log"
+    summary = summarize_search([str(V2 / "kpop.jsonl")], tmp_path / "out", dict(META),
+                               str(log), deletion_files=[str(good), str(folder)])
+    assert summary["status"] == "ok" and summary["removed"] > 0
+    assert summary["deletions_skipped"] == 3
+    text = log.read_text()
+    assert f"deletions: {good}:2: one entry a line" in text
+    assert f"deletions: {good}:3: '@' is not a handle (line skipped)" in text
+    assert f"deletions: {folder}: unreadable" in text
