@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dnflow.children import die_with_parent
+from dnflow.deletions import read as read_deletions
 from dnflow.jobs_collect import shown_path
 from dnflow.sources.archive import uncompressed_size
 from dnflow.summary import PARALLEL_MIN_BYTES, summarize, write_failed
@@ -70,15 +71,16 @@ def _mark_failed(outdir: Path) -> None:
 
 
 def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path: str,
-                     threads: int = 1) -> dict:
+                     threads: int = 1, deletion_files: list[str] | None = None) -> dict:
     """Summarize a search. Any error is logged and written as a failed summary (exit 0),
     so one broken search never stops the other searches or the site; the failure's
     token (:func:`retry_token`) makes the next run try it again."""
     outdir = Path(outdir)
     with open(log_path, "w", encoding="utf-8") as log:
         try:
+            removing = read_deletions(deletion_files) if deletion_files else None
             summary = summarize(files, outdir, meta, log=log, workers=max(threads, 1),
-                                state_dir=state_dir(outdir))
+                                state_dir=state_dir(outdir), removing=removing)
         except Exception as e:  # noqa: BLE001 - reported on the page, full trace in the log
             log.write(traceback.format_exc())
             failed = write_failed(outdir, meta, f"{type(e).__name__}: {e}", files)
@@ -121,11 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--log", required=True)
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--meta", default="{}", help="summary.json's fields about the search (JSON)")
+    s.add_argument("--deletions", nargs="*", default=[],
+                   help="the search's deletions files (dnflow.deletions)")
     s.add_argument("files", nargs="*")
     a = ap.parse_args(argv)
     files = [shown_path(f) for f in a.files]
     supervised(lambda: summarize_search(files, a.outdir, json.loads(a.meta), a.log,
-                                        a.threads), files, a.outdir, json.loads(a.meta), a.log)
+                                        a.threads, a.deletions),
+               files, a.outdir, json.loads(a.meta), a.log)
     return 0
 
 

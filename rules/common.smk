@@ -6,6 +6,7 @@ import sys
 
 from dnflow import config as dnconfig
 from dnflow import jobs_collect as dnjobs_collect
+from dnflow import deletions as _deletions
 from dnflow.sources import source_of as _source_of
 
 try:
@@ -41,6 +42,14 @@ def raw_inputs(wildcards):
     s = SEARCHES[wildcards.slug]
     return dnjobs_collect.brace_free(
         wildcards.slug, _source_of(s).raw_inputs(wildcards.slug, s, os.getcwd())
+    )
+
+
+def deletion_inputs(wildcards):
+    """A search's deletions files (dnflow.deletions): the top level's, its own and what
+    `dnflow recheck` found gone."""
+    return _deletions.search_files(
+        wildcards.slug, SEARCHES[wildcards.slug], config, os.getcwd()
     )
 
 

@@ -603,6 +603,15 @@ def opt_outs(summary: Mapping[str, Any], platform: Platform) -> dict[str, Any] |
             "included": bool(summary.get("include_opted_out"))}
 
 
+def removals(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the page says about deletions (dnflow.deletions), when the search lists any."""
+    if "removed" not in summary:
+        return None
+    checked = summary.get("removed_checked")
+    return {"removed": to_int(summary.get("removed")) or 0,
+            "checked": checked if isinstance(checked, str) else None}
+
+
 def files_table(summary: Mapping[str, Any]) -> dict[str, Any]:
     files = [s for s in summary.get("sources") or () if isinstance(s, Mapping)]
     rows = [{

@@ -154,6 +154,7 @@ def search_context(summary_dir: Path, slug: str,
         "runs": sd.runs_table(summary, w["posts"]),
         "coverage": sd.coverage_table(summary),
         "opt_outs": sd.opt_outs(summary, platform),
+        "removals": sd.removals(summary),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
     }
@@ -303,7 +304,10 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "note": "the record of every collection run"})
     raw = []
     withheld = False
-    for name, src, fmts in _raw_files(summary, base):
+    # no raw file for a search some of whose posts were removed (dnflow.deletions): they
+    # still hold them (filtered copies are not made yet)
+    removed = bool(sd.to_int(summary.get("removed")))
+    for name, src, fmts in [] if removed else _raw_files(summary, base):
         if _withholds(platform, fmts, summary):
             withheld = True
             continue
@@ -327,6 +331,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw_more": more,
         "raw_total": len(raw),
         "raw_withheld": withheld,
+        "raw_removed": removed and not withheld,
     }
 
 

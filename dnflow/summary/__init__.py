@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import optouts, spill, userscsv
+from dnflow import deletions, optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -75,6 +75,7 @@ def summarize(
     min_parallel_bytes: int = PARALLEL_MIN_BYTES,
     spill_min_bytes: int = spill.SPILL_MIN_BYTES,
     spill_keys: int = spill.SPILL_KEYS,
+    removing: deletions.Deletions | None = None,
 ) -> dict[str, Any]:
     """Read every file of a search once and write all of data/<slug>/summary/.
 
@@ -85,6 +86,7 @@ def summarize(
     docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
     A search of ``spill_min_bytes`` of input or more is counted by runs on disk, each
     process holding at most about ``spill_keys`` keys (dnflow.spill), and keeps no state.
+    ``removing``: the search's deletions (dnflow.deletions): their posts are not counted.
     Returns the summary.json content.
     """
     # records are trees (no cycles), so reference counting frees them all; the cyclic GC
@@ -93,6 +95,9 @@ def summarize(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     optouts.set_policy(meta)  # before the workers fork: they count under it too
+    deletions.activate(removing)  # the same (and part of a state's fingerprint)
+    if log is not None and removing is not None:
+        log.writelines(f"deletions: {why} (line skipped)\n" for why in removing.problems)
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
     size = sum(map(archive.uncompressed_size, files))
@@ -223,6 +228,7 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
     p.api_errors = state["api_errors"]
     p.left_out = set(state.get("left_out") or ())
+    p.removed = set(state.get("removed") or ())
     p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
     return p
 
@@ -281,7 +287,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, 
         log.write(f"changed while read, counted again by the next run: {', '.join(changed)}\n")
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
                             p.skipped_sample, p.api_errors, users_written,
-                            left_out=len(p.left_out), changed=changed)
+                            left_out=len(p.left_out), changed=changed,
+                            extra=deletions.summary_fields(len(p.removed)))
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
@@ -293,7 +300,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
                   api_errors: int, users_written: Any, left_out: int = 0,
-                  changed: list[str] | None = None) -> dict[str, Any]:
+                  changed: list[str] | None = None,
+                  extra: dict | None = None) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
     table writes it) and says how many authors there are; ``changed``: input files that
@@ -327,6 +335,7 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
         summary["left_out"] = left_out
     if changed:
         summary["changed_while_read"] = changed
+    summary.update(extra or {})  # deletions' figures (dnflow.deletions), when listed
     ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
     for c in tally.counts:
         c.context(parts[c.name], ctx)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dnflow import formats, outputs, record, spill
+from dnflow import deletions, formats, outputs, record, spill
 from dnflow.counting import COUNTS, Tally, seen_key
 from dnflow.record import MAX_ID_CHARS, id_problem
 from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row
@@ -55,13 +55,17 @@ class Streams:
 
 
 def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
-              runs: spill.SeenRuns | None = None) -> tuple[list, list, list]:
+              runs: spill.SeenRuns | None = None,
+              removed: set | None = None) -> tuple[list, list, list]:
     """The records of ``batch``'s posts whose ids are not in ``seen`` (which gains them)
     nor in the spilled ``runs``, their ids and their seen keys. A post its format cannot
     normalize, or whose record breaks the record's rules (dnflow.record.problem), goes
-    to ``bad`` as (index, reason) and the rest of the batch is counted."""
+    to ``bad`` as (index, reason) and the rest of the batch is counted. A deleted post
+    (dnflow.deletions) is not counted and not seen, as if the archive never held it; its
+    key goes to ``removed``."""
     normalize, ctx, raws = batch.normalize, batch.context, batch.raws
     check = None if batch.typed else record.problem
+    gone = deletions.gone_test()  # None (one test a post) unless deletions are listed
     recs: list = []
     ids: list = []
     keys: list = []
@@ -102,6 +106,10 @@ def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
             why = f"{type(e).__name__}: {e}"
         if why is not None:
             bad.append((i, why))
+            continue
+        if gone is not None and gone(rec):
+            if removed is not None:
+                removed.add(key)
             continue
         seen.add(key)
         keys.append(key)
@@ -151,6 +159,7 @@ class Pass:
         self.api_errors = 0
         # keys of posts left out because their authors opted out (formats.Batch.left_out)
         self.left_out: set[str] = set()
+        self.removed: set = set()  # keys of deleted posts (dnflow.deletions) not counted
         # the lowest and highest id counted, while they are all ints (see merge_workers)
         self.span: tuple[int, int] | None = EMPTY_SPAN
 
@@ -201,7 +210,7 @@ class Pass:
             if batch.format not in formats_seen:
                 formats_seen.add(batch.format)
             posts += len(batch.raws)
-            recs, ids, keys = new_posts(batch, seen, bad, tally.seen_runs)
+            recs, ids, keys = new_posts(batch, seen, bad, tally.seen_runs, self.removed)
             if bad:
                 skips.extend(Skip(str(path), n, f"post {i + 1} of the line: {why}")
                              for i, why in bad)
@@ -248,7 +257,7 @@ class Pass:
         """What a worker sends back (everything but the streamed rows)."""
         return {"tally": self.tally, "stats": self.stats, "skipped": self.skipped,
                 "skipped_sample": self.skipped_sample, "api_errors": self.api_errors,
-                "left_out": self.left_out}
+                "left_out": self.left_out, "removed": self.removed}
 
     def merge(self, res: dict) -> None:
         """Add a later worker's result, whose tweets none of ours are."""
@@ -266,6 +275,7 @@ class Pass:
         self.skipped_sample.extend(res["skipped_sample"][:max(room, 0)])
         self.api_errors += res["api_errors"]
         self.left_out |= res["left_out"]
+        self.removed |= res["removed"]
 
 
 

@@ -4,7 +4,8 @@ the files added since.
 Files, each written here and nowhere else:
 
 - ``state.marshal``: ``{version, code, applied, users_token, tally, ids_all_int,
-  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, lengths}``: the tally
+  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, removed,
+  lengths}``: the tally
   (dnflow.counting, without the authors) and the pass's figures, marshal'd;
 - ``state.head``: ``{version, code, applied, users_token}``, written last: which files
   are new, readable before the rest;
@@ -16,13 +17,15 @@ Files, each written here and nowhere else:
 
 A search counted by runs (dnflow.spill) keeps another state instead, ``state.spilled``
 (``{version, code, applied, generation, tally, runs, seen, stats, skipped,
-skipped_sample, api_errors, lengths}``: the counts that do not spill, and per spilling
+skipped_sample, api_errors, removed, lengths}``: the counts that do not spill, and per spilling
 count the run that merged all its keys, ``<count>.<token>.run`` beside it, as
 ``Run.meta`` describes it; ``seen`` the run of every id counted), and the streamed files.
 Each kind of state removes the other's.
 
-A state is used only when its code fingerprint and its applied files (path, size, mtime)
-match; anything else, or any damage, means a count from scratch.
+A state is used only when its code fingerprint (with the digest of the search's
+deletions, dnflow.deletions) and its applied files (path, size, mtime) match; anything
+else, or any damage, means a count from scratch: a post listed since is never in a count
+an update starts from.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from dnflow import formats, sealed, spill
+from dnflow import deletions, formats, sealed, spill
 from dnflow.counting import COUNTS, Tally, seen_key
 from dnflow.summary.passes import AUTHORS, EMPTY_SPAN, STREAMED, Pass, union
 
@@ -77,6 +80,7 @@ def code_fingerprint() -> str:
         h.update(path.read_bytes())
     for fmt in formats.FORMATS:  # settings its records depend on ("" for most: no change)
         h.update(fmt.settings().encode())
+    h.update(deletions.fingerprint().encode())  # "" without deletions
     return h.hexdigest()
 
 
@@ -161,7 +165,8 @@ def spilled_state(p: Pass, keys: list[tuple[str, int, int]], prev: dict | None) 
             "generation": (prev or {}).get("generation", -1) + 1,
             "tally": tally.to_state(leave_out=[c.name for c in tally.counts if c.spills]),
             "stats": p.stats, "skipped": p.skipped, "skipped_sample": p.skipped_sample,
-            "api_errors": p.api_errors}
+            "api_errors": p.api_errors, "removed": list(p.removed),
+            "left_out": sorted(p.left_out)}
 
 
 def save_spilled(state_dir: Path, state: dict, runs: dict[str, spill.Run],
@@ -310,6 +315,7 @@ def save_state(state_dir: Path, p: Pass, keys: list[tuple[str, int, int]],
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
             "left_out": sorted(p.left_out),
+            "removed": list(p.removed),
         }
         lengths = {name: (state_dir / name).stat().st_size for name in STREAMED}
         if ids_all_int:
