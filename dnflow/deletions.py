@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dnflow.optouts import hidden_key
+from dnflow.optouts import account_key, hidden_key
 from dnflow.record import Post
 
 RECHECK_FILE = "deletions-recheck.txt"
@@ -55,6 +55,7 @@ _BSKY_POST = re.compile(r"^/profile/([^/]+)/post/([A-Za-z0-9._:~-]+)/?$")
 _AT_POST = re.compile(r"^at://([^/\s]+)/app\.bsky\.feed\.post/([A-Za-z0-9._:~-]+)$")
 _CHECKED = re.compile(r"#\s*checked\s+(\d{4}-\d{2}-\d{2})\b")
 _ID = re.compile(r"^[A-Za-z0-9_.:~-]{1,200}$")
+_PROFILE_PATH = re.compile(r"^/(?:@|users/)([^/@]+)/?$")
 _HANDLE = re.compile(r"^@?([A-Za-z0-9_.-]{1,253}(?:@[A-Za-z0-9.-]{1,253})?)$")
 MAX_PROBLEMS = 100
 
@@ -158,8 +159,9 @@ class Deletions:
             acct = line[8:]
             if not acct:
                 return "account: needs an id"
-            # a withheld record's author is known only by the hidden key of its id
+            # a withheld record's author is known only by the hidden key of its handle
             self.accounts.update((acct, hidden_key(acct)))
+            self._withheld_account(acct)
             return None
         if low.startswith("did:"):
             self.accounts.add(line)
@@ -208,9 +210,21 @@ class Deletions:
 
     def _post(self, uri: str) -> None:
         """A post by its URI or URL; a withheld record (dnflow.optouts) is known only by
-        the hidden key of its URI."""
+        the hidden key of its URI (and a withheld author by that of its handle)."""
         self.posts.add(uri)
         self.posts.add(hidden_key(uri))
+        self._withheld_account(uri)
+
+    def _withheld_account(self, link: str) -> None:
+        """A Mastodon account's profile link (``https://host/@user``) or URI
+        (``https://host/users/user``): a withheld author is known by its handle's key."""
+        try:
+            parts = urlsplit(link)
+        except ValueError:
+            return
+        m = _PROFILE_PATH.match(parts.path)
+        if m and parts.hostname:
+            self.accounts.add(account_key(f"{m.group(1)}@{parts.hostname.lower()}"))
 
 
 def read(paths: Iterable[str | Path]) -> Deletions:
