@@ -84,9 +84,11 @@ def _masks(width: int, r: int) -> np.ndarray:
     return np.array(out, dtype=np.int64)
 
 
-def pairs_mih(h: np.ndarray, t: int, m: int | None = None) -> np.ndarray:
+def pairs_mih(h: np.ndarray, t: int, m: int | None = None,
+              stats: dict[str, int] | None = None) -> np.ndarray:
     """Every pair (i < j) at most ``t`` bits apart, by multi-index hashing: the same
-    pairs as ``pairs_brute``, in the same order."""
+    pairs as ``pairs_brute``, in the same order. ``stats`` gets ``compared``: how many
+    pairs were compared in full (a pair can be met in more than one chunk)."""
     n = len(h)
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
@@ -95,23 +97,27 @@ def pairs_mih(h: np.ndarray, t: int, m: int | None = None) -> np.ndarray:
     for shift, width in _chunks(m):
         vals = ((h >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
         order = np.argsort(vals, kind="stable")
+        # work in the chunk's sorted order: a bucket is then a run of positions
+        hs, vs = h[order], vals[order]
         starts = np.zeros((1 << width) + 1, dtype=np.int64)
         np.cumsum(np.bincount(vals, minlength=1 << width), out=starts[1:])
         for mask in _masks(width, t // m):
             # a pair of buckets is visited once, from the lower value; in its own bucket
             # an image meets only those after it
-            src = np.flatnonzero((vals ^ mask) > vals) if mask else np.arange(n)
-            q = vals[src] ^ mask
-            lo, cnt = starts[q], starts[q + 1] - starts[q]
+            src = np.flatnonzero((vs ^ mask) > vs) if mask else np.arange(n)
+            q = vs[src] ^ mask
+            lo = starts[q]
+            cnt = starts[q + 1] - lo
             i = np.repeat(src, cnt)
-            # position within each run of candidates: a ragged arange
-            first = np.repeat(np.cumsum(cnt) - cnt, cnt)
-            j = order[np.repeat(lo, cnt) + np.arange(len(i)) - first]
+            # lo, lo+1 … for each image: a ragged arange
+            j = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(len(i))
             if not mask:
                 keep = i < j
                 i, j = i[keep], j[keep]
-            near = distances(h[i], h[j]) <= t
-            a, b = i[near], j[near]
+            if stats is not None:
+                stats["compared"] = stats.get("compared", 0) + len(i)
+            near = np.bitwise_count(hs[i] ^ hs[j]) <= t
+            a, b = order[i[near]], order[j[near]]
             found.append(np.minimum(a, b) * n + np.maximum(a, b))
     codes = np.unique(np.concatenate(found))
     return np.stack([codes // n, codes % n], axis=1)

@@ -50,7 +50,8 @@ def _bits(flags: np.ndarray) -> int:
 def grey(img: Image.Image) -> Image.Image:
     """The picture as it is shown, in 8-bit grey: EXIF orientation applied (platforms
     rotate and strip it), transparency laid on white, then Pillow's ITU-R 601-2 luma."""
-    img = ImageOps.exif_transpose(img)
+    if img.getexif().get(0x0112, 1) != 1:  # exif_transpose copies even when upright
+        img = ImageOps.exif_transpose(img)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -69,14 +70,15 @@ _BAR_ROW = 0.9    # a row of a bar: this share of its pixels near black or near 
 _BAR_MAX = 0.4    # never trim more than this share of a side
 
 
-def _bar(lines: np.ndarray) -> int:
-    """How many of the first lines (rows) are a flat band of near-black or near-white,
-    text on it allowed: a caption bar, a letterbox, a white frame."""
-    extreme = ((lines <= _EXTREME_LO) | (lines >= _EXTREME_HI)).mean(axis=1) >= _BAR_ROW
-    limit = int(len(lines) * _BAR_MAX)
-    if not limit or extreme[:limit].all():
+def _bar(extreme: np.ndarray) -> int:
+    """How many of the first lines are a flat band of near-black or near-white (text on
+    it allowed: a caption bar, a letterbox, a white frame), from each line's share of
+    such pixels."""
+    flat = extreme >= _BAR_ROW
+    limit = int(len(flat) * _BAR_MAX)
+    if not limit or flat[:limit].all():
         return 0  # flat that far: the picture itself (a white page, a night sky), no bar
-    return int(np.argmin(extreme[:limit]))
+    return int(np.argmin(flat[:limit]))
 
 
 def trim_bars(g: Image.Image) -> Image.Image:
@@ -85,11 +87,12 @@ def trim_bars(g: Image.Image) -> Image.Image:
     px = np.asarray(g)
     if px.ndim != 2 or min(px.shape) < 8:
         return g
-    top, bottom = _bar(px), _bar(px[::-1])
-    left, right = _bar(px.T), _bar(px.T[::-1])
+    extreme = (px <= _EXTREME_LO) | (px >= _EXTREME_HI)
+    rows, cols = extreme.mean(axis=1), extreme.mean(axis=0)
+    top, bottom, left, right = _bar(rows), _bar(rows[::-1]), _bar(cols), _bar(cols[::-1])
     h, w = px.shape
     if top + bottom >= h - 4 or left + right >= w - 4:
-        return g  # a flat picture (a blank, a text screenshot): nothing left to trim to
+        return g  # nothing would be left to hash
     return g.crop((left, top, w - right, h - bottom))
 
 
