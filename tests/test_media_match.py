@@ -251,3 +251,11 @@ def test_demo_images_are_the_same_pixels_every_time_and_keys_are_checked():
     for bad in ("demo-s1-p1-sepia", "x", "demo-s1-p1-original/../x", "demo-s-p1-grey"):
         with pytest.raises(ValueError):
             demo_images.render(bad)
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGBA", "CMYK", "I;16", "I", "F", "LA",
+                                  "HSV", "LAB", "YCbCr"])
+def test_every_image_mode_hashes_as_the_picture_it_shows(mode):
+    im = variants.rgb(dict(photos())["chelsea"])
+    h = hashes.hash_image(im.convert(mode))
+    assert hashes.hamming(h.phash, hashes.hash_image(im).phash) <= 4

@@ -62,6 +62,8 @@ def grey(img: Image.Image) -> Image.Image:
         lo, hi = float(a.min()), float(a.max())
         a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
         return Image.fromarray(np.rint(a).astype(np.uint8), "L")
+    if img.mode == "LAB":  # Pillow converts LAB to nothing; its L is the lightness
+        return img.getchannel("L")
     return img.convert("L")
 
 
