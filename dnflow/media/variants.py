@@ -3,7 +3,8 @@ them: what the matching threshold is chosen on (bench/media.py) and tested with
 (tests/test_media_match.py).
 
 Same picture: resized, re-encoded as JPEG at low quality, cropped by a few percent, a
-caption bar or a watermark added, turned to grey, and combinations of those. A
+caption bar, a watermark, a white frame or black side bars added, turned to grey, and
+combinations of those. A
 different picture: another photograph, a quarter of a photograph (a detail is a picture
 of its own, and no perceptual hash sees a quarter as its whole), and a mirror image
 (reposted mirrored to dodge matching: pHash sees another picture, so it is labelled one;
@@ -80,6 +81,26 @@ def watermark(img: Image.Image, text: str = "@reposter") -> Image.Image:
     return Image.alpha_composite(img, layer).convert("RGB")
 
 
+def frame(img: Image.Image, frac: float = 0.1, colour=(255, 255, 255)) -> Image.Image:
+    """A flat border of ``frac`` of the width and height on every side."""
+    img = rgb(img)
+    w, h = img.size
+    dw, dh = round(w * frac), round(h * frac)
+    out = Image.new("RGB", (w + 2 * dw, h + 2 * dh), colour)
+    out.paste(img, (dw, dh))
+    return out
+
+
+def pillarbox(img: Image.Image, aspect: float = 16 / 9) -> Image.Image:
+    """Black bars left and right up to ``aspect`` (width / height), as a video frame or
+    a platform's fixed-shape preview shows a narrower picture."""
+    img = rgb(img)
+    w, h = img.size
+    out = Image.new("RGB", (max(w, round(h * aspect)), h), (0, 0, 0))
+    out.paste(img, ((out.width - w) // 2, 0))
+    return out
+
+
 def grey(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
@@ -109,11 +130,15 @@ SAME: dict[str, Variant] = {
     "caption bar above": lambda im: caption_bar(im),
     "caption bar below": lambda im: caption_bar(im, 0.10, top=False),
     "watermark": watermark,
+    "white frame": frame,
+    "pillarboxed to 16:9": pillarbox,
     "grey": grey,
     "thumbnail 320 + jpeg q40": lambda im: jpeg(resize(im, 320), 40),
     "grey + cropped 3% + jpeg q50": lambda im: jpeg(crop(grey(im), .03, .03, .03, .03), 50),
     "caption bar + half size + jpeg q30": lambda im: jpeg(scale(caption_bar(im), .5), 30),
     "watermark + cropped 5% + jpeg q20": lambda im: jpeg(crop(watermark(im), .05, 0, 0, .05), 20),
+    "white frame + jpeg q10": lambda im: jpeg(frame(im), 10),
+    "pillarboxed + thumbnail 320 + jpeg q30": lambda im: jpeg(resize(pillarbox(im), 320), 30),
 }
 
 #: Kept for a quarter (a picture of its own): fewer, to keep the set's pairs balanced.
