@@ -51,7 +51,7 @@ def pairs_brute(h: np.ndarray, t: int) -> np.ndarray:
     (n²/2 comparisons), and the faster way for a few hundred images."""
     out = []
     for i in range(len(h) - 1):
-        j = np.flatnonzero(distances(h[i + 1:], np.full(len(h) - i - 1, h[i])) <= t) + i + 1
+        j = np.flatnonzero(np.bitwise_count(h[i + 1:] ^ h[i]) <= t) + i + 1
         if len(j):
             out.append(np.stack([np.full(len(j), i), j], axis=1))
     return np.concatenate(out) if out else np.empty((0, 2), dtype=np.int64)
