@@ -5,6 +5,7 @@ import os
 import sys
 
 from dnflow import config as dnconfig
+from dnflow import publish as dnpublish
 from dnflow.sources import source_of as _source_of
 
 try:
@@ -17,6 +18,17 @@ except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")
 
 SLUGS = sorted(SEARCHES)
+
+# each search's publishing level and follower threshold (dnflow.publish): params, so a
+# change re-renders its pages and never re-summarizes (data/ keeps everything)
+PUBLISH = {slug: dnpublish.settings(SEARCHES[slug]) for slug in SLUGS}
+
+
+def publisher_inputs(wc):
+    """What the index reads of a search published below everything: who it names and
+    who is public, for the compare page (dnflow.publish.publisher)."""
+    return [f"data/{s}/summary/{n}" for s in SLUGS if PUBLISH[s]["level"] != "everything"
+            for n in dnpublish.READS]
 
 
 wildcard_constraints:
