@@ -252,44 +252,49 @@ def _csv_column(path: Path, column: str) -> Iterable[str]:
 # ------------------------------------------------------------------ files
 
 
-def publish_file(src: Path, dst: Path, output: Output, pub: Publisher) -> bool:
+def publish_file(src: Path, dst: Path, output: Output, pub: Publisher) -> int | None:
     """Write the published copy of summary file ``src`` at ``dst``: at ``ids`` and
     ``counts``, without the columns of people's words (``texts``), with pseudonymous ids
     for small accounts (``accounts``; at ``counts`` a file naming accounts is not
     published at all) and without rows whose ``scan`` columns name a hidden account.
-    False when the file is not published at this level."""
+    Returns how many rows (lines) were left out so; None when the file is not
+    published at this level."""
     if not pub.shows(output) or (output.accounts and not pub.allows("ids")):
-        return False
+        return None
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
+    left_out = 0
     if not src.name.endswith(".csv"):
         with open(src, encoding="utf-8") as fi, open(tmp, "w", encoding="utf-8",
                                                      newline="") as fo:
-            if output.scan:
-                fo.writelines(line for line in fi if not pub.names_hidden(line))
-            else:
-                fo.writelines(fi)
+            for line in fi:
+                if output.scan and pub.names_hidden(line):
+                    left_out += 1
+                else:
+                    fo.write(line)
     else:
-        _publish_csv(src, tmp, output, pub)
+        left_out = _publish_csv(src, tmp, output, pub)
     os.replace(tmp, dst)
-    return True
+    return left_out
 
 
-def _publish_csv(src: Path, dst: Path, output: Output, pub: Publisher) -> None:
+def _publish_csv(src: Path, dst: Path, output: Output, pub: Publisher) -> int:
     with open(src, newline="", encoding="utf-8") as fi:
         reader = csv.reader(fi)
         header = next(reader, None)
         buf = io.StringIO()
         with open(dst, "w", encoding="utf-8", newline="") as fo:
             if header is None:
-                return
+                return 0
             keep = [i for i, h in enumerate(header) if h not in output.texts]
             accounts = [i for i, h in enumerate(header) if h in output.accounts]
             scan = [i for i, h in enumerate(header) if h in output.scan]
             w = csv.writer(buf)
             w.writerow([header[i] for i in keep])
+            left_out = 0
             for row in reader:
                 if any(i < len(row) and pub.names_hidden(row[i]) for i in scan):
+                    left_out += 1
                     continue
                 for i in accounts:
                     if i < len(row):
@@ -300,3 +305,4 @@ def _publish_csv(src: Path, dst: Path, output: Output, pub: Publisher) -> None:
                     buf.seek(0)
                     buf.truncate()
             fo.write(buf.getvalue())
+    return left_out

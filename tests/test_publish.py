@@ -208,7 +208,8 @@ def test_ids_publishes_ids_and_pseudonymous_accounts(work):
     ids = private(work, "x-ids", "tweets.csv")
     assert (d / "tweet-ids.txt").read_text().split() == \
         (work / "data" / "x-ids" / "summary" / "tweet-ids.txt").read_text().split()
-    users = {r["username"]: r for r in csv.DictReader(open(d / "users.csv"))}
+    with open(d / "users.csv", newline="") as f:
+        users = {r["username"]: r for r in csv.DictReader(f)}
     assert "name" not in next(iter(users.values()))
     big = [r for r in private(work, "x-ids", "users.csv") if int(r["followers"]) >= THRESHOLD]
     small = [r for r in private(work, "x-ids", "users.csv") if int(r["followers"]) < THRESHOLD]
@@ -223,7 +224,8 @@ def test_ids_publishes_ids_and_pseudonymous_accounts(work):
     secret = publish.project_secret(work / "data")
     assert {publish.pseudonym(secret, "x-ids", r["username"]) for r in small} == set(
         pseudonyms)
-    mentioned = [r["username"] for r in csv.DictReader(open(d / "mentions.csv"))]
+    with open(d / "mentions.csv", newline="") as f:
+        mentioned = [r["username"] for r in csv.DictReader(f)]
     public = {r["username"].casefold() for r in big}
     want = [h if h.casefold() in public else publish.pseudonym(secret, "x-ids", h)
             for h in (r["username"] for r in private(work, "x-ids", "mentions.csv"))]
@@ -306,3 +308,16 @@ def test_schema_levels_are_the_code_levels():
 
     search = load_schema()["$defs"]["search"]["properties"]
     assert tuple(search["publish"]["enum"]) == publish.LEVELS
+
+
+def test_ids_that_spell_out_a_small_account_are_left_out(work):
+    """A Mastodon status URI names its author (…/users/<name>/statuses/<id>): at ids it
+    is left out of tweet-ids.txt, and the page says how many were."""
+    mine = (work / "data" / "fedi-ids" / "summary" / "tweet-ids.txt").read_text().split()
+    shown = (work / "site" / "fedi-ids" / "downloads" / "tweet-ids.txt").read_text().split()
+    gone = [i for i in mine if i not in shown]
+    assert gone and set(shown) < set(mine)
+    small = {h.partition("@")[0] for h in hidden_handles(work, "fedi-ids", 5000)}
+    assert all(any(f"/{h}/" in i.casefold() for h in small) for i in gone)
+    page = (work / "site" / "fedi-ids" / "index.html").read_text()
+    assert f"({len(gone)} left out: they name an account shown as" in html.unescape(page)

@@ -24,7 +24,7 @@ class Media(KeyInfoCount):
 
     name = "media"
     outputs = (Output("media.csv", HEADER, "media key, type, url, {posts}, preview, alt text",
-                      level="ids", texts=("alt_text",)),)
+                      level="ids", texts=("alt_text",), scan=("url", "preview_url")),)
 
     def take(self, part: tuple[Counter, dict], posts: Page) -> tuple[Counter, dict]:
         counter, info = part

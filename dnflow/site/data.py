@@ -426,6 +426,7 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
         "kind": kind,
         "alt": tx.clip(alt, 1000) if alt else f"{kind} (no description given by the author)",
         "has_alt": bool(alt),
+        "alt_hidden": False,
         "count": count,
     }
 
@@ -549,11 +550,16 @@ def load_media(d: Path, pub: Publisher | None = None) -> tuple[list[dict], int]:
     for r in iter_rows(d / "media.csv"):
         if not (r.get("url") or r.get("preview_url")):
             missing += 1
+        elif not alt and pub.names_hidden(f"{r.get('url')} {r.get('preview_url')}"):
+            continue  # as media.csv's published copy leaves it out (dnflow.publish)
         elif len(shown) < TOP_MEDIA:
             t = _thumb({"type": r.get("type"), "url": r.get("url"),
                         "preview": r.get("preview_url"),
                         "alt_text": r.get("alt_text") if alt else None},
                        to_int(r.get("count")))
+            if t and not alt:  # people's words: not published below everything
+                t.update(alt=f"{t['kind']} (its description is not published)",
+                         alt_hidden=True)
             if t:
                 shown.append(t)
     return shown, missing

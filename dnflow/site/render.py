@@ -31,6 +31,7 @@ from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
 from dnflow.publish import (
+    ANONYMOUS,
     DEFAULT_FOLLOWERS,
     Publisher,
     default_settings,
@@ -278,9 +279,14 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     for out in outputs.manifest():
         src = summary_dir / out.name
         if src.is_file():
+            note = out.note.format(**w)
             if not pub.everything:
-                if not publish_file(src, downloads / out.name, out, pub):
+                left = publish_file(src, downloads / out.name, out, pub)
+                if left is None:
                     continue
+                if left:  # the page says what the level took out
+                    note += (f" ({left:,} left out: they name an account shown as "
+                             f"\"{ANONYMOUS}\")")
             elif out.grows:  # the page's own copy (an update appends to the summary's)
                 own = summary_dir.parent / "published" / out.name
                 sync_copy(src, own)
@@ -290,7 +296,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
             members.append((f"{slug}/{out.name}", downloads / out.name))
             files.append({"name": out.name, "href": f"downloads/{out.name}",
                           "size": sd.size_text((downloads / out.name).stat().st_size),
-                          "note": out.note.format(**w)})
+                          "note": note})
             if not out.zipped:
                 left_out.add(f"{slug}/{out.name}")
     if summary.get("runs"):
