@@ -21,6 +21,7 @@ from dnflow.site import charts
 from dnflow.site import text as tx
 from dnflow.site.render import build_page, build_site
 from tests.site_helpers import (
+    ARCHIVE_ALL,
     CORPUS,
     CRAFTED_META,
     LONG_WORD,
@@ -32,11 +33,11 @@ from tests.site_helpers import (
 )
 
 SEARCHES = {
-    "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", "source": "archive",
+    "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", **ARCHIVE_ALL,
                                     "query": "#kpop OR #brexit"}),
     "hashtags": ([CORPUS / "twarc-hashtags" / "test-data" / "tweets1.jsonl",
-                  V2 / "users.jsonl"], {"source": "archive", "every": "6h"}),
-    "empty": ([V2 / "empty.json"], {"title": "Nothing", "source": "archive"}),
+                  V2 / "users.jsonl"], {**ARCHIVE_ALL, "every": "6h"}),
+    "empty": ([V2 / "empty.json"], {"title": "Nothing", **ARCHIVE_ALL}),
 }
 
 
