@@ -411,3 +411,25 @@ def test_bluesky_pages_in_a_browser(mixed_site: Path, visit: Any, path: str) -> 
         assert "The searches are on Bluesky and X" in text
         heads = page.locator("#hashtags thead th .platform").all_text_contents()
         assert sorted(set(heads)) == ["Bluesky", "X"]
+
+
+@pytest.mark.parametrize("level", ["ids", "counts"])
+def test_pages_published_below_everything(tmp_path: Path, visit: Any, level: str) -> None:
+    """A real archive at ids (cards are links, small accounts "an account") and at counts
+    (aggregates only): accessible, nothing loaded from elsewhere but thumbnails, every
+    local link resolves (the downloads the level publishes)."""
+    site = build(tmp_path, {"sets": ([V2 / "2sets.jsonl"], {"source": "archive",
+                                                            "publish": level})})
+    v = visit(site / "sets" / "index.html")
+    assert f"Published as {level}" in v.page.locator(".publish-level").inner_text()
+    cards = v.page.locator("article.tweet")
+    assert cards.count() == (35 if level == "ids" else 0)
+    if level == "ids":
+        assert cards.locator(".ids-only a[href^='https://x.com/']").count() >= 30
+    v.scroll_through()
+    shared = {u for r in csv_rows(tmp_path / "data" / "sets" / "summary" / "media.csv", 10**6)
+              for u in (r["url"], r["preview_url"]) if u}
+    assert set(v.blocked) <= shared
+    assert v.console_errors() == [] and v.errors == []
+    assert v.axe() == []
+    assert local_links_resolve(v.page) == []
