@@ -170,7 +170,7 @@ class Publisher:
     def note(self) -> str:
         """The page's one line about its level."""
         if self.level == "everything":
-            return "Published as everything: text, handles and raw data."
+            return "Published as everything: post text and handles, counts and ids."
         if self.level == "counts":
             return "Published as counts: aggregates only, no ids and no accounts."
         n = self.authors_hidden
