@@ -321,3 +321,36 @@ def test_ids_that_spell_out_a_small_account_are_left_out(work):
     assert all(any(f"/{h}/" in i.casefold() for h in small) for i in gone)
     page = (work / "site" / "fedi-ids" / "index.html").read_text()
     assert f"({len(gone)} left out: they name an account shown as" in html.unescape(page)
+
+
+def test_published_copies_drop_words_pseudonymize_and_leave_out_what_names_a_small_account(
+        tmp_path):
+    from dnflow.counting import COUNTS
+
+    pub = publish.Publisher("s", "ids", 5000, b"k" * 32, public={"bigcorp"},
+                            hidden={"alice", "bob.bsky.social", "carol"})
+    src = tmp_path / "urls.csv"
+    src.write_text("url,count\r\nhttps://x.com/Alice/status/1,5\r\n"
+                   "https://bsky.app/profile/bob.bsky.social/post/x,4\r\n"
+                   "https://mastodon.social/@carol/11,3\r\nhttps://x.com/bigcorp,2\r\n"
+                   "https://example.org/alice-in-wonderland,1\r\n")
+    urls = COUNTS["urls"].outputs[0]
+    assert publish.publish_file(src, tmp_path / "out" / "urls.csv", urls, pub) == 3
+    assert (tmp_path / "out" / "urls.csv").read_text().splitlines() == [
+        "url,count", "https://x.com/bigcorp,2", "https://example.org/alice-in-wonderland,1"]
+    src = tmp_path / "retweets.csv"
+    src.write_text('tweet_id,username,text,retweets\r\n1,Alice,"secret words, here",3\r\n'
+                   "2,BigCorp,public words,2\r\n")
+    rts = COUNTS["reposted"].outputs[0]
+    assert publish.publish_file(src, tmp_path / "out" / "retweets.csv", rts, pub) == 0
+    assert (tmp_path / "out" / "retweets.csv").read_text().splitlines() == [
+        "tweet_id,username,retweets", f"1,{publish.pseudonym(pub.secret, 's', 'alice')},3",
+        "2,BigCorp,2"]
+    # at counts, a file naming accounts is not published at all; aggregates are
+    pub.level = "counts"
+    assert publish.publish_file(src, tmp_path / "c" / "retweets.csv", rts, pub) is None
+    tags = COUNTS["hashtags"].outputs[0]
+    (tmp_path / "hashtags.csv").write_text("hashtag,count\r\nalice,2\r\n")
+    assert publish.publish_file(tmp_path / "hashtags.csv", tmp_path / "c" / "h.csv",
+                                tags, pub) == 0
+    assert not (tmp_path / "c" / "retweets.csv").exists()
