@@ -354,3 +354,23 @@ def test_published_copies_drop_words_pseudonymize_and_leave_out_what_names_a_sma
     assert publish.publish_file(tmp_path / "hashtags.csv", tmp_path / "c" / "h.csv",
                                 tags, pub) == 0
     assert not (tmp_path / "c" / "retweets.csv").exists()
+
+
+def test_changing_the_level_rerenders_the_site_and_keeps_data(tmp_path):
+    """`publish:` is the page job's param: changing it re-renders the search's page and
+    downloads, and never re-summarizes (data/ keeps everything)."""
+    cfg = tmp_path / "searches.yaml"
+    search = {"source": "archive", "files": str(V2 / "2sets.jsonl"), "publish": "everything"}
+    cfg.write_text(json.dumps({"searches": {"sets": search}}))
+    assert snakemake(tmp_path, cfg, {}).returncode == 0
+    summary = tmp_path / "data" / "sets" / "summary" / "summary.json"
+    before = summary.stat().st_mtime_ns, summary.read_bytes()
+    assert (tmp_path / "site" / "sets" / "downloads" / "tweets.csv").exists()
+    cfg.write_text(json.dumps({"searches": {"sets": dict(search, publish="ids")}}))
+    r = snakemake(tmp_path, cfg, {})
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert (summary.stat().st_mtime_ns, summary.read_bytes()) == before
+    assert not (tmp_path / "site" / "sets" / "downloads" / "tweets.csv").exists()
+    assert "Published as ids" in (tmp_path / "site" / "sets" / "index.html").read_text()
+    assert "Published as ids" in (tmp_path / "site" / "index.html").read_text()
+    assert (tmp_path / "data" / "sets" / "summary" / "tweets.csv").exists()
