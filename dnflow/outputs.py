@@ -11,13 +11,17 @@ from dnflow.counting import COUNTS, Output, sections
 
 # written by the pass itself, not by a count
 SUMMARY = Output("summary.json", (), "every number on this page, the files read and the "
-                 "run history")
+                 "run history", level="counts")
 # streamed as the pass reads (dnflow.summary): a row per post, or per skipped line
 POSTS = Output("tweets.csv", (), "one row per {post} (ids as text)", zipped=False,
                grows=True)
-IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating", grows=True)
+# an id is published at ids, unless it spells out a small account's handle (a Mastodon
+# status URI: dnflow.publish)
+IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating", grows=True,
+             level="ids", scan=("id",))
 SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
-                 "lines that were not {posts}: file, line, reason", grows=True)
+                 "lines that were not {posts}: file, line, reason", grows=True,
+                 level="counts")
 
 
 def manifest() -> list[Output]:

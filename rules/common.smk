@@ -7,6 +7,7 @@ import sys
 from dnflow import config as dnconfig
 from dnflow import jobs_collect as dnjobs_collect
 from dnflow import deletions as _deletions
+from dnflow import publish as dnpublish
 from dnflow.sources import source_of as _source_of
 
 try:
@@ -19,6 +20,17 @@ except dnconfig.ConfigError as e:
     sys.exit(f"dnflow: {', '.join(map(str, workflow.configfiles)) or 'config'}: {e}")
 
 SLUGS = sorted(SEARCHES)
+
+# each search's publishing level and follower threshold (dnflow.publish): params, so a
+# change re-renders its pages and never re-summarizes (data/ keeps everything)
+PUBLISH = {slug: dnpublish.settings(SEARCHES[slug]) for slug in SLUGS}
+
+
+def publisher_inputs(wc):
+    """What the index reads of a search published below everything: who it names and
+    who is public, for the compare page (dnflow.publish.publisher)."""
+    return [f"data/{s}/summary/{n}" for s in SLUGS if PUBLISH[s]["level"] != "everything"
+            for n in dnpublish.READS]
 
 
 wildcard_constraints:
@@ -80,6 +92,6 @@ def rescue_site(snakemake_log):
     from dnflow.site.rescue import rescue
 
     try:
-        rescue({slug: search_meta(slug) for slug in SLUGS}, snakemake_log)
+        rescue({slug: search_meta(slug) for slug in SLUGS}, snakemake_log, publish=PUBLISH)
     except Exception as e:  # the run has failed already: say why the site could not be made
         logger.error(f"dnflow: the site could not be built after the failure: {e}")

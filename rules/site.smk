@@ -12,7 +12,7 @@ from dnflow import outputs as dnoutputs
 # templates, stylesheet and renderer: editing them re-renders the site
 SITE_CODE = sorted(
     p
-    for pattern in ("templates/*", "static/*", "site/*.py")
+    for pattern in ("templates/*", "static/*", "site/*.py", "publish.py")
     for p in _glob.glob(os.path.join(workflow.basedir, "dnflow", pattern))
     if not p.endswith("screenshot.py")
 )
@@ -33,6 +33,7 @@ rule page:
         downloads=directory("site/{slug}/downloads"),
     params:
         code=SITE_CODE_HASH,
+        publish=lambda wc: PUBLISH[wc.slug],
     conda:
         "../envs/dnflow.yaml"
     log:
@@ -50,6 +51,7 @@ rule site_index:
             name=dnoutputs.index_files(),
         ),
         runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
+        private=publisher_inputs,
     output:
         index="site/index.html",
         compare="site/compare.html",
@@ -58,6 +60,7 @@ rule site_index:
     params:
         slugs=SLUGS,
         code=SITE_CODE_HASH,
+        publish=PUBLISH,
     conda:
         "../envs/dnflow.yaml"
     log:

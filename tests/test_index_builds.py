@@ -110,8 +110,9 @@ def test_archive_paths_with_any_characters(tmp_path):
     rel.mkdir()
     (rel / "sets.jsonl").symlink_to(os.path.relpath(V2 / "2sets.jsonl", rel))
     write_config(work, {
-        "odd": {"source": "archive", "files": f"{odd.name}/**/*.jsonl"},
-        "linked": {"source": "archive", "files": "rel/sets.jsonl"},
+        "odd": {"source": "archive", "files": f"{odd.name}/**/*.jsonl",
+                "publish": "everything"},
+        "linked": {"source": "archive", "files": "rel/sets.jsonl", "publish": "everything"},
     })
     snakemake(work)
     odd_summary = json.loads((work / "data" / "odd" / "summary" / "summary.json").read_text())

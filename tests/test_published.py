@@ -13,6 +13,9 @@ from dnflow.summary import summarize, write_failed
 
 from .conftest import V2
 
+# these tests are about what "everything" may still never publish
+EVERYTHING = {"level": "everything", "followers": 5000}
+
 NASTY = st.text(st.one_of(st.characters(max_codepoint=0x1F), st.sampled_from(
     ["\ud800", "\udfff", "\ufffe", "\uffff", "<", "&", "]", ">", "é", "\u2028"]),
     st.characters()), min_size=1, max_size=12)
@@ -51,13 +54,15 @@ def test_only_files_read_as_archives_are_published(tmp_path):
     out = tmp_path / "data" / "s" / "summary"
     summarize([V2 / "kpop.jsonl", secret], out, {"slug": "s"})
     site = tmp_path / "site" / "s"
-    build_page(out, site / "index.html", site / "downloads", "s", base=tmp_path)
+    build_page(out, site / "index.html", site / "downloads", "s", base=tmp_path,
+               publish=EVERYTHING)
     raw = sorted(p.name for p in (site / "downloads" / "raw").iterdir())
     assert raw == ["kpop.jsonl"]
     failed = tmp_path / "data" / "f" / "summary"
     write_failed(failed, {"slug": "f"}, "killed", [V2 / "kpop.jsonl"])
     site = tmp_path / "site" / "f"
-    build_page(failed, site / "index.html", site / "downloads", "f", base=tmp_path)
+    build_page(failed, site / "index.html", site / "downloads", "f", base=tmp_path,
+               publish=EVERYTHING)
     assert not list((site / "downloads" / "raw").iterdir())
     assert "hunter2" not in "".join(p.read_text(errors="replace")
                                     for p in (tmp_path / "site").rglob("*") if p.is_file())
@@ -82,7 +87,8 @@ def test_a_mixed_archive_never_publishes_raw_mastodon_answers(tmp_path):
     summary = summarize([V2 / "kpop.jsonl", masto], out, {"slug": "m", "source": "archive"})
     assert summary["tweets"] == 100 + len(answer)
     site = tmp_path / "site" / "m"
-    build_page(out, site / "index.html", site / "downloads", "m", base=tmp_path)
+    build_page(out, site / "index.html", site / "downloads", "m", base=tmp_path,
+               publish=EVERYTHING)
     assert sorted(p.name for p in (site / "downloads" / "raw").iterdir()) == ["kpop.jsonl"]
     assert "The raw answers are not published" in (site / "index.html").read_text()
     withheld = [s["account"]["acct"] for s in answer if s["account"]["indexable"] is False]
@@ -124,7 +130,8 @@ def test_a_withheld_author_mentioned_by_others_shows_as_an_account(tmp_path):
     mentions = (out / "mentions.csv").read_text()
     assert "simonpcouch" not in mentions.lower() and "withheld-" in mentions
     site = tmp_path / "site" / "m"
-    build_page(out, site / "index.html", site / "downloads", "m", base=tmp_path)
+    build_page(out, site / "index.html", site / "downloads", "m", base=tmp_path,
+               publish=EVERYTHING)
     page = (site / "index.html").read_text()
     assert "an account" in page
     everything = "".join(p.read_text(errors="replace").lower() for p in

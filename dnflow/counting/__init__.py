@@ -46,6 +46,14 @@ class Output:
     # appended in place by an update (its state's file, hard-linked): the page keeps a
     # copy of its own, to which it appends what is new (dnflow.site.render.sync_copy)
     grows: bool = False
+    # what it holds, for the publishing levels (dnflow.publish): the least open level it
+    # is published at ("counts": aggregates, at every level; "ids": at ids and
+    # everything; "everything": only there; the default, so that a new count publishes
+    # nothing at ids until it says what it holds), and at ids and counts
+    level: str = "everything"
+    accounts: tuple[str, ...] = ()  # columns naming an account: pseudonymous if small
+    texts: tuple[str, ...] = ()     # columns of people's words: left out
+    scan: tuple[str, ...] = ()      # columns whose value may spell out a handle (URLs)
 
 
 @dataclass

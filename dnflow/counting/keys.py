@@ -43,9 +43,15 @@ class KeyCount(Count):
     prefix = ""
     position = 100
     compare = False
+    # its file at the publishing levels (dnflow.counting.Output, dnflow.publish):
+    # counts of values are aggregates; a count of accounts or URLs says so
+    level = "counts"
+    accounts: tuple[str, ...] = ()
+    scan: tuple[str, ...] = ()
 
     def __init__(self) -> None:
-        self.outputs = (Output(self.file, self.header, self.note),)
+        self.outputs = (Output(self.file, self.header, self.note, level=self.level,
+                               accounts=self.accounts, scan=self.scan),)
 
     def keys(self, posts: Page) -> list:
         raise NotImplementedError
@@ -132,6 +138,8 @@ class Mentions(KeyCount):
     name = "mentions"
     file = "mentions.csv"
     header = ("username", "count")
+    level = "ids"
+    accounts = ("username",)
     note = "username, {posts}"
     distinct_key = "mentions"
     title = "Mentions"
@@ -168,6 +176,7 @@ class Domains(KeyCount):
     name = "domains"
     file = "domains.csv"
     header = ("domain", "count")
+    scan = ("domain",)  # a Bluesky handle is a domain name
     note = "domain, {posts}"
     distinct_key = "domains"
     title = "Domains"
@@ -197,6 +206,8 @@ class Urls(KeyCount):
     name = "urls"
     file = "urls.csv"
     header = ("url", "count")
+    level = "ids"  # a URL can name a post and its author (x.com/<handle>/status/<id>)
+    scan = ("url",)
     note = "url, {posts}"
     distinct_key = "urls"
     title = "URLs"

@@ -32,6 +32,14 @@ from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
+from dnflow.publish import (
+    ANONYMOUS,
+    DEFAULT_FOLLOWERS,
+    Publisher,
+    default_settings,
+    publish_file,
+    publisher,
+)
 from dnflow.sources import common_platform, gaps_of, platform_of
 
 log = logging.getLogger(__name__)
@@ -74,12 +82,15 @@ def write_text(path: Path, content: str) -> None:
 
 
 def search_context(summary_dir: Path, slug: str,
-                   runs: Sequence[str | Path] | None = None) -> dict[str, Any]:
+                   runs: Sequence[str | Path] | None = None,
+                   pub: Publisher | None = None) -> dict[str, Any]:
     """Everything page.html shows about one search (without downloads).
 
     ``runs``: run record files; they replace summary.json's copy of the run history, which
     is only as new as the last summary (a run that found nothing does not re-summarize).
+    ``pub``: what its publishing level shows (dnflow.publish; None: everything).
     """
+    pub = pub or Publisher(slug)
     summary = sd.load_summary(summary_dir)
     if runs:
         summary["runs"] = sd.load_runs(runs)
@@ -91,9 +102,9 @@ def search_context(summary_dir: Path, slug: str,
     tweets = sd.to_int(summary.get("tweets")) or 0
     points = sd.load_timeline(summary_dir)
     bucket = str(summary.get("timeline_bucket") or "day")
-    top, sample = sd.load_cards(summary_dir, platform)
-    media, media_missing = sd.load_media(summary_dir)
-    sections = sd.count_sections(summary_dir, summary, platform, gaps)
+    top, sample = sd.load_cards(summary_dir, platform, pub)
+    media, media_missing = sd.load_media(summary_dir, pub)
+    sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
             [(r["label"], r["value"]) for r in s["rows"]],
@@ -157,6 +168,7 @@ def search_context(summary_dir: Path, slug: str,
         "removals": sd.removals(summary),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
+        "publish": {"level": pub.level, "note": pub.note()},
     }
 
 
@@ -268,21 +280,33 @@ def sync_copy(src: Path, dst: Path) -> None:
 
 
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
-                    summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
+                    summary: Mapping[str, Any], base: Path | None = None,
+                    pub: Publisher | None = None) -> dict[str, Any]:
     """Copy summary files (dnflow.outputs' manifest) and raw inputs under ``downloads``,
-    zip them; describe them in the words of the search's platform."""
+    zip them; describe them in the words of the search's platform. Below publishing
+    level everything (``pub``, dnflow.publish), only the files the level publishes, as
+    published copies (dnflow.publish.publish_file), and no raw data."""
     base = base or Path.cwd()
+    pub = pub or Publisher(slug)
     platform = platform_of(summary)
     if downloads.exists():
         shutil.rmtree(downloads)
-    (downloads / "raw").mkdir(parents=True)
+    (downloads / "raw" if pub.everything else downloads).mkdir(parents=True)
     files, members = [], []
     w = tx.words(platform)
     left_out = set()  # zip members ({slug}/name) left out: each is its own download
     for out in outputs.manifest():
         src = summary_dir / out.name
         if src.is_file():
-            if out.grows:  # the page's own copy (an update appends to the summary's)
+            note = out.note.format(**w)
+            if not pub.everything:
+                left = publish_file(src, downloads / out.name, out, pub)
+                if left is None:
+                    continue
+                if left:  # the page says what the level took out
+                    note += (f" ({left:,} left out: they name an account shown as "
+                             f"\"{ANONYMOUS}\")")
+            elif out.grows:  # the page's own copy (an update appends to the summary's)
                 own = summary_dir.parent / "published" / out.name
                 sync_copy(src, own)
                 link_or_copy(own, downloads / out.name)
@@ -290,8 +314,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                 link_or_copy(src, downloads / out.name)
             members.append((f"{slug}/{out.name}", downloads / out.name))
             files.append({"name": out.name, "href": f"downloads/{out.name}",
-                          "size": sd.size_text(src.stat().st_size),
-                          "note": out.note.format(**w)})
+                          "size": sd.size_text((downloads / out.name).stat().st_size),
+                          "note": note})
             if not out.zipped:
                 left_out.add(f"{slug}/{out.name}")
     if summary.get("runs"):
@@ -305,9 +329,9 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
     raw = []
     withheld = False
     # no raw file for a search some of whose posts were removed (dnflow.deletions): they
-    # still hold them (filtered copies are not made yet)
+    # still hold them (filtered copies are not made yet); none below everything
     removed = bool(sd.to_int(summary.get("removed")))
-    for name, src, fmts in [] if removed else _raw_files(summary, base):
+    for name, src, fmts in [] if removed or not pub.everything else _raw_files(summary, base):
         if _withholds(platform, fmts, summary):
             withheld = True
             continue
@@ -330,8 +354,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw": [{**r, "href": f"downloads/{r['href']}"} for r in raw[:MAX_DOWNLOAD_ROWS]],
         "raw_more": more,
         "raw_total": len(raw),
-        "raw_withheld": withheld,
-        "raw_removed": removed and not withheld,
+        "raw_withheld": withheld and pub.everything,
+        "raw_removed": removed and not withheld and pub.everything,
     }
 
 
@@ -339,14 +363,29 @@ def render_page(ctx: Mapping[str, Any]) -> str:
     return environment().get_template("page.html").render(root="../", nav="page", **ctx)
 
 
+def page_publisher(summary_dir: Path, slug: str,
+                   publish: Mapping[str, Any] | None = None) -> Publisher:
+    """A search's publisher from its settings (dnflow.publish.settings: ``level``,
+    ``followers``), or its source's default when none are given."""
+    if publish is None:
+        publish = default_settings(sd.load_summary(summary_dir))
+    return publisher(slug, summary_dir, publish["level"],
+                     publish.get("followers", DEFAULT_FOLLOWERS))
+
+
 def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
                slug: str, base: str | Path | None = None,
-               runs: Sequence[str | Path] | None = None) -> None:
-    """Write site/<slug>/index.html and site/<slug>/downloads/ for one search."""
+               runs: Sequence[str | Path] | None = None,
+               publish: Mapping[str, Any] | None = None) -> None:
+    """Write site/<slug>/index.html and site/<slug>/downloads/ for one search.
+
+    ``publish``: its publishing (``{"level": …, "followers": …}``, dnflow.publish); by
+    default its source's level."""
     summary_dir, page, downloads = Path(summary_dir), Path(page), Path(downloads)
-    ctx = search_context(summary_dir, slug, runs)
+    pub = page_publisher(summary_dir, slug, publish)
+    ctx = search_context(summary_dir, slug, runs, pub)
     ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
-                                       Path(base) if base else None)
+                                       Path(base) if base else None, pub)
     write_text(page, render_page(ctx))
     log.info("wrote %s (%d posts)", page, ctx["tweets"])
 
@@ -358,6 +397,7 @@ def index_entries(searches: Sequence[tuple[str, Path]],
                   every: Mapping[str, Any] | None = None,
                   runs: Mapping[str, Sequence[str | Path]] | None = None,
                   failures: Mapping[str, str] | None = None,
+                  publish: Mapping[str, Mapping[str, Any]] | None = None,
                   ) -> list[dict[str, Any]]:
     """One row per search for the index and the feed, with status and staleness.
     ``failures``: slug → why a job of this run failed (dnflow.site.rescue), shown as the
@@ -379,8 +419,11 @@ def index_entries(searches: Sequence[tuple[str, Path]],
         points = sd.load_timeline(d)
         platform = platform_of(s)
         w = tx.words(platform)
+        pub = page_publisher(d, slug, (publish or {}).get(slug))
         rows.append({
             "slug": slug,
+            "pub": pub,
+            "publish": {"level": pub.level, "note": pub.note()},
             "href": f"{slug}/index.html",
             "title": str(s.get("title") or slug),
             "description": s.get("description"),
@@ -440,7 +483,20 @@ COMPARE_MAX = 25  # items in a chart
 def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
                   ) -> dict[str, Any] | None:
     """A section marked ``compare`` (dnflow.counting) across searches: the items in any
-    search's top 10, with each search's count (full CSV scan) and share."""
+    search's top 10, with each search's count (full CSV scan) and share. A search whose
+    publishing level does not publish the section's file is left out of it, and values
+    naming an account it does not show are not compared (dnflow.publish)."""
+    out = {o.name: o for o in outputs.manifest()}.get(spec.csv)
+    if out is not None:
+        searches = [(e, d) for e, d in searches if e["pub"].shows(out)
+                    and (e["pub"].allows("ids") or not out.accounts)]
+    if not searches:
+        return None
+    scanned = out is not None and spec.key in out.scan
+
+    def hidden(entry: Mapping[str, Any], value: str) -> bool:
+        return scanned and entry["pub"].names_hidden(value)
+
     # links and words: the searches' platform if they share one (dnflow.sources); across
     # platforms, each search's counts link to its own platform's page of the value
     platform = common_platform([e["platform"] for e, _ in searches])
@@ -450,7 +506,8 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     items: dict[str, float] = {}
     for entry, d in searches:
         total = entry["tweets"] or 1
-        for r in sd.head_rows(d / spec.csv, COMPARE_TOP):
+        rows = sd.head_rows(d / spec.csv, COMPARE_TOP * (4 if scanned else 1))
+        for r in [r for r in rows if not hidden(entry, r.get(key) or "")][:COMPARE_TOP]:
             v, c = r.get(key) or "", sd.to_int(r.get("count")) or 0
             items[v] = max(items.get(v, 0.0), c / total)
     if not items:
@@ -460,7 +517,8 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     series = []
     for entry, d in searches:
         counts = {r[key]: sd.to_int(r.get("count")) or 0
-                  for r in sd.iter_rows(d / spec.csv) if r.get(key) in want}
+                  for r in sd.iter_rows(d / spec.csv)
+                  if r.get(key) in want and not hidden(entry, r[key])}
         total = entry["tweets"] or 1
         series.append({
             "entry": entry,
@@ -499,14 +557,16 @@ def xml_chars(text: str) -> str:
 def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                every: Mapping[str, Any] | None = None,
                runs: Mapping[str, Sequence[str | Path]] | None = None,
-               failures: Mapping[str, str] | None = None) -> None:
+               failures: Mapping[str, str] | None = None,
+               publish: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     """Write index.html, compare.html, feed.xml and style.css under ``out_dir``.
 
     ``runs`` maps a slug to its run record files (see ``search_context``); ``failures``
-    as for :func:`index_entries`."""
+    as for :func:`index_entries`; ``publish`` a slug to its publishing
+    (dnflow.publish.settings; by default its source's)."""
     out = Path(out_dir)
     pairs = [(slug, Path(d)) for slug, d in searches]
-    entries = index_entries(pairs, every, runs, failures)
+    entries = index_entries(pairs, every, runs, failures, publish)
     env = environment()
     updated = max((e["updated"] for e in entries if e["updated"]), default=None)
     totals = {

@@ -85,9 +85,12 @@ def reason(rule: str, job_log: str, workdir: Path) -> str:
 
 def rescue(metas: Mapping[str, Mapping[str, Any]],
            snakemake_log: str | Path | Sequence[str | Path],
-           workdir: str | Path = ".") -> dict[str, str]:
+           workdir: str | Path = ".",
+           publish: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
     """Build the index, compare page and feed after a failed run; returns slug → reason
-    of each search marked failed. ``metas``: every search's summary meta (its title…)."""
+    of each search marked failed. ``metas``: every search's summary meta (its title…);
+    ``publish``: every search's publishing (dnflow.publish.settings)."""
+    publish = publish or {}
     from dnflow.site.render import build_page, build_site
     from dnflow.summary import write_failed
 
@@ -103,17 +106,19 @@ def rescue(metas: Mapping[str, Mapping[str, Any]],
             downloads = work / "site" / slug / "downloads"
             if (summary_dir / "summary.json").is_file() and not page.exists():
                 try:  # its page job did not run (or failed): try once here
-                    build_page(summary_dir, page, downloads, slug, base=work, runs=runs[slug])
+                    build_page(summary_dir, page, downloads, slug, base=work, runs=runs[slug],
+                               publish=publish.get(slug))
                 except Exception as e:  # noqa: BLE001 - the stand-in below says why
                     failed.setdefault(slug, redact(f"its page failed: {type(e).__name__}: {e}"))
             if not (summary_dir / "summary.json").is_file() or not page.exists():
                 why = failed.setdefault(slug, "the run stopped before its summary was made")
                 summary_dir = Path(tmp, slug)
                 write_failed(summary_dir, dict(metas[slug]), why)
-                build_page(summary_dir, page, downloads, slug, base=work, runs=runs[slug])
+                build_page(summary_dir, page, downloads, slug, base=work, runs=runs[slug],
+                               publish=publish.get(slug))
                 stand_ins.append(slug)
             pairs.append((slug, summary_dir))
-        build_site(pairs, work / "site", runs=runs, failures=failed)
+        build_site(pairs, work / "site", runs=runs, failures=failed, publish=publish)
     made = [work / "site" / n for n in ("index.html", "compare.html", "feed.xml", "style.css")]
     for slug in stand_ins:
         made += [work / "site" / slug / "index.html", *(work / "site" / slug / "downloads")
