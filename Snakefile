@@ -16,15 +16,16 @@ include: "rules/site.smk"
 
 
 # collection and rendering stay on the submitting machine under a cluster profile (tokens
-# stay home, pages need every summary), and so do the parquet and the bag beside them
-# (a few seconds a million posts, and what the page links); only summarize jobs go to
-# the cluster
+# stay home, pages need every summary), and so do the parquet, networks and bag beside
+# them (seconds a million posts, and what the page links); only summarize jobs go to the
+# cluster
 localrules:
     all,
     generate_raw,
     page,
     site_index,
     parquet,
+    networks,
     bag,
 
 
@@ -45,3 +46,4 @@ onsuccess:
 
 onerror:
     report_failed_summaries()
+    rescue_site(log)

@@ -4,7 +4,8 @@ P1/P2 summarize vs the parse floor (and its memory), P3 a hundred searches throu
 real snakemake run and its reruns (bench/searches.py), P4 the incremental rebuild after a
 new chunk (bench/incremental.py), P5 X and Mastodon collection against the fakes
 (bench/collect.py, bench/collect_mastodon.py), P5B Bluesky collection against the fake
-Bluesky API (bench/collect_bluesky.py).
+Bluesky API (bench/collect_bluesky.py), MEDIA near-duplicate images: precision and recall
+on the labelled photographs and grouping 50,000 images (bench/media.py).
 The full mode writes bench/results.md (the parts run) with the machine; ``--quick`` runs
 every part small and checks only that it runs.
 """
@@ -23,13 +24,14 @@ from bench import (
     collect_bluesky,
     collect_mastodon,
     incremental,
+    media,
     memory,
     searches,
     summarize,
 )
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("P1", "P3", "P4", "P4S", "P5", "P5B", "MEM")  # P2 is measured with P1
+PARTS = ("P1", "P3", "P4", "P4S", "P5", "P5B", "MEM", "MEDIA")  # P2 is measured with P1
 
 
 def machine() -> str:
@@ -117,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     if "P5B" in parts:
         rows = collect_bluesky.run(args.out, args.quick)
         sections.append(("P5B Bluesky collection against the fake Bluesky API", rows))
+        print(table(rows), flush=True)
+    if "MEDIA" in parts:
+        rows = media.run(args.quick)
+        sections.append(("MEDIA near-duplicate images", rows))
         print(table(rows), flush=True)
     took = time.perf_counter() - t0
     print(f"bench: {', '.join(sorted(parts))} in {took:.0f} s", file=sys.stderr)

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from dnflow import __version__, outputs
+from dnflow.publish import Publisher, publish_file
 from dnflow.sources import platform_of
 
 CHECKSUMS = ("sha256", "sha512")
@@ -31,16 +32,29 @@ def bag_name(slug: str) -> str:
     return f"{slug}-bag.zip"
 
 
-def published_files(summary_dir: Path, summary: Mapping[str, Any],
-                    base: Path) -> list[tuple[str, Path]]:
+def published_files(summary_dir: Path, summary: Mapping[str, Any], base: Path,
+                    pub: Publisher | None = None, copies: Path | None = None
+                    ) -> list[tuple[str, Path]]:
     """What the page publishes of a search: its summary files (the pass's and those
-    made from them) and its raw inputs under ``raw/``, as the page offers them (no raw
-    answers where they would show opted-out accounts)."""
-    from dnflow.site.render import published_raw  # the page's own rule for raw files
+    made from them) and its raw inputs under ``raw/``, by the page's own rules
+    (dnflow.site.render.published_raw: none for a search with removed posts, none of a
+    file whose authors may be withheld, none below everything). Below everything
+    (``pub``, dnflow.publish) the files are the level's published copies, written under
+    ``copies``."""
+    from dnflow.site.render import published_raw
 
-    out = [(o.name, summary_dir / o.name) for o in outputs.downloads()
-           if (summary_dir / o.name).is_file()]
-    return out + [(f"raw/{name}", path) for name, path in published_raw(summary, base)]
+    pub = pub or Publisher(str(summary.get("slug") or ""))
+    out = []
+    for o in outputs.downloads():
+        src = outputs.path(summary_dir, o)
+        if not src.is_file():
+            continue
+        if pub.everything:
+            out.append((o.name, src))
+        elif copies is not None and publish_file(src, copies / o.name, o, pub) is not None:
+            out.append((o.name, copies / o.name))
+    raw, _, _ = published_raw(summary, base, pub)
+    return out + [(f"raw/{name}", path) for name, path in raw]
 
 
 def bag_info(summary: Mapping[str, Any], archive: Mapping[str, Any] | None) -> dict:
@@ -110,13 +124,19 @@ def _tag_manifests(folder: Path) -> None:
 
 
 def make_search_bag(summary_dir: Path, zip_path: Path, archive: Mapping[str, Any] | None,
-                    runs: list[str | Path] | None = None, base: Path | None = None) -> None:
-    """A search's bag from its summary folder: what it publishes, its run records
-    (``runs``: their files, as the page reads them; else the summary's)."""
+                    runs: list[str | Path] | None = None, base: Path | None = None,
+                    publish: Mapping[str, Any] | None = None) -> None:
+    """A search's bag from its summary folder: what it publishes at its level
+    (``publish``, as the page's), its run records (``runs``: their files, as the page
+    reads them; else the summary's)."""
     from dnflow.site import data as sd
+    from dnflow.site.render import page_publisher
 
     summary = orjson.loads((summary_dir / "summary.json").read_bytes())
     if runs:
         summary["runs"] = sd.load_runs(runs)
-    files = published_files(summary_dir, summary, base or Path.cwd())
-    write_bag(zip_path, files, bag_info(summary, archive), summary.get("runs") or None)
+    pub = page_publisher(summary_dir, str(summary.get("slug") or zip_path.stem), publish)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=zip_path.parent, prefix=".published-") as tmp:
+        files = published_files(summary_dir, summary, base or Path.cwd(), pub, Path(tmp))
+        write_bag(zip_path, files, bag_info(summary, archive), summary.get("runs") or None)

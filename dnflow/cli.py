@@ -3,6 +3,8 @@
     dnflow estimate [--config config/searches.yaml]   expected volume of each search that
                                                       can tell (X: the counts endpoint)
     dnflow collect SLUG [--config …] [--data data]    collect one search's current window
+    dnflow recheck SLUG [--config …] [--data data]    which of a search's posts are gone
+                                                      (appended to its deletions)
     dnflow schema                                     the searches.yaml schema (JSON)
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
     dnflow fakebsky [--port 0] [--pool generated:5000:7] …  the loopback fake Bluesky API
@@ -99,6 +101,13 @@ def cmd_collect(a: argparse.Namespace) -> int:
     return 0 if rec["status"] == "ok" else 1
 
 
+def cmd_recheck(a: argparse.Namespace) -> int:
+    from dnflow.recheck import recheck
+
+    _searches_where(a.config, lambda src: True, "search", [a.slug])
+    return recheck(a.slug, a.data)
+
+
 def cmd_schema(a: argparse.Namespace) -> int:
     print(json.dumps(dnconfig.searches_schema(), indent=2))
     return 0
@@ -124,6 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--data", default="data", help="data folder (default: data)")
     p.add_argument("--window", help="window stamp (default: the current one)")
     p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("recheck", help="ask each platform which of a search's posts still "
+                                       "exist; what is gone goes to its deletions")
+    p.add_argument("slug")
+    p.add_argument("--config", default="config/searches.yaml")
+    p.add_argument("--data", default="data", help="data folder (default: data)")
+    p.set_defaults(func=cmd_recheck)
     p = sub.add_parser("schema", help="print the searches.yaml JSON schema (every source's keys)")
     p.set_defaults(func=cmd_schema, config="")
     sub.add_parser("fakeapi", help="serve the loopback fake X API (see: dnflow fakeapi -h)")

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from dnflow import deletions
 from dnflow.sources import SOURCES
 
 # the base schema, package data: found the same way in an editable or a wheel install
@@ -92,7 +93,7 @@ def _explain(err: jsonschema.ValidationError) -> str:
         return f"{_where(path)}: {err.instance!r} is not {err.schema['description']}"
     if v == "pattern":
         return f"{_where(path)}: {err.instance!r} should look like 2026-11-01T00:00:00Z"
-    if v == "oneOf" and path[-1:] == ["files"]:
+    if v == "oneOf" and path[-1:] in (["files"], ["deletions"]):
         return f"{_where(path)}: give a path, a glob or a list of them"
     return f"{_where(path)}: {err.message}"
 
@@ -211,6 +212,10 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
         best = jsonschema.exceptions.best_match(first or errors)
         raise ConfigError(_explain(best))
     searches = config["searches"] or {}
+    try:
+        expand_paths(config.get("deletions") or [], workdir, allow_empty_glob=True)
+    except ConfigError as e:
+        raise ConfigError(f"deletions: {e}") from None
     common = set(load_schema()["$defs"]["search"]["properties"])
     for slug, search in searches.items():
         src = SOURCES[search["source"]]
@@ -219,28 +224,43 @@ def validate(config: Any, schema: dict | None = None, workdir: str | Path = ".")
                 raise ConfigError(f"search '{slug}', key '{key}': not used by "
                                   f"source '{search['source']}'")
         src.check(slug, search, workdir)
+        deletions.search_files(slug, search, config, workdir)  # every path names a file
     return searches
 
 
 def archive_files(slug: str, search: dict, workdir: str | Path = ".") -> list[str]:
     """Expand a search's ``files`` (paths and globs) in order, without duplicates."""
-    patterns = search["files"]
+    try:
+        return expand_paths(search["files"], workdir)
+    except ConfigError as e:
+        raise ConfigError(f"search '{slug}', key 'files': {e}") from None
+
+
+def expand_paths(patterns: str | list[str], workdir: str | Path = ".",
+                 allow_empty_glob: bool = False) -> list[str]:
+    """Paths and globs (relative to ``workdir``) → the files they name, in order, without
+    duplicates; ConfigError for a path that is no file or (unless allowed) a glob that
+    matches none."""
     if isinstance(patterns, str):
         patterns = [patterns]
     out: list[str] = []
+    seen: set[tuple[int, int]] = set()  # a file reached by two names (links, a glob
+    # through a symlink loop) is read and published once, under its first name
     for pattern in patterns:
         expanded = Path(workdir, pattern)
         if glob.has_magic(pattern):
             matches = sorted(glob.glob(str(expanded), recursive=True))
             matches = [m for m in matches if Path(m).is_file()]
-            if not matches:
-                raise ConfigError(f"search '{slug}', key 'files': no file matches {pattern!r}")
+            if not matches and not allow_empty_glob:
+                raise ConfigError(f"no file matches {pattern!r}")
         else:
             if not expanded.is_file():
-                raise ConfigError(f"search '{slug}', key 'files': no such file {pattern!r}")
+                raise ConfigError(f"no such file {pattern!r}")
             matches = [str(expanded)]
         for m in matches:
-            rel = m if Path(pattern).is_absolute() else os.path.relpath(m, workdir)
-            if rel not in out:
-                out.append(rel)
+            st = os.stat(m)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            out.append(m if Path(pattern).is_absolute() else os.path.relpath(m, workdir))
     return out

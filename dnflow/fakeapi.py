@@ -12,6 +12,9 @@ API. It has the semantics collection depends on, not just canned answers:
   ``id``, ``text``, ``edit_history_tweet_ids`` by default); ``meta`` has newest_id,
   oldest_id, result_count, next_token.
 - ``/2/tweets/counts/recent`` and ``/2/tweets/counts/all``: buckets by minute, hour or day.
+- ``/2/tweets?ids=…`` (tweet lookup, 1–100 ids): the pool's tweets in ``data``, one
+  ``Not Found Error`` in ``errors`` per id it does not hold (deleted: ``POST
+  /_admin/delete {"ids": [...]}`` takes tweets out of the pool, as a deletion does).
 - A bearer token is required (401 otherwise; a given expected token must match), and
   every answer carries ``x-rate-limit-limit/remaining/reset``; past the limit, 429.
 - Faults by request number: ``429`` (with reset), ``429-noreset``, ``500``, ``503``,
@@ -71,7 +74,8 @@ COUNT_PARAMS = {"query", "granularity", "since_id", "until_id", "start_time", "e
                 "next_token", "pagination_token", "search_count.fields"}
 PAGE_LIMITS = {"recent": (10, 100), "all": (10, 500)}
 RATE_LIMITS = {"search/recent": 450, "search/all": 300, "counts/recent": 300,
-               "counts/all": 300}
+               "counts/all": 300, "lookup/tweets": 300}
+LOOKUP_MAX_IDS = 100
 FAULTS = ("429", "429-noreset", "500", "503", "reset", "malformed", "401", "403", "400",
           "repeat-token", "dup-pages", "empty-pages", "data-object", "echo-400", "echo-500")
 # faults of a pager that goes round (issue 15): the first page again with the same
@@ -139,6 +143,16 @@ class Pool:
             self._neg_ids = [-e.id for e in self._entries]
             self.version += 1
         return len(new)
+
+    def remove(self, ids: Iterable[str | int]) -> int:
+        """Take tweets out (deleted on the platform); returns how many were there."""
+        gone = {int(i) for i in ids}
+        with self._lock:
+            before = len(self._entries)
+            self._entries = [e for e in self._entries if e.id not in gone]
+            self._neg_ids = [-e.id for e in self._entries]
+            self.version += 1
+            return before - len(self._entries)
 
     def snapshot(self) -> tuple[list[_Entry], list[int], int]:
         with self._lock:
@@ -515,6 +529,8 @@ class _Handler(JSONHandler):
                 if body.get("reset_count"):
                     st.count = 0
             return self._send(200, {"faults": len(st.faults)})
+        if url.path == "/_admin/delete":
+            return self._send(200, {"deleted": self.server.fake.delete(body.get("ids") or [])})
         if url.path == "/_admin/clear-log":
             with st.lock:
                 st.log.clear()
@@ -534,7 +550,8 @@ class _Handler(JSONHandler):
         routes = {"/2/tweets/search/recent": ("search", "recent"),
                   "/2/tweets/search/all": ("search", "all"),
                   "/2/tweets/counts/recent": ("counts", "recent"),
-                  "/2/tweets/counts/all": ("counts", "all")}
+                  "/2/tweets/counts/all": ("counts", "all"),
+                  "/2/tweets": ("lookup", "tweets")}
         if url.path not in routes:
             return self._send(404, _error(404, "Not Found Error",
                                           f"Sorry, that page does not exist: {url.path}"))
@@ -632,6 +649,7 @@ class _Handler(JSONHandler):
                       if k not in ("next_token", "pagination_token")}
         try:
             body = (self._search(endpoint, params) if kind == "search"
+                    else self._lookup(params) if kind == "lookup"
                     else self._counts(endpoint, params))
             if fault and fault.kind in LOOPS and kind == "search":
                 body = _looping(fault.kind, body, n)
@@ -764,6 +782,32 @@ class _Handler(JSONHandler):
         body["meta"] = meta
         return body
 
+    def _lookup(self, params: dict[str, str]) -> dict:
+        """Tweet lookup: the tweets the pool holds, an error for each it does not."""
+        for k in params:
+            if k not in ("ids", "tweet.fields", "expansions", "user.fields"):
+                raise _BadParam(k, params[k], f"The query parameter [{k}] is not one of "
+                                "[ids,tweet.fields,expansions,user.fields]")
+        ids = [i for i in (params.get("ids") or "").split(",") if i]
+        if not 1 <= len(ids) <= LOOKUP_MAX_IDS or not all(i.isdigit() for i in ids):
+            raise _BadParam("ids", params.get("ids", ""), "The `ids` query parameter value "
+                            f"must be 1 to {LOOKUP_MAX_IDS} tweet ids, comma-separated")
+        entries, _neg, _v = self.server.state.pool.snapshot()
+        have = {e.id: e for e in entries}
+        body: dict[str, Any] = {}
+        data = [{"id": i, "text": have[int(i)].tweet.get("text", "")}
+                for i in ids if int(i) in have]
+        errors = [{"value": i, "detail": f"Could not find tweet with ids: [{i}].",
+                   "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
+                   "resource_id": i,
+                   "type": "https://api.twitter.com/2/problems/resource-not-found"}
+                  for i in ids if int(i) not in have]
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return body
+
     def _counts(self, endpoint: str, params: dict[str, str]) -> dict:
         matcher, since, until, start, end = self._common(endpoint, params, COUNT_PARAMS)
         gran = params.get("granularity", "hour")
@@ -861,6 +905,10 @@ class FakeXAPI(LoopbackServer):
         m = compile_query(query)
         entries, _neg, _v = self.state.pool.snapshot()
         return [str(e.id) for e in entries if e.id > since_id and m(_doc(e.tweet, e.includes))]
+
+    def delete(self, ids: Iterable[str | int]) -> int:
+        """Delete tweets (lookup and search no longer find them); returns how many."""
+        return self.state.pool.remove(ids)
 
     def add(self, what: Mapping[str, Any] | Iterable[tuple[Tweet, Includes]]) -> int:
         """Add tweets: ``(tweet, includes)`` pairs, or ``{"pages": [...]}``,

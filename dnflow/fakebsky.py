@@ -17,6 +17,9 @@ touches the real service. It has the semantics collection depends on:
   (default 25), ``cursor``. The cursor is an offset and ends at ``cursor_limit`` posts
   (10,000, as the real search): past it a client must walk back with ``until``. A
   missing, unknown or expired access token is a 401 / 400 ``ExpiredToken``.
+- ``GET /xrpc/app.bsky.feed.getPosts``: ``uris`` (1–25) → the views the pool holds (a
+  deleted post is left out, as Bluesky does); ``POST /_admin/delete {"uris": [...]}``
+  deletes posts. Login, limits and faults as for searchPosts.
 - Every answer carries ``RateLimit-Limit``/``-Remaining``/``-Reset``/``-Policy``; past
   the limit (3000 per 5 minutes by default), 429.
 - Faults by the number of the searchPosts request: ``429`` (with reset), ``500``,
@@ -61,6 +64,8 @@ from dnflow.sources.archive import read_json_lines
 View = dict[str, Any]
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+GET_POSTS = "/xrpc/app.bsky.feed.getPosts"
+GET_POSTS_MAX = 25
 CREATE = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
 SEARCH_PARAMS = {"q", "limit", "cursor", "sort", "since", "until", "lang", "author", "tag",
@@ -164,6 +169,15 @@ class Pool:
             self._entries = sorted(self._entries + fresh, key=lambda e: (-e.time, e.uri))
             self.version += 1
         return len(fresh)
+
+    def remove(self, uris: Iterable[str]) -> int:
+        """Delete posts (getPosts and searchPosts no longer find them)."""
+        gone = set(uris)
+        with self._lock:
+            before = len(self._entries)
+            self._entries = [e for e in self._entries if e.uri not in gone]
+            self.version += 1
+            return before - len(self._entries)
 
     def snapshot(self) -> tuple[list[_Entry], int]:
         with self._lock:
@@ -400,6 +414,9 @@ class _Handler(JSONHandler):
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
         st = self.server.state
+        if url.path == "/_admin/delete":
+            body = orjson.loads(raw) if raw else {}
+            return self._send(200, {"deleted": st.pool.remove(body.get("uris") or [])})
         if url.path == "/_admin/add":
             body = orjson.loads(raw) if raw else {}
             return self._send(200, {"added": self.server.fake.add(body), "pool": len(st.pool)})
@@ -471,20 +488,21 @@ class _Handler(JSONHandler):
             newest = st.pool.newest()
             return self._send(200, {"size": len(st.pool),
                                     "newest": _iso(newest.time) if newest else None})
-        if url.path != SEARCH:
+        if url.path not in (SEARCH, GET_POSTS):
             return self._send(404, _xrpc_error("MethodNotImplemented",
                                                f"Method Not Implemented: {url.path}"))
         qs = parse_qs(url.query, keep_blank_values=True)
-        params = {k: (v if k == "tag" else v[-1]) for k, v in qs.items()}
+        params = {k: (v if k in ("tag", "uris") else v[-1]) for k, v in qs.items()}
         with st.lock:
             st.searches += 1
             n = st.searches
-        entry = self._log(SEARCH, params, search=n)
-        entry["status"] = self._search(n, params, entry)
+        entry = self._log(url.path, params, search=n)
+        entry["status"] = self._search(n, params, entry, lookup=url.path == GET_POSTS)
 
     # -- searchPosts
 
-    def _search(self, n: int, params: dict, entry: dict) -> int:
+    def _search(self, n: int, params: dict, entry: dict, lookup: bool = False) -> int:
+        """searchPosts, or getPosts (``lookup``): the same login, limits and faults."""
         st = self.server.state
         if st.delay:
             time.sleep(st.delay)
@@ -540,7 +558,9 @@ class _Handler(JSONHandler):
                           f'{{"refreshJwt": "{refresh}"}}')), headers)
             return code
         try:
-            if fault and fault.kind in LOOPS:
+            if lookup:
+                body = self._get_posts(params)
+            elif fault and fault.kind in LOOPS:
                 body = _looping(fault.kind, self._answer(
                     {k: v for k, v in params.items() if k != "cursor"}), n)
             else:
@@ -557,6 +577,17 @@ class _Handler(JSONHandler):
             return 0
         self._send(200, None, headers, raw=data)
         return 200
+
+    def _get_posts(self, params: dict) -> dict:
+        """getPosts: the views of the ``uris`` the pool holds (a deleted one is missing)."""
+        uris = params.get("uris") or []
+        if set(params) - {"uris"}:
+            raise _BadRequest(f"unknown parameter {sorted(set(params) - {'uris'})[0]}")
+        if not 1 <= len(uris) <= GET_POSTS_MAX:
+            raise _BadRequest(f"uris must have 1 to {GET_POSTS_MAX} items")
+        entries, _v = self.server.state.pool.snapshot()
+        have = {e.uri: e.view for e in entries}
+        return {"posts": [have[u] for u in uris if u in have]}
 
     def _answer(self, params: dict) -> dict:
         unknown = set(params) - SEARCH_PARAMS

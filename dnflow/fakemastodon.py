@@ -14,6 +14,10 @@ touches a real server. It has the semantics collection depends on:
   server; another instance knows it with a given probability (its coverage, fixed per
   post by a hash), under its own local id (ids are per server) and with ``acct``\\s
   written as that server writes them. ``uri`` is the same everywhere.
+- ``GET /<instance>/api/v1/statuses/<id>``: the status by the instance's id, or 404
+  ``{"error": "Record not found"}`` once deleted (``POST /_admin/delete {"uris": [...]}``
+  deletes statuses everywhere, as a deletion federates); 502 on an instance it does not
+  serve (a server that is away).
 - ``X-RateLimit-Limit/Remaining/Reset`` (the reset an ISO time) per instance, 300
   requests per 5 minutes by default; past the limit, 429.
 - **Login.** An instance listed in ``login`` answers 401 ``{"error": "This method
@@ -226,6 +230,23 @@ class Network:
             self.version += 1
         return fresh
 
+    def remove(self, uris: Iterable[str]) -> int:
+        """Delete statuses on every instance; returns how many were known somewhere."""
+        gone = set(uris)
+        with self.lock:
+            found = {e.status["uri"] for es in self.entries.values() for e in es} & gone
+            for inst in self.instances:
+                self.entries[inst] = [e for e in self.entries[inst]
+                                      if e.status["uri"] not in gone]
+            self.version += 1
+        return len(found)
+
+    def status(self, instance: str, sid: str) -> Status | None:
+        """The status ``instance`` knows by its local id ``sid``, if any."""
+        with self.lock:
+            entries = list(self.entries.get(instance, ()))
+        return next((e.status for e in entries if e.status.get("id") == sid), None)
+
     def timeline(self, instance: str, tag: str, any_: Sequence[str] = (),
                  all_: Sequence[str] = (), none: Sequence[str] = ()) -> list[_Entry]:
         """The entries a tag timeline holds on ``instance``, newest first."""
@@ -283,6 +304,9 @@ class _Handler(JSONHandler):
         if url.path == "/_admin/add":
             added = self.server.fake.add(body)
             return self._send(200, {"added": added})
+        if url.path == "/_admin/delete":
+            return self._send(200, {"deleted": self.server.fake.network.remove(
+                body.get("uris") or [])})
         if url.path == "/_admin/faults":
             self.server.fake.set_faults(body.get("faults") or {},
                                         reset_count=bool(body.get("reset_count")))
@@ -297,6 +321,10 @@ class _Handler(JSONHandler):
                 self._send(200, list(st.log))
             return
         parts = url.path.split("/")
+        if len(parts) == 6 and parts[2:5] == ["api", "v1", "statuses"]:
+            if parts[1] not in st.network.instances:  # a server that is not there
+                return self._send(502, {"error": f"no instance {parts[1]} in this fake"})
+            return self._status(parts[1], unquote(parts[5]))
         # /<instance>/api/v1/timelines/tag/<tag>
         if (len(parts) != 7 or parts[2:6] != ["api", "v1", "timelines", "tag"]
                 or parts[1] not in st.network.instances):
@@ -312,6 +340,32 @@ class _Handler(JSONHandler):
                 "time": st.clock(), "status": None}
             st.log.append(entry)
         entry["status"] = self._answer(n, instance, tag, params, entry)
+
+    def _status(self, instance: str, sid: str) -> None:
+        """One status by id (logged; login and the rate limit as for timelines)."""
+        st = self.server.state
+        with st.lock:
+            st.count += 1
+            entry = {"n": st.count, "instance": instance, "status_id": sid,
+                     "time": st.clock(), "status": None}
+            st.log.append(entry)
+        fault = st.fault_for(entry["n"])
+        entry["fault"] = fault.kind if fault else None
+        if not self._auth(instance, entry):
+            entry["status"] = 401
+            return self._send(401, {"error": LOGIN_ERROR})
+        ok, headers = self._rate(instance, entry)
+        if not ok or fault and fault.kind == "429":
+            entry["status"] = 429
+            return self._send(429, {"error": "Too many requests"}, headers)
+        if fault and fault.kind in ("500", "503"):
+            entry["status"] = int(fault.kind)
+            return self._send(int(fault.kind), {"error": "Service unavailable"}, headers)
+        status = st.network.status(instance, sid)
+        entry["status"] = 200 if status is not None else 404
+        if status is None:
+            return self._send(404, {"error": "Record not found"}, headers)
+        return self._send(200, status, headers)
 
     def _auth(self, instance: str, entry: dict) -> bool:
         st = self.server.state

@@ -10,11 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from dnflow.children import die_with_parent
+from dnflow.deletions import read as read_deletions
+from dnflow.jobs_collect import shown_path
 from dnflow.sources.archive import uncompressed_size
 from dnflow.summary import PARALLEL_MIN_BYTES, summarize, write_failed
 
@@ -65,15 +71,16 @@ def _mark_failed(outdir: Path) -> None:
 
 
 def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path: str,
-                     threads: int = 1) -> dict:
+                     threads: int = 1, deletion_files: list[str] | None = None) -> dict:
     """Summarize a search. Any error is logged and written as a failed summary (exit 0),
     so one broken search never stops the other searches or the site; the failure's
     token (:func:`retry_token`) makes the next run try it again."""
     outdir = Path(outdir)
     with open(log_path, "w", encoding="utf-8") as log:
         try:
+            removing = read_deletions(deletion_files) if deletion_files else None
             summary = summarize(files, outdir, meta, log=log, workers=max(threads, 1),
-                                state_dir=state_dir(outdir))
+                                state_dir=state_dir(outdir), removing=removing)
         except Exception as e:  # noqa: BLE001 - reported on the page, full trace in the log
             log.write(traceback.format_exc())
             failed = write_failed(outdir, meta, f"{type(e).__name__}: {e}", files)
@@ -81,6 +88,8 @@ def summarize_search(files: list[str], outdir: str | Path, meta: dict, log_path:
             log.write("failed: the next run summarizes this search again\n")
             return failed
         log.write(f"{summary['tweets']} tweets, {summary['skipped']} lines skipped\n")
+        if summary.get("changed_while_read"):
+            _mark_failed(outdir)  # not failed, but the next run must count them again
         return summary
 
 
@@ -114,10 +123,46 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--log", required=True)
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--meta", default="{}", help="summary.json's fields about the search (JSON)")
+    s.add_argument("--deletions", nargs="*", default=[],
+                   help="the search's deletions files (dnflow.deletions)")
     s.add_argument("files", nargs="*")
     a = ap.parse_args(argv)
-    summarize_search(a.files, a.outdir, json.loads(a.meta), a.log, a.threads)
+    files = [shown_path(f) for f in a.files]
+    supervised(lambda: summarize_search(files, a.outdir, json.loads(a.meta), a.log,
+                                        a.threads, a.deletions),
+               files, a.outdir, json.loads(a.meta), a.log)
     return 0
+
+
+def supervised(job: Callable[[], Any], files: list[str], outdir: str | Path, meta: dict,
+               log_path: str) -> None:
+    """Run a summary in a forked child, so that when it is killed (the OOM killer, a
+    signal) this small parent still writes a failed summary saying so: the page and the
+    index build, and the next run tries again. A job that raises is the child's own
+    business (summarize_search writes its failed summary)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: do the work, never return into the caller
+        code = 1
+        try:
+            die_with_parent(parent)
+            job()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return
+    if os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status)).name
+        why = (f"the summary process was killed by {sig}"
+               + (" (out of memory?)" if sig == "SIGKILL" else ""))
+    else:
+        why = f"the summary process ended with exit code {os.WEXITSTATUS(status)}"
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"failed: {why}; the next run summarizes this search again\n")
+    write_failed(outdir, meta, why, files)
+    _mark_failed(Path(outdir))
 
 
 if __name__ == "__main__":

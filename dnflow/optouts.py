@@ -100,15 +100,76 @@ def hidden_key(text: str) -> str:
                                          digest_size=8).hexdigest()
 
 
+def account_key(handle: str) -> str:
+    """The hidden key of an account known by its handle (``user@server``, any case): a
+    withheld author's id, and what a mention of that account becomes."""
+    return hidden_key("acct:" + handle.casefold())
+
+
+def is_hidden(key: str | None) -> bool:
+    return bool(key) and key.startswith("withheld-")  # type: ignore[union-attr]
+
+
+WITHHELD_ACCOUNTS = "withheld_accounts"
+"""The summary's write context key (dnflow.counting.withheld): the :func:`account_key`
+of every withheld author the search counted."""
+WITHHELD_MENTIONED = "withheld_mentioned"
+"""…and the handles of those that other posts mention (written by the mentions' count)."""
+
+
+def hidden_mention(handle: str, hidden: set[str]) -> str:
+    """A mentioned handle as an output may show it: its :func:`account_key` when the
+    account is a withheld author of the search, else itself."""
+    key = account_key(handle)
+    return key if key in hidden else handle
+
+
+def _written(handle: str) -> str:
+    """A regex of the ways a post's text writes a mention of ``handle`` (``@user`` or
+    ``@user@server``, any case), not as the start of a longer name."""
+    user, _, server = handle.partition("@")
+    return ("[@＠]" + re.escape(user) + (f"(?:@{re.escape(server)})?" if server else "")
+            + r"(?![\w.@-]*\w)")
+
+
+def hide_mentions_in_card(card: dict, hidden: set[str]) -> dict:
+    """A card whose post mentions withheld authors: their handles replaced by their keys
+    in its mentions, and by "[an account]" in its text."""
+    mentions = card.get("mentions") or []
+    gone = [m for m in mentions if account_key(m) in hidden]
+    if not gone:
+        return card
+    card = {**card, "mentions": [hidden_mention(m, hidden) for m in mentions]}
+    text = card.get("text")
+    if isinstance(text, str):
+        for m in gone:
+            text = re.sub(_written(m), f"[{ANONYMOUS}]", text, flags=re.IGNORECASE)
+        card["text"] = text
+    return card
+
+
+def hide_handles(data: bytes, handles: list[str]) -> bytes:
+    """tweets.csv's bytes with every mention of ``handles`` (withheld authors) hidden: in
+    a post's text as "[an account]", in the mentions column as the account's key."""
+    for h in handles:
+        key = account_key(h).encode()
+        data = re.sub(rb"(?<![\w@.-])" + re.escape(h.encode()) + rb"(?![\w.-]*\w)", key, data,
+                      flags=re.IGNORECASE)
+        data = re.sub(_written(h).encode(), f"[{ANONYMOUS}]".encode(), data,
+                      flags=re.IGNORECASE)
+    return data
+
+
 def withhold(rec: Post) -> Post:
     """The record of a post that is counted but not published: what aggregates need
     (time, language, kind, hashtags, mentions, links, media keys and types, client,
     metrics) and nothing that shows who wrote it or what: no text, handle, name, profile,
-    avatar, post URL or URI, media URLs or alt text. Its id and its author's id are
-    hidden keys of their URIs (the id is also the summary's dedup key)."""
+    avatar, post URL or URI, media URLs or alt text. Its id is a hidden key of its URI
+    (also the summary's dedup key), its author's id that of the handle
+    (:func:`account_key`: a mention of the account is hidden by the same key)."""
     a = rec.author
-    author = Author(hidden_key(a.id) if a.id else None, None, None, None, None, None,
-                    None, None, False)
+    ident = account_key(a.handle) if a.handle else hidden_key(a.id) if a.id else None
+    author = Author(ident, None, None, None, None, None, None, None, False)
     media = [{"key": m.get("key"), "type": m.get("type"), "url": None, "preview": None,
               "alt_text": None} for m in rec.media]
     return msgspec.structs.replace(

@@ -8,17 +8,23 @@ the files made from them afterwards by jobs of their own (``PRODUCTS``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dnflow.counting import COUNTS, Output, sections
 
 # written by the pass itself, not by a count
 SUMMARY = Output("summary.json", (), "every number on this page, the files read and the "
-                 "run history")
+                 "run history", level="counts")
 # streamed as the pass reads (dnflow.summary): a row per post, or per skipped line
 POSTS = Output("tweets.csv", (), "one row per {post} (ids as text)", zipped=False,
                grows=True)
-IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating", grows=True)
+# an id is published at ids, unless it spells out a small account's handle (a Mastodon
+# status URI: dnflow.publish)
+IDS = Output("tweet-ids.txt", (), "one id per line, for hydrating", grows=True,
+             level="ids", scan=("id",))
 SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
-                 "lines that were not {posts}: file, line, reason", grows=True)
+                 "lines that were not {posts}: file, line, reason", grows=True,
+                 level="counts")
 
 
 # made from the summary by a job of its own (rules/summarize.smk), not by the pass
@@ -45,9 +51,21 @@ def names() -> list[str]:
 
 
 def downloads() -> list[Output]:
-    """Every file of a search's summary folder the page offers: the pass's, then the
-    products made from them (``PRODUCTS``)."""
-    return [*manifest(), *PRODUCTS]
+    """Every file of a search the page offers: the pass's, then the products made from
+    them (``PRODUCTS``), then the networks (dnflow.networks)."""
+    from dnflow import networks
+
+    return [*manifest(), *PRODUCTS, *networks.OUTPUTS]
+
+
+def path(summary_dir: Path, output: Output) -> Path:
+    """Where a search's file is: its summary folder, or the networks' folder beside it
+    (data/<slug>/networks: a job of its own writes them)."""
+    from dnflow import networks
+
+    if output.name in networks.NAMES:
+        return summary_dir.parent / networks.FOLDER / output.name
+    return summary_dir / output.name
 
 
 def index_files() -> list[str]:

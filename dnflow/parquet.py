@@ -9,22 +9,21 @@ README's "Why each dependency" has the measured costs.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 from pathlib import Path
 
 from dnflow.outputs import PARQUET
+from dnflow.rows import TWEETS_CSV_HEADER
 
 FILE = PARQUET.name
 MEMORY_LIMIT = "160MB"  # DuckDB spills beyond it (its temp folder is beside the file)
 ROW_GROUP = 20_000
 
 # tweets.csv's columns as DuckDB reads them: every one as text, typed in the SELECT
-_COLUMNS = ("id", "created_at", "author_id", "username", "name", "type", "text", "lang",
-            "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls",
-            "media_keys", "retweet_count", "reply_count", "like_count", "quote_count",
-            "source", "place")
+_COLUMNS = TWEETS_CSV_HEADER
 
 
 def _list(col: str) -> str:
@@ -64,7 +63,10 @@ def write_parquet(csv_path: Path, out: Path, platform: str) -> None:
                                  "temp_directory": str(spill_dir),
                                  "preserve_insertion_order": True})
     try:
-        names = "[" + ", ".join(f"'{c}'" for c in _COLUMNS) + "]"
+        # the file's own header: one written before the accounts' columns has fewer
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            have = next(csv.reader(f), None) or list(_COLUMNS)
+        names = "[" + ", ".join(f"'{c}'" for c in have) + "]"
         con.execute(
             f"COPY ({select(platform)} FROM read_csv($path, header=true, names={names}, "
             "all_varchar=true, quote='\"', escape='\"', parallel=false, "

@@ -93,7 +93,8 @@ class X(Platform):
     def profile_url(self, handle: str | None) -> str | None:
         if not handle:
             return None
-        if handle.isascii() and handle.isalnum():  # nothing to quote (most handles)
+        # nothing to quote in most handles (letters, digits, underscores)
+        if handle.isascii() and (handle.isalnum() or handle.isidentifier()):
             return "https://x.com/" + handle
         return "https://x.com/" + quote(handle.lstrip("@＠"), safe="")
 

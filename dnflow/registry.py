@@ -128,6 +128,6 @@ BUILTINS: list[str] = [
     # counts write in this order; the authors' last, as their table works meanwhile
     "dnflow.counting.kinds", "dnflow.counting.keys", "dnflow.counting.media",
     "dnflow.counting.reposts", "dnflow.counting.timeline", "dnflow.counting.withheld",
-    "dnflow.counting.cards", "dnflow.counting.networks",
+    "dnflow.counting.cards",
     "dnflow.counting.authors",
 ]

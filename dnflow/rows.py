@@ -27,6 +27,11 @@ TWEETS_CSV_HEADER = (
     "id", "created_at", "author_id", "username", "name", "type", "text", "lang",
     "retweet_of", "quote_of", "reply_to", "hashtags", "mentions", "urls", "media_keys",
     "retweet_count", "reply_count", "like_count", "quote_count", "source", "place",
+    # the accounts the post points at, where its record knows them (dnflow.networks)
+    "retweet_of_author_id", "retweet_of_username", "quote_of_author_id",
+    "reply_to_author_id",
+    # a repost's original's hashtags (its own are cut with its text): hashtag pairs
+    "retweet_of_hashtags",
 )
 
 
@@ -162,11 +167,20 @@ def tweet_row(rec: Post) -> bytes:
         ))
         source = "" if (v := rec.client) is None else v
         place = "" if place is None or (v := place["full_name"]) is None else v
-        line = f'"{head}",{rc},{pc},{lc},{qc},"{source}","{place}"\r\n'.encode()
+        orig = rec.reposted
+        tail = '","'.join((
+            source, place,
+            "" if orig is None or (v := orig.author.id) is None else v,
+            "" if orig is None or (v := orig.author.handle) is None else v,
+            "" if (v := rec.quote_user) is None else v,
+            "" if (v := rec.reply_user) is None else v,
+            "" if orig is None else " ".join(orig.hashtags),
+        ))
+        line = f'"{head}",{rc},{pc},{lc},{qc},"{tail}"\r\n'.encode()
     except TypeError:  # a value that is not text where text is expected: let csv say it
         return csv_row(rec).encode()
-    # 17 quoted fields: any other quote came from a value and must be doubled
-    if line.count(b'"') != 34:
+    # 22 quoted fields: any other quote came from a value and must be doubled
+    if line.count(b'"') != 44:
         return csv_row(rec).encode()
     return line
 
@@ -190,6 +204,10 @@ def csv_row(rec: Post) -> str:
         " ".join([x["key"] for x in rec.media if x["key"]]) if rec.media else "",
         m.get("retweet_count"), m.get("reply_count"), m.get("like_count"),
         m.get("quote_count"), rec.client, place["full_name"] if place else None,
+        orig.author.id if (orig := rec.reposted) is not None else None,
+        orig.author.handle if orig is not None else None,
+        rec.quote_user, rec.reply_user,
+        " ".join(orig.hashtags) if orig is not None else None,
     ))
 
 

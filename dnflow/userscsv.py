@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import traceback
+import zlib
 from array import array
 from bisect import bisect_left
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
@@ -32,7 +33,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from dnflow import spill
+from dnflow import sealed, spill
 from dnflow.children import die_with_parent
 
 HEADER = b"username,name,tweets,followers,following\r\n"
@@ -72,15 +73,20 @@ def _names(rows: list[bytes]) -> list[str]:
     return names
 
 
-def _replace(path: Path, parts: Any) -> None:
+def _replace(path: Path, parts: Any) -> int:
+    """Write ``parts`` as the file at ``path``; returns their CRC-32."""
     tmp = path.with_name(f".{path.name}.tmp")
+    data = b"".join(parts)
     with open(tmp, "wb") as f:
-        f.write(b"".join(parts))  # one write: writelines() is a call per part
+        f.write(data)  # one write: writelines() is a call per part
     os.replace(tmp, path)
+    return zlib.crc32(data)
 
 
-def _save_order(path: Path, token: Any, order: array, lengths: array) -> None:
-    _replace(path, [pickle.dumps((token, order, lengths), protocol=5)])
+def _save_order(path: Path, token: Any, order: array, lengths: array, crc: int) -> None:
+    """What a later splice needs: users.csv's order and line lengths, and its CRC-32 (a
+    damaged users.csv is written anew, not spliced)."""
+    _replace(path, [sealed.seal(pickle.dumps((token, order, lengths, crc), protocol=5))])
 
 
 def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = None,
@@ -96,9 +102,10 @@ def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = 
     del names
     order.sort(key=extra.__getitem__, reverse=True)
     lines = list(map(lines.__getitem__, order))
-    _replace(path, [HEADER, *lines])
+    crc = _replace(path, [HEADER, *lines])
     if state is not None:
-        _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)))
+        _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)),
+                    crc)
 
 
 def splice(state: Path, prev_token: Any, token: Any,
@@ -110,13 +117,13 @@ def splice(state: Path, prev_token: Any, token: Any,
     Costs a binary search per changed author instead of a sort of all of them.
     """
     try:
-        with open(state / ORDER, "rb") as f:
-            saved, order, lengths = pickle.load(f)
+        saved, order, lengths, crc = pickle.loads(sealed.unseal((state / ORDER).read_bytes()))
         old = (state / "users.csv").read_bytes()
     except (OSError, pickle.UnpicklingError, ValueError, EOFError):
         return False
     offsets = list(accumulate(lengths, initial=len(HEADER)))
-    if saved != prev_token or offsets[-1] != len(old) or not old.startswith(HEADER):
+    if (saved != prev_token or offsets[-1] != len(old) or not old.startswith(HEADER)
+            or zlib.crc32(old) != crc):
         return False
 
     def old_key(p: int) -> tuple[int, str, int]:
@@ -165,8 +172,8 @@ def splice(state: Path, prev_token: Any, token: Any,
         new_order.append(key[2])
         new_lengths.append(len(line))
     copy(n)
-    _replace(state / "users.csv", parts)
-    _save_order(state / ORDER, token, new_order, new_lengths)
+    crc = _replace(state / "users.csv", parts)
+    _save_order(state / ORDER, token, new_order, new_lengths, crc)
     return True
 
 
@@ -250,7 +257,7 @@ class Table:
         self.reset()
         try:
             # loads(bytes): load(file) reads in small pieces, 3x slower
-            users, more = marshal.loads(_table_path(state, token).read_bytes())
+            users, more = marshal.loads(sealed.unseal(_table_path(state, token).read_bytes()))
         except (OSError, EOFError, ValueError, TypeError):
             return
         self.users, self.more, self.changed = users, Counter(more), set()
@@ -307,7 +314,7 @@ class Table:
                   tokens[1] if tokens else None)
         if state is not None and tokens is not None:
             tmp = state / f".users.{tokens[1]}.tmp"
-            tmp.write_bytes(marshal.dumps((users, dict(more))))
+            sealed.write_sealed(tmp, marshal.dumps((users, dict(more))))
             os.replace(tmp, _table_path(state, tokens[1]))
         self.result = (len(users), len(self.changed) if spliced else None)
 

@@ -1,9 +1,30 @@
 # What researchers and archives take away, made from a search's summary by jobs of their
-# own (the summary's pass pays for neither): posts.parquet, typed posts for pandas, R and
-# DuckDB (dnflow.parquet), and the search's BagIt bag (dnflow.bag), which the page offers.
+# own (the summary's pass pays for none): posts.parquet, typed posts for pandas, R and
+# DuckDB (dnflow.parquet), the networks (dnflow.networks: edge lists and network.gexf,
+# in data/<slug>/networks/), and the search's BagIt bag (dnflow.bag), which the page offers.
 # Needs collected_runs (rules/collect.smk): the bag holds every run record, as the page;
 # and SUMMARY_FILES (rules/summarize.smk).
 import json
+
+from dnflow import networks as dnnetworks
+
+NETWORK_FILES = dnnetworks.NAMES
+
+
+rule networks:
+    input:
+        # all three named: under a storage plugin only named inputs are fetched for a job
+        summary="data/{slug}/summary/summary.json",
+        posts="data/{slug}/summary/tweets.csv",
+        users="data/{slug}/summary/users.csv",
+    output:
+        [f"data/{{slug}}/networks/{name}" for name in NETWORK_FILES],
+    conda:
+        "../envs/dnflow.yaml"
+    log:
+        "logs/networks/{slug}.log",
+    script:
+        "../scripts/make_networks.py"
 
 
 rule parquet:
@@ -27,12 +48,15 @@ rule bag:
         # every file it bags, named (see parquet)
         files=[f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
         parquet="data/{slug}/summary/posts.parquet",
+        networks=[f"data/{{slug}}/networks/{name}" for name in NETWORK_FILES],
         runs=lambda wc: collected_runs(wc.slug),
     output:
         bag="data/{slug}/bag/{slug}-bag.zip",
     params:
         # searches.yaml's archive: block (who publishes: bag-info.txt says it)
         archive=json.dumps(config.get("archive") or {}, sort_keys=True),
+        # what the search publishes (the bag holds what its page offers)
+        publish=lambda wc: PUBLISH[wc.slug],
     conda:
         "../envs/dnflow.yaml"
     log:

@@ -12,7 +12,7 @@ from dnflow import outputs as dnoutputs
 # templates, stylesheet and renderer: editing them re-renders the site
 SITE_CODE = sorted(
     p
-    for pattern in ("templates/*", "static/*", "site/*.py")
+    for pattern in ("templates/*", "static/*", "site/*.py", "publish.py")
     for p in _glob.glob(os.path.join(workflow.basedir, "dnflow", pattern))
     if not p.endswith("screenshot.py")
 )
@@ -30,12 +30,14 @@ rule page:
         runs=lambda wc: collected_runs(wc.slug),
         # made after the summary (rules/package.smk), offered among the downloads
         parquet="data/{slug}/summary/posts.parquet",
+        networks=[f"data/{{slug}}/networks/{name}" for name in NETWORK_FILES],
         bag="data/{slug}/bag/{slug}-bag.zip",
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),
     params:
         code=SITE_CODE_HASH,
+        publish=lambda wc: PUBLISH[wc.slug],
     conda:
         "../envs/dnflow.yaml"
     log:
@@ -53,6 +55,7 @@ rule site_index:
             name=dnoutputs.index_files(),
         ),
         runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
+        private=publisher_inputs,
     output:
         index="site/index.html",
         compare="site/compare.html",
@@ -61,6 +64,7 @@ rule site_index:
     params:
         slugs=SLUGS,
         code=SITE_CODE_HASH,
+        publish=PUBLISH,
     conda:
         "../envs/dnflow.yaml"
     log:

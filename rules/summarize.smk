@@ -14,7 +14,9 @@ SUMMARY_FILES = dnoutputs.names()
 
 rule summarize:
     input:
-        raw_inputs,
+        raw=raw_inputs,
+        # their posts leave every output (dnflow.deletions); a change recounts the search
+        deletions=deletion_inputs,
     output:
         [f"data/{{slug}}/summary/{name}" for name in SUMMARY_FILES],
     params:
@@ -23,7 +25,7 @@ rule summarize:
         # changes after each failed summary: the next plain run tries the search again
         # (a failed summary is an output, so the page shows it meanwhile; dnflow.jobs)
         retry=lambda wc: dnjobs.retry_token(f"data/{wc.slug}"),
-    threads: lambda wc, input: dnjobs.summarize_threads(list(input))
+    threads: lambda wc, input: dnjobs.summarize_threads(list(input.raw))
     conda:
         "../envs/dnflow.yaml"
     log:
@@ -35,4 +37,5 @@ rule summarize:
     # shell, not script: a script job imports Snakemake before it starts (~0.2 s a job)
     shell:
         "{resources.python} -m dnflow.jobs summarize --outdir {params.outdir:q}"
-        " --log {log:q} --threads {threads} --meta {params.meta:q} {input:q}"
+        " --log {log:q} --threads {threads} --deletions {input.deletions:q}"
+        " --meta {params.meta:q} {input.raw:q}"

@@ -10,4 +10,5 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 make_search_bag(Path(sm.input.summary).parent, Path(sm.output.bag),
-                json.loads(sm.params.archive), runs=list(sm.input.runs))
+                json.loads(sm.params.archive), runs=list(sm.input.runs),
+                publish=dict(sm.params.publish))

@@ -13,4 +13,4 @@ runs: dict[str, list[str]] = {}
 for p in sm.input.runs:  # data/<slug>/runs/<stamp>.json
     runs.setdefault(Path(p).parent.parent.name, []).append(p)
 build_site([(slug, dirs[slug]) for slug in sm.params.slugs], Path(sm.output.index).parent,
-           runs=runs)
+           runs=runs, publish={k: dict(v) for k, v in sm.params.publish.items()})

@@ -9,4 +9,5 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 logging.basicConfig(filename=sm.log[0], level=logging.INFO, force=True,
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 build_page(Path(sm.input.summary).parent, sm.output.page, sm.output.downloads,
-           sm.wildcards.slug, runs=list(sm.input.runs), bag=sm.input.bag)
+           sm.wildcards.slug, runs=list(sm.input.runs), bag=sm.input.bag,
+           publish=dict(sm.params.publish))

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from dnflow import publish
 from dnflow.site.render import build_page, build_site
 from dnflow.summary import summarize, write_failed
 
@@ -101,14 +102,24 @@ CRAFTED_META = {
     "title": "<i>Crafted</i> & \"quoted\" <script>alert(10)</script>",
     "description": "Hostile input: <script>alert(11)</script>",
     "source": "archive",
+    "publish": "everything",  # its pages are tested for how they show text
     "query": "<img src=x onerror=alert(12)>",
 }
+
+
+# an archive search whose pages are tested for how they show text: published in full
+# (an archive's default level, ids, publishes no text: tests/test_publish.py)
+ARCHIVE_ALL = {"source": "archive", "publish": "everything"}
+
+# searches.yaml keys the page job takes as params, not the summary (rules/site.smk)
+SITE_KEYS = ("publish", "public_figure_followers")
 
 
 def make_summary(data: Path, slug: str, files: Sequence[Path], meta: Mapping[str, Any]
                  ) -> Path:
     d = data / slug / "summary"
-    summarize(files, d, {"slug": slug, **meta})
+    summarize(files, d, {"slug": slug, **{k: v for k, v in meta.items()
+                                          if k not in SITE_KEYS}})
     return d
 
 
@@ -124,14 +135,18 @@ def build(root: Path, searches: Mapping[str, tuple[Sequence[Path], Mapping[str, 
     """data/ and site/ under ``root`` for the given searches; returns the site dir."""
     data, site = root / "data", root / "site"
     pairs = []
+    levels = {}  # each search's publishing, as rules/common.smk makes it (dnflow.publish)
     for slug, (files, meta) in searches.items():
         pairs.append((slug, make_summary(data, slug, files, meta)))
+        levels[slug] = publish.settings(meta)
     for slug, error in (failed or {}).items():
         pairs.append((slug, make_failed(data, slug, error)))
+        levels[slug] = publish.settings({"source": "archive"})
     pairs.sort()
     for slug, d in pairs:
-        build_page(d, site / slug / "index.html", site / slug / "downloads", slug, base=root)
-    build_site(pairs, site)
+        build_page(d, site / slug / "index.html", site / slug / "downloads", slug, base=root,
+                   publish=levels[slug])
+    build_site(pairs, site, publish=levels)
     return site
 
 

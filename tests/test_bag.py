@@ -8,9 +8,9 @@ from pathlib import Path
 import bagit
 import pytest
 
-from dnflow import config
+from dnflow import config, networks
 from dnflow.bag import bag_info, make_search_bag, published_files, write_bag
-from dnflow.outputs import downloads
+from dnflow.outputs import downloads, path
 from dnflow.parquet import write_search
 from dnflow.summary import summarize
 
@@ -18,6 +18,7 @@ from .golden.cases import CORPUS
 
 TWOSETS = CORPUS / "twarc-csv" / "test-data" / "2sets.jsonl"
 ARCHIVE = {"organization": "Documenting the Now", "email": "archive@example.org"}
+EVERYTHING = {"level": "everything", "followers": 5000}
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def search(tmp_path_factory) -> Path:
     summarize([TWOSETS], out, {"slug": "t", "title": "Two sets", "query": "#a OR <b>",
                                "description": "a test", "source": "archive"})
     write_search(out)
+    networks.write_search(out, out.parent / "networks")
     return out
 
 
@@ -44,7 +46,7 @@ def _info(folder: Path) -> list[tuple[str, str]]:
 
 def test_bag_validates_and_holds_what_is_published(search, tmp_path):
     zip_path = tmp_path / "t-bag.zip"
-    make_search_bag(search, zip_path, ARCHIVE, base=Path("/"))
+    make_search_bag(search, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING)
     folder = _unzipped(zip_path, tmp_path / "x")
     bag = bagit.Bag(str(folder))
     bag.validate()  # raises BagValidationError on any wrong digest, size or missing file
@@ -54,7 +56,7 @@ def test_bag_validates_and_holds_what_is_published(search, tmp_path):
     assert (folder / "tagmanifest-sha512.txt").is_file()
     payload = {p.relative_to(folder / "data").as_posix()
                for p in (folder / "data").rglob("*") if p.is_file()}
-    want = {o.name for o in downloads() if (search / o.name).is_file()}
+    want = {o.name for o in downloads() if path(search, o).is_file()}
     assert {"edges-mentions.csv", "network.gexf", "posts.parquet", "tweets.csv"} <= want
     assert payload == want | {"raw/2sets.jsonl"}
     assert (folder / "data" / "raw" / "2sets.jsonl").read_bytes() == TWOSETS.read_bytes()
@@ -113,7 +115,8 @@ def test_contents_are_a_function_of_the_file_list(search, tmp_path):
 
 
 def test_a_changed_file_fails_validation(search, tmp_path):
-    make_search_bag(search, tmp_path / "t-bag.zip", ARCHIVE, base=Path("/"))
+    make_search_bag(search, tmp_path / "t-bag.zip", ARCHIVE, base=Path("/"),
+                    publish=EVERYTHING)
     folder = _unzipped(tmp_path / "t-bag.zip", tmp_path / "x")
     with open(folder / "data" / "edges-mentions.csv", "a", encoding="utf-8") as f:
         f.write("x,y,1,,\n")
@@ -141,3 +144,46 @@ def test_raw_files_only_where_the_page_publishes_them(search, tmp_path):
     assert not [n for n, _ in published_files(search, masto, Path("/")) if n.startswith("raw/")]
     opted = published_files(search, {**masto, "include_opted_out": True}, Path("/"))
     assert ("raw/2sets.jsonl", TWOSETS) in opted
+
+
+def test_raw_files_follow_the_pages_rules_removed_posts_and_mixed_archives(search):
+    """No raw file for a search some of whose posts were removed (the files still hold
+    them); in an archive search, a file read as Mastodon is withheld unless the search
+    includes opted-out accounts."""
+    read = [{"path": str(TWOSETS), "formats": ["x-v2"]}]
+    removed = published_files(search, {"source": "archive", "sources": read,
+                                       "removed": 3}, Path("/"))
+    assert not [n for n, _ in removed if n.startswith("raw/")]
+    masto = CORPUS / "mastodon" / "decoded" / "get_timeline_hashtag_anonymous.0.json"
+    assert masto.is_file()
+    mixed = read + [{"path": str(masto), "formats": ["mastodon-page"]}]
+    raw = [p for n, p in published_files(search, {"source": "archive", "sources": mixed},
+                                         Path("/")) if n.startswith("raw/")]
+    assert masto not in raw
+    everything = published_files(search, {"source": "archive", "sources": mixed,
+                                          "include_opted_out": True}, Path("/"))
+    assert [p for n, p in everything if n.startswith("raw/")] == [TWOSETS, masto]
+
+
+def test_below_everything_the_bag_holds_the_published_copies(search, tmp_path):
+    """At ids: no raw files, no tweets.csv or GEXF, small accounts of the edge lists
+    as pseudonyms (as the page's downloads); at counts no account networks at all."""
+    from dnflow.publish import PSEUDONYM_PREFIX
+
+    make_search_bag(search, tmp_path / "t-bag.zip", ARCHIVE, base=Path("/"),
+                    publish={"level": "ids", "followers": 5000})
+    folder = _unzipped(tmp_path / "t-bag.zip", tmp_path / "ids")
+    bagit.Bag(str(folder)).validate()
+    names = {p.relative_to(folder / "data").as_posix()
+             for p in (folder / "data").rglob("*") if p.is_file()}
+    assert "edges-retweets.csv" in names and "edges-hashtags.csv" in names
+    assert not {n for n in names if n.startswith("raw/")}
+    assert not names & {"tweets.csv", "network.gexf", "posts.parquet"}
+    rows = (folder / "data" / "edges-retweets.csv").read_text().splitlines()[1:]
+    assert rows and all(r.startswith(PSEUDONYM_PREFIX) for r in rows)
+    make_search_bag(search, tmp_path / "c-bag.zip", ARCHIVE, base=Path("/"),
+                    publish={"level": "counts", "followers": 5000})
+    folder = _unzipped(tmp_path / "c-bag.zip", tmp_path / "counts")
+    names = {p.name for p in (folder / "data").iterdir()}
+    assert "edges-hashtags.csv" in names
+    assert not names & {"edges-mentions.csv", "edges-retweets.csv", "users.csv"}

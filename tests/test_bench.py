@@ -22,3 +22,14 @@ def test_quick_bench_runs(tmp_path):
         assert figure in res.stdout, figure
     assert "byte-identical to the incremental ones: NO" not in res.stdout
     assert not (tmp_path / "results.md").exists()
+
+
+def test_quick_media_bench_runs_and_its_fast_pairs_are_all_pairs(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "MEDIA", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for figure in ("MEDIA hash the labelled set", "**chosen**", "MEDIA group 5,000 images",
+                   "same pairs: yes", "0 groups mixing pictures"):
+        assert figure in res.stdout, figure
+    assert not (tmp_path / "results.md").exists()

@@ -19,7 +19,15 @@ import orjson
 import pytest
 
 from dnflow.site.screenshot import CHROMIUM, launch, offline
-from tests.site_helpers import CORPUS, CRAFTED_META, LONG_WORD, V2, build, write_crafted
+from tests.site_helpers import (
+    ARCHIVE_ALL,
+    CORPUS,
+    CRAFTED_META,
+    LONG_WORD,
+    V2,
+    build,
+    write_crafted,
+)
 
 REQUIRE = os.environ.get("DNFLOW_REQUIRE_BROWSER") == "1"
 
@@ -46,12 +54,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo = root / "demo.jsonl.gz"
     write_archive(demo, 3000, seed=5, topic="music", query="#kpop")
     searches = {
-        "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", "source": "archive"}),
+        "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", **ARCHIVE_ALL}),
         "hashtags": ([CORPUS / "twarc-hashtags" / "test-data" / "tweets1.jsonl"],
-                     {"source": "archive"}),
+                     {**ARCHIVE_ALL}),
         "demo": ([demo], {"title": "Generated demo", "source": "demo", "query": "#kpop"}),
         "crafted": ([write_crafted(root / "crafted.jsonl")], CRAFTED_META),
-        "empty": ([V2 / "empty.json"], {"source": "archive"}),
+        "empty": ([V2 / "empty.json"], {**ARCHIVE_ALL}),
     }
     return build(root, searches, failed={"broken": "ValueError: <b>bad</b> archive"})
 
@@ -363,9 +371,9 @@ def mixed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "x-demo": ([x], {"title": "Climate on X", "source": "demo"}),
         "sky-demo": ([sky], {"title": "Climate on Bluesky", "source": "demo"}),
         "sky-corpus": ([CORPUS / "bluesky" / "twitwi" / "bluesky-posts.json"],
-                       {"title": "Recorded Bluesky posts", "source": "archive"}),
+                       {"title": "Recorded Bluesky posts", **ARCHIVE_ALL}),
         "sky-hostile": ([_hostile_bluesky(root / "hostile.jsonl")],
-                        {"title": "Hostile Bluesky post", "source": "archive"}),
+                        {"title": "Hostile Bluesky post", **ARCHIVE_ALL}),
     }
     return build(root, searches)
 
@@ -403,3 +411,25 @@ def test_bluesky_pages_in_a_browser(mixed_site: Path, visit: Any, path: str) -> 
         assert "The searches are on Bluesky and X" in text
         heads = page.locator("#hashtags thead th .platform").all_text_contents()
         assert sorted(set(heads)) == ["Bluesky", "X"]
+
+
+@pytest.mark.parametrize("level", ["ids", "counts"])
+def test_pages_published_below_everything(tmp_path: Path, visit: Any, level: str) -> None:
+    """A real archive at ids (cards are links, small accounts "an account") and at counts
+    (aggregates only): accessible, nothing loaded from elsewhere but thumbnails, every
+    local link resolves (the downloads the level publishes)."""
+    site = build(tmp_path, {"sets": ([V2 / "2sets.jsonl"], {"source": "archive",
+                                                            "publish": level})})
+    v = visit(site / "sets" / "index.html")
+    assert f"Published as {level}" in v.page.locator(".publish-level").inner_text()
+    cards = v.page.locator("article.tweet")
+    assert cards.count() == (35 if level == "ids" else 0)
+    if level == "ids":
+        assert cards.locator(".ids-only a[href^='https://x.com/']").count() >= 30
+    v.scroll_through()
+    shared = {u for r in csv_rows(tmp_path / "data" / "sets" / "summary" / "media.csv", 10**6)
+              for u in (r["url"], r["preview_url"]) if u}
+    assert set(v.blocked) <= shared
+    assert v.console_errors() == [] and v.errors == []
+    assert v.axe() == []
+    assert local_links_resolve(v.page) == []

@@ -34,8 +34,10 @@ def test_each_searches_example_validates(tmp_path, name, line, block):
     doc = yaml.safe_load(block)
     if not isinstance(doc, dict) or "searches" not in doc:
         pytest.skip(f"{name}:{line} is not a searches.yaml example")
-    for search in doc["searches"].values():  # the files an archive example names
-        files = search.get("files") or []
+    # the files an archive example names, and its deletions files
+    named = [search.get(key) or [] for search in doc["searches"].values()
+             for key in ("files", "deletions")] + [doc.get("deletions") or []]
+    for files in named:
         for pattern in [files] if isinstance(files, str) else files:
             target = tmp_path / pattern.replace("**/", "").replace("*", "1").replace("?", "1")
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -42,9 +42,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                         "left_out": 0, "requests": 1,
                                         "error": "fosstodon.org requires login"}}}))
     site = root / "site"
+    # published in full (`publish: everything`): its cards are tested for what opt-outs
+    # withhold whatever the level (a mastodon search's default level, ids, shows no text)
+    level = {"level": "everything", "followers": 5000}
     build_page(summary_dir, site / "fedi/index.html", site / "fedi/downloads", "fedi",
-               base=root, runs=[run])
-    build_site([("fedi", summary_dir)], site, runs={"fedi": [run]})
+               base=root, runs=[run], publish=level)
+    build_site([("fedi", summary_dir)], site, runs={"fedi": [run]}, publish={"fedi": level})
     return site
 
 

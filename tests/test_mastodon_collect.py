@@ -280,3 +280,39 @@ def test_token_entries():
         read_tokens({"MASTODON_TOKEN": "fosstodon.org= x.example=secret"})
     assert "secret" not in str(e.value)
     assert read_tokens({}).secrets == []
+
+
+def test_a_run_reads_only_the_chunks_earlier_runs_did_not(tmp_path, monkeypatch):
+    """What the archive holds (uris for dedup, the forward cursors) is kept in
+    data/<slug>/cache/: a cron run parses its new chunks, not the whole archive; a cache
+    that does not match the chunks is dropped and every chunk read again."""
+    from dnflow.sources import mastodon
+
+    read: list[str] = []
+    real = mastodon.Archived.add_file
+
+    def spy(self, path, upto=None):
+        read.append(Path(path).name)
+        return real(self, path, upto)
+
+    monkeypatch.setattr(mastodon.Archived, "add_file", spy)
+    with make_fake(200) as api:
+        env = m_env(api)
+        collect_window("s", SEARCH, "2026-11-28T06", tmp_path, env=env, backoff=FAST)
+        assert read == []
+        api.add({"generated": 40, "seed": 5})
+        r2 = collect_window("s", SEARCH, "2026-11-28T12", tmp_path, env=env, backoff=FAST)
+        assert read == ["2026-11-28T06.jsonl"] and r2["new_tweets"] > 0
+        read.clear()
+        api.add({"generated": 40, "seed": 6})
+        r3 = collect_window("s", SEARCH, "2026-11-28T18", tmp_path, env=env, backoff=FAST)
+        assert read == ["2026-11-28T12.jsonl"] and r3["new_tweets"] > 0
+        assert_complete(api, tmp_path)  # nothing lost, nothing doubled
+        # a damaged cache: every chunk is read, and nothing is archived twice
+        (tmp_path / "s" / "cache" / mastodon.ARCHIVED).write_text("{not json")
+        read.clear()
+        r4 = collect_window("s", SEARCH, "2026-11-29T00", tmp_path, env=env, backoff=FAST)
+        assert sorted(read) == ["2026-11-28T06.jsonl", "2026-11-28T12.jsonl",
+                                "2026-11-28T18.jsonl"]
+        assert r4["new_tweets"] == 0
+        assert_complete(api, tmp_path)

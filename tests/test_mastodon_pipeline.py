@@ -79,7 +79,9 @@ def test_mastodon_search_through_snakemake(tmp_path):
     corpus.write_bytes(b"".join(orjson.dumps(orjson.loads(p.read_bytes())["body"]) + b"\n"
                                 for p in sorted(MASTODON.glob("*.json"))))
     searches = {
-        "fedi": dict(SEARCH, title="Climate strike on the fediverse", every="6h"),
+        # published in full: its page and downloads are tested for what opt-outs withhold
+        "fedi": dict(SEARCH, title="Climate strike on the fediverse", every="6h",
+                     publish="everything"),
         "fedi-archive": {"source": "archive", "files": str(corpus)},
         "brexit": {"source": "archive", "files": str(V2 / "2sets.jsonl")},
     }
@@ -88,7 +90,8 @@ def test_mastodon_search_through_snakemake(tmp_path):
         api.add([evil])
         # the same post alone in an archive: its page's sample shows it as a card
         (tmp_path / "evil.jsonl").write_bytes(orjson.dumps(evil) + b"\n")
-        searches["fedi-evil"] = {"source": "archive", "files": str(tmp_path / "evil.jsonl")}
+        searches["fedi-evil"] = {"source": "archive", "files": str(tmp_path / "evil.jsonl"),
+                                 "publish": "everything"}  # its card's text is tested
         cfg = write_config(tmp_path, searches)
         env = m_env(api, MASTODON_TOKEN=f"fosstodon.org={TOKEN}")
         run(tmp_path, cfg, env, "2026-11-28T06:10:00Z")
@@ -189,8 +192,8 @@ def test_mastodon_search_through_snakemake(tmp_path):
 
 
 def test_a_login_only_instance_without_token_fails_alone_on_the_page(tmp_path):
-    searches = {"fedi": dict(SEARCH, every="1d"),
-                "opted": dict(SEARCH, every="1d", include_opted_out=True)}
+    searches = {"fedi": dict(SEARCH, every="1d", publish="everything"),
+                "opted": dict(SEARCH, every="1d", include_opted_out=True, publish="everything")}
     cfg = write_config(tmp_path, searches)
     with make_fake(120, login=["fosstodon.org"]) as api:
         run(tmp_path, cfg, m_env(api), "2026-11-28T09:00:00Z")

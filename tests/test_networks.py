@@ -1,6 +1,6 @@
-"""The networks count (dnflow.counting.networks): edge lists whose weights are counted
-again here straight from the raw pages of real files, the same rows when the search is
-counted by runs and sorted in small chunks, and network.gexf's structure."""
+"""The networks (dnflow.networks, made with DuckDB from the summary's tweets.csv): edge
+lists whose weights are counted again here straight from the raw pages of real files,
+and network.gexf's structure."""
 
 import csv
 import json
@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dnflow import spill
-from dnflow.counting import networks
+from dnflow import networks
 from dnflow.summary import summarize
 
-from .golden.cases import CORPUS, digests
+from .golden.cases import CORPUS
 
 TWOSETS = CORPUS / "twarc-csv" / "test-data" / "2sets.jsonl"
 TWITWI = CORPUS / "bluesky" / "twitwi" / "bluesky-posts.json"
@@ -47,11 +46,23 @@ def _raw_v2(path: Path) -> tuple[list[dict], dict[str, dict]]:
     return tweets, included
 
 
+def _networks(summary_dir: Path) -> Path:
+    """The search's networks folder (data/<slug>/networks beside summary/)."""
+    out = summary_dir.parent / "networks"
+    networks.write_search(summary_dir, out)
+    return out
+
+
 @pytest.fixture(scope="module")
-def twosets(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("twosets")
+def twosets_summary(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("twosets") / "summary"
     summarize([TWOSETS], out, {"slug": "t"}, workers=1)
     return out
+
+
+@pytest.fixture(scope="module")
+def twosets(twosets_summary) -> Path:
+    return _networks(twosets_summary)
 
 
 def test_reply_quote_and_repost_weights_are_the_raw_pages(twosets):
@@ -101,10 +112,10 @@ def test_hashtag_pairs_are_the_raw_entities(twosets):
     assert _weights(twosets / "edges-hashtags.csv") == want
 
 
-def test_mentions_fold_as_mentions_csv_and_resolve_to_authors(twosets):
-    with open(twosets / "mentions.csv", newline="") as f:
+def test_mentions_fold_as_mentions_csv_and_resolve_to_authors(twosets, twosets_summary):
+    with open(twosets_summary / "mentions.csv", newline="") as f:
         mentioned = {r["username"] for r in csv.DictReader(f)}
-    with open(twosets / "users.csv", newline="") as f:
+    with open(twosets_summary / "users.csv", newline="") as f:
         authors = {r["username"].casefold() for r in csv.DictReader(f)}
     rows = _rows(twosets / "edges-mentions.csv")
     targets = {r[1] for r in rows}
@@ -122,28 +133,65 @@ def test_sorted_by_weight_then_source_then_target(twosets):
         assert all(r[3] <= r[4] for r in rows)
 
 
-def test_spilled_and_sorted_in_small_chunks_are_the_same_files(twosets, tmp_path,
-                                                               monkeypatch):
-    monkeypatch.setattr(spill, "RANK_CHUNK", 7)  # every sort of the writing spills
-    # the streamed rows summed by runs of 9 keys, merged, and sorted 7 rows at a time
-    monkeypatch.setattr(networks, "SUM_CHUNK", 9)
-    monkeypatch.setattr(networks, "RANK_CHUNK", 7)
-    made = []
-    real_run = spill.Spiller.run
-    monkeypatch.setattr(spill.Spiller, "run", lambda self, what, *a, **k: (
-        made.append(what), real_run(self, what, *a, **k))[1])
-    summarize([TWOSETS], tmp_path, {"slug": "t"}, workers=1, spill_min_bytes=0,
-              spill_keys=40)
-    got, want = digests(tmp_path), digests(twosets)
-    for name in want:
-        if name.startswith(("edges-", "network")):
-            assert got[name] == want[name], name
-    assert made.count("networks") > 2  # the runs and the one merged from them
-    assert not list(tmp_path.glob(".networks*"))  # the rows and runs are gone
+def test_mentions_are_the_raw_entities_folded_and_resolved(twosets):
+    """author → each distinct mentioned handle (case-folded) of a post that is not a
+    repost, a handle some author of the file had becoming that author's id."""
+    tweets, included = _raw_v2(TWOSETS)
+    users = {}
+    for line in TWOSETS.read_text().splitlines():
+        for u in json.loads(line).get("includes", {}).get("users", ()):
+            users.setdefault(u["id"], u["username"])
+    first_id: dict[str, str] = {}
+    for t in tweets:  # the first account seen with each handle, as the file has them
+        refs = {r["type"]: r["id"] for r in t.get("referenced_tweets", ())}
+        first_id.setdefault("@" + users[t["author_id"]].casefold(), t["author_id"])
+        orig = included.get(refs.get("retweeted"))
+        if orig:
+            first_id.setdefault("@" + users[orig["author_id"]].casefold(),
+                                orig["author_id"])
+    want: Counter = Counter()
+    for t in tweets:
+        if any(r["type"] == "retweeted" for r in t.get("referenced_tweets", ())):
+            continue
+        for h in {m["username"].casefold()
+                  for m in t.get("entities", {}).get("mentions", ())}:
+            want[t["author_id"], first_id.get("@" + h, "@" + h)] += 1
+    assert want
+    assert _weights(twosets / "edges-mentions.csv") == want
+
+
+def test_a_tweets_csv_of_before_the_account_columns_still_makes_networks(
+        twosets_summary, twosets, tmp_path):
+    """A summary made before tweets.csv named the accounts a post points at: the same
+    mention edges (fewer handles resolved: only authors' are known), hashtag pairs
+    (a repost's of its own cut text), every repost to its "RT @handle" account (an id
+    where an author had it), no quote edges."""
+    from dnflow.rows import TWEETS_CSV_HEADER
+
+    old = tmp_path / "summary"
+    old.mkdir()
+    shutil.copy(twosets_summary / "summary.json", old)
+    keep = TWEETS_CSV_HEADER.index("place") + 1
+    with open(twosets_summary / "tweets.csv", newline="", encoding="utf-8") as fi, \
+            open(old / "tweets.csv", "w", newline="", encoding="utf-8") as fo:
+        w = csv.writer(fo, quoting=csv.QUOTE_NONNUMERIC)
+        for row in csv.reader(fi):
+            w.writerow(row[:keep])
+    out = _networks(old)
+    mentions = _weights(out / "edges-mentions.csv")
+    assert sum(mentions.values()) == sum(_weights(twosets / "edges-mentions.csv").values())
+    sources = {s for s, _ in _weights(twosets / "edges-mentions.csv")}
+    assert {s for s, _ in mentions} == sources
+    assert _weights(out / "edges-hashtags.csv")["blackpink", "kpop"] >= 1
+    reposted = _weights(out / "edges-retweets.csv")
+    assert sum(reposted.values()) == sum(_weights(twosets / "edges-retweets.csv").values())
+    assert any(t.startswith("@") for _, t in reposted)  # "RT @handle", no author
+    assert _rows(out / "edges-quotes.csv") == []
 
 
 def test_bluesky_replies_and_quotes_go_to_the_did_of_the_uri(tmp_path):
-    summarize([TWITWI], tmp_path, {"slug": "b", "source": "archive"})
+    summarize([TWITWI], tmp_path / "summary", {"slug": "b", "source": "archive"})
+    tmp_path = _networks(tmp_path / "summary")
     items = json.loads(TWITWI.read_text())
     want: Counter = Counter()
     seen = set()
@@ -190,18 +238,23 @@ def test_gexf_is_gexf_1_3(twosets):
 # ---------------------------------------------------------------- the page
 
 
-def _page(summary_dir: Path, out: Path) -> str:
+def _page(summary_dir: Path, out: Path, level: str = "everything") -> str:
     from dnflow.site.render import build_page
 
-    build_page(summary_dir, out / "index.html", out / "downloads", "t")
+    build_page(summary_dir, out / "index.html", out / "downloads", "t",
+               publish={"level": level, "followers": 5000})
     return (out / "index.html").read_text()
 
 
-def test_page_shows_networks_drawn_the_same_every_time(twosets, tmp_path):
-    html = _page(twosets, tmp_path / "a")
-    assert _page(twosets, tmp_path / "b") == html  # same data, same picture
+def _section(html: str) -> str:
     section = html[html.index('<section id="networks"'):]
-    section = section[:section.index("</section>")]
+    return section[:section.index("</section>")]
+
+
+def test_page_shows_networks_drawn_the_same_every_time(twosets, twosets_summary, tmp_path):
+    html = _page(twosets_summary, tmp_path / "a")
+    assert _page(twosets_summary, tmp_path / "b") == html  # same data, same picture
+    section = _section(html)
     assert section.count('<svg class="chart network"') == 2  # mentions and retweets
     assert 'aria-labelledby="chart-net-mentions-t"' in section
     # the most reposted account of the file, with its weighted in-degree, from the CSV
@@ -215,15 +268,38 @@ def test_page_shows_networks_drawn_the_same_every_time(twosets, tmp_path):
     assert f'<td class="num">{w}</td>' in first_row
     assert "blackpink" in section and "#kpop" in section  # hashtags used together
     assert "src=" not in section  # nothing loads from elsewhere
+    downloads = {p.name for p in (tmp_path / "a" / "downloads").iterdir()}
+    assert {"edges-mentions.csv", "edges-hashtags.csv", "network.gexf"} <= downloads
 
 
-def test_page_escapes_what_accounts_are_called(twosets, tmp_path):
-    d = tmp_path / "summary"
-    shutil.copytree(twosets, d)
-    with open(d / "edges-mentions.csv", "a", newline="") as f:
+def test_at_ids_small_accounts_are_an_account_and_pseudonyms(twosets, twosets_summary,
+                                                            tmp_path):
+    """At ids a drawn or listed account with fewer than 5000 followers is "an account"
+    and the published edge lists name it by a pseudonym; at counts there are no
+    account networks at all (the hashtags' pairs are aggregates)."""
+    from dnflow.publish import PSEUDONYM_PREFIX
+
+    html = _page(twosets_summary, tmp_path / "ids", "ids")
+    section = _section(html)
+    assert "1_3loona" not in section  # 373 followers (users.csv)
+    assert "an account" in section
+    published = _rows(tmp_path / "ids" / "downloads" / "edges-retweets.csv")
+    assert len(published) == len(_rows(twosets / "edges-retweets.csv"))
+    assert all(r[0].startswith(PSEUDONYM_PREFIX) for r in published)
+    assert not (tmp_path / "ids" / "downloads" / "network.gexf").exists()
+    html = _page(twosets_summary, tmp_path / "counts", "counts")
+    assert '<section id="networks"' not in html
+    downloads = {p.name for p in (tmp_path / "counts" / "downloads").iterdir()}
+    assert "edges-hashtags.csv" in downloads
+    assert not downloads & {"edges-mentions.csv", "edges-retweets.csv", "network.gexf"}
+
+
+def test_page_escapes_what_accounts_are_called(twosets_summary, tmp_path):
+    shutil.copytree(twosets_summary.parent, tmp_path / "t")
+    with open(tmp_path / "t" / "networks" / "edges-mentions.csv", "a", newline="") as f:
         csv.writer(f).writerow(["1019555262158524416", '@<script>"x', 999, "", ""])
-    html = _page(d, tmp_path / "site")
-    assert "<script>" not in html[html.index('<section id="networks"'):]
+    html = _page(tmp_path / "t" / "summary", tmp_path / "site")
+    assert "<script>" not in _section(html)
     assert "&lt;script&gt;" in html
 
 

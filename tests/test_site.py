@@ -15,12 +15,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from dnflow import outputs
+from dnflow import outputs, publish
 from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import text as tx
 from dnflow.site.render import build_page, build_site
 from tests.site_helpers import (
+    ARCHIVE_ALL,
     CORPUS,
     CRAFTED_META,
     LONG_WORD,
@@ -32,11 +33,11 @@ from tests.site_helpers import (
 )
 
 SEARCHES = {
-    "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", "source": "archive",
+    "kpop": ([V2 / "2sets.jsonl"], {"title": "K-pop and Brexit", **ARCHIVE_ALL,
                                     "query": "#kpop OR #brexit"}),
     "hashtags": ([CORPUS / "twarc-hashtags" / "test-data" / "tweets1.jsonl",
-                  V2 / "users.jsonl"], {"source": "archive", "every": "6h"}),
-    "empty": ([V2 / "empty.json"], {"title": "Nothing", "source": "archive"}),
+                  V2 / "users.jsonl"], {**ARCHIVE_ALL, "every": "6h"}),
+    "empty": ([V2 / "empty.json"], {"title": "Nothing", **ARCHIVE_ALL}),
 }
 
 
@@ -294,11 +295,13 @@ def test_charts_escape_labels_and_scale() -> None:
 def test_rendering_is_deterministic(site: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     data = site.parent / "data"
-    pairs = sorted((d.name, d / "summary") for d in data.iterdir())
+    pairs = sorted((d.name, d / "summary") for d in data.iterdir() if d.is_dir())
+    metas = {slug: meta for slug, (_, meta) in dict(SEARCHES, crafted=([], CRAFTED_META)).items()}
+    levels = {slug: publish.settings(metas.get(slug, {"source": "archive"})) for slug, _ in pairs}
     for slug, d in pairs:
         build_page(d, again / slug / "index.html", again / slug / "downloads", slug,
-                   base=site.parent)
-    build_site(pairs, again)
+                   base=site.parent, publish=levels[slug])
+    build_site(pairs, again, publish=levels)
     first = sorted(p.relative_to(site) for p in site.rglob("*") if p.is_file())
     second = sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     assert first == second
@@ -333,7 +336,7 @@ def test_many_raw_files_are_all_listed_on_their_own_page(tmp_path: Path) -> None
         path = tmp_path / "in" / f"chunk {i:03d}#<b>.jsonl"
         path.parent.mkdir(exist_ok=True)
         path.write_text("{}\n")
-        raw.append({"path": str(path)})
+        raw.append({"path": str(path), "formats": ["v2-page"]})
     summary = {"title": "Many <chunks>", "sources": raw}
     (tmp_path / "s").mkdir()
     got = build_downloads(tmp_path / "s", tmp_path / "d", "many", summary)
@@ -405,6 +408,12 @@ SUMMARY_FILES = {files}
 collected_runs = lambda slug: []
 files_hash = lambda paths: str(len(paths))
 include: {package_smk!r}
+# as rules/common.smk makes them (dnflow.publish)
+from dnflow import publish as dnpublish
+PUBLISH = {{s: dnpublish.settings(v) for s, v in SEARCHES.items()}}
+publisher_inputs = lambda wc: [f"data/{{s}}/summary/{{n}}" for s in SLUGS
+                               if PUBLISH[s]["level"] != "everything"
+                               for n in dnpublish.READS]
 include: {site_smk!r}
 
 rule all:
@@ -417,7 +426,7 @@ def test_site_rules_run_once(site: Path, tmp_path: Path) -> None:
     shutil.copytree(site.parent / "data", tmp_path / "data")
     slugs = {s: {"source": "archive"} for s in ("kpop", "empty", "broken")}
     for s in list(tmp_path.joinpath("data").iterdir()):
-        if s.name not in slugs:
+        if s.is_dir() and s.name not in slugs:
             shutil.rmtree(s)
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(SNAKEFILE.format(slugs=slugs, files=outputs.names(),

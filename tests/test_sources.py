@@ -53,8 +53,9 @@ def test_platform_comes_from_the_source_or_the_formats_read():
     assert PLATFORMS["x"].words["posts"] == "tweets"
 
 
+# its page is tested for handles and links: published in full (a source's default is ids)
 TOY_CONFIG = {"searches": {"toyland": {"title": "Toy town", "source": "toy", "toots": 3,
-                                       "every": "1d"}}}
+                                       "every": "1d", "publish": "everything"}}}
 
 
 def _toy_env() -> dict[str, str]:

@@ -21,10 +21,9 @@ the merged runs as a :class:`Spilled` part.
 from __future__ import annotations
 
 import csv
-import marshal
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
@@ -47,6 +46,14 @@ class Output:
     # appended in place by an update (its state's file, hard-linked): the page keeps a
     # copy of its own, to which it appends what is new (dnflow.site.render.sync_copy)
     grows: bool = False
+    # what it holds, for the publishing levels (dnflow.publish): the least open level it
+    # is published at ("counts": aggregates, at every level; "ids": at ids and
+    # everything; "everything": only there; the default, so that a new count publishes
+    # nothing at ids until it says what it holds), and at ids and counts
+    level: str = "everything"
+    accounts: tuple[str, ...] = ()  # columns naming an account: pseudonymous if small
+    texts: tuple[str, ...] = ()     # columns of people's words: left out
+    scan: tuple[str, ...] = ()      # columns whose value may spell out a handle (URLs)
 
 
 @dataclass
@@ -92,9 +99,6 @@ class Count:
 
     name = ""
     outputs: tuple[Output, ...] = ()
-    # a streamed count holds nothing while the pass reads: ``rows`` of each page go to
-    # a file of its own beside tweets.csv, which ``write`` finds in ctx["rows"]
-    streamed = False
 
     def start(self) -> Any:
         """A new, empty partial count."""
@@ -116,10 +120,6 @@ class Count:
     def load(self, data: Any) -> Any:
         return data
 
-    def rows(self, posts: Page) -> list:
-        """A streamed count's rows of a page (marshal-able), appended in input order."""
-        return []
-
     def summary(self, part: Any) -> dict[str, Any]:
         """Top-level summary.json entries."""
         return {}
@@ -128,9 +128,14 @@ class Count:
         """Entries of summary.json's ``counts``: how many distinct values there are."""
         return {}
 
+    def context(self, part: Any, ctx: dict[str, Any]) -> None:
+        """Before any count writes: leave in ``ctx`` what every count's ``write`` may
+        need of this one (whatever their order)."""
+
     def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
-        """Write ``outputs`` into ``outdir``. ``ctx`` holds the summary so far and what
-        earlier counts left for later ones (in registry order)."""
+        """Write ``outputs`` into ``outdir``. ``ctx`` holds the summary so far, what
+        every count's ``context`` left, and what earlier counts left for later ones (in
+        registry order)."""
 
     def sections(self) -> list[Section]:
         """The page's ranked tables fed by this count's files."""
@@ -246,14 +251,12 @@ class Tally:
         self.order = 0  # the first-seen number of this process's first key
         self.spilled: dict[str, int] = {}  # keys spilled so far, per count
 
-    def take(self, posts: list[Post]) -> Page:
-        """Count a page of new posts; the page, for the streamed counts' rows."""
+    def take(self, posts: list[Post]) -> None:
         parts = self.parts
         posts = Page(posts)
         for c in self.counts:
             parts[c.name] = c.take(parts[c.name], posts)
         self.posts += len(posts)
-        return posts
 
     def merge(self, later: Tally) -> None:
         """Add the tally of posts read after ours (if it spilled, ours must have spilled
@@ -375,25 +378,6 @@ def sorted_counts(counter: Mapping[str, int]) -> list[tuple[str, int]]:
     items = sorted(counter.items(), key=itemgetter(0))
     items.sort(key=itemgetter(1), reverse=True)  # reverse keeps equal counts in order
     return items
-
-
-def write_rows(f: Any, rows: list) -> None:
-    """Append a streamed count's rows of one page to its file: marshal, length first
-    (read back whole by :func:`read_rows`: marshal.load on a file reads in small pieces,
-    several times slower)."""
-    data = marshal.dumps(rows)
-    f.write(len(data).to_bytes(4, "little"))
-    f.write(data)
-
-
-def read_rows(path: Path | None) -> Iterator[list]:
-    """The pages of rows :func:`write_rows` appended to ``path``, in order (none if there
-    is no file: a search that failed, or counted nothing)."""
-    if path is None or not path.exists():
-        return
-    with open(path, "rb") as f:
-        while head := f.read(4):
-            yield marshal.loads(f.read(int.from_bytes(head, "little")))
 
 
 def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:

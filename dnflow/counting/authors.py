@@ -27,7 +27,8 @@ class Authors(Count):
     """
 
     name = "authors"
-    outputs = (Output("users.csv", HEADER, "username, name, {posts}, followers, following"),)
+    outputs = (Output("users.csv", HEADER, "username, name, {posts}, followers, following",
+                      level="ids", accounts=("username",), texts=("name",)),)
 
     def start(self) -> list:
         return [{}, Counter()]

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from dnflow.counting import COUNTS, Count, Output
+from dnflow.optouts import WITHHELD_ACCOUNTS, hide_mentions_in_card
 from dnflow.record import Post
 from dnflow.rows import card, write_json
 
@@ -59,4 +60,8 @@ class Cards(Count):
         cards = [{**orjson.loads(known[1]), "retweets_in_search": c}
                  for c, known in ctx.get("top_reposted", [])]
         sample = [c for _, _, c in sorted(part, key=lambda s: s[:2], reverse=True)]
+        hidden = ctx.get(WITHHELD_ACCOUNTS)
+        if hidden:  # others' posts mentioning a withheld author (dnflow.optouts)
+            cards = [hide_mentions_in_card(c, hidden) for c in cards]
+            sample = [hide_mentions_in_card(c, hidden) for c in sample]
         write_json(outdir / "cards.json", {"top_retweeted": cards, "sample": sample})

@@ -22,6 +22,7 @@ from dnflow.counting import (
     ranked_counts,
     write_csv,
 )
+from dnflow.optouts import WITHHELD_ACCOUNTS, WITHHELD_MENTIONED, hidden_mention
 
 
 class KeyCount(Count):
@@ -42,9 +43,15 @@ class KeyCount(Count):
     prefix = ""
     position = 100
     compare = False
+    # its file at the publishing levels (dnflow.counting.Output, dnflow.publish):
+    # counts of values are aggregates; a count of accounts or URLs says so
+    level = "counts"
+    accounts: tuple[str, ...] = ()
+    scan: tuple[str, ...] = ()
 
     def __init__(self) -> None:
-        self.outputs = (Output(self.file, self.header, self.note),)
+        self.outputs = (Output(self.file, self.header, self.note, level=self.level,
+                               accounts=self.accounts, scan=self.scan),)
 
     def keys(self, posts: Page) -> list:
         raise NotImplementedError
@@ -131,6 +138,8 @@ class Mentions(KeyCount):
     name = "mentions"
     file = "mentions.csv"
     header = ("username", "count")
+    level = "ids"
+    accounts = ("username",)
     note = "username, {posts}"
     distinct_key = "mentions"
     title = "Mentions"
@@ -145,12 +154,29 @@ class Mentions(KeyCount):
     def keys(self, posts: Page) -> list:
         return _folded(posts, "mentions")
 
+    def write(self, part: Any, outdir: Path, ctx: dict[str, Any]) -> None:
+        rows = ranked_counts(part)
+        hidden = ctx.get(WITHHELD_ACCOUNTS)
+        if hidden:  # a withheld author's handle shows as "an account" (dnflow.optouts)
+            mentioned = ctx[WITHHELD_MENTIONED] = []
+
+            def hide(rows: Any) -> Any:
+                for k, c in rows:
+                    shown = hidden_mention(k, hidden)
+                    if shown != k:
+                        mentioned.append(k)
+                    yield shown, c
+
+            rows = hide(rows)
+        write_csv(outdir / self.file, self.header, rows)
+
 
 @COUNTS.register
 class Domains(KeyCount):
     name = "domains"
     file = "domains.csv"
     header = ("domain", "count")
+    scan = ("domain",)  # a Bluesky handle is a domain name
     note = "domain, {posts}"
     distinct_key = "domains"
     title = "Domains"
@@ -180,6 +206,8 @@ class Urls(KeyCount):
     name = "urls"
     file = "urls.csv"
     header = ("url", "count")
+    level = "ids"  # a URL can name a post and its author (x.com/<handle>/status/<id>)
+    scan = ("url",)
     note = "url, {posts}"
     distinct_key = "urls"
     title = "URLs"

@@ -23,7 +23,8 @@ class Media(KeyInfoCount):
     preview and alt text: from the first post that gives a URL, else the first."""
 
     name = "media"
-    outputs = (Output("media.csv", HEADER, "media key, type, url, {posts}, preview, alt text"),)
+    outputs = (Output("media.csv", HEADER, "media key, type, url, {posts}, preview, alt text",
+                      level="ids", texts=("alt_text",), scan=("url", "preview_url")),)
 
     def take(self, part: tuple[Counter, dict], posts: Page) -> tuple[Counter, dict]:
         counter, info = part

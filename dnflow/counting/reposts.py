@@ -21,7 +21,8 @@ class Reposted(KeyInfoCount):
     the count, and its card). An original the archive does not have has its id only."""
 
     name = "reposted"
-    outputs = (Output("retweets.csv", HEADER, "originals most {repost}ed in this search"),)
+    outputs = (Output("retweets.csv", HEADER, "originals most {repost}ed in this search",
+                      level="ids", accounts=("username",), texts=("text",)),)
 
     def take(self, part: tuple[Counter, dict], posts: list[Post]) -> tuple[Counter, dict]:
         counter, info = part

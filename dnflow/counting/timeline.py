@@ -64,7 +64,7 @@ class Timeline(Count):
     time is counted everywhere else."""
 
     name = "timeline"
-    outputs = (Output("timeline.csv", ("time", "count"), "time, {posts}"),)
+    outputs = (Output("timeline.csv", ("time", "count"), "time, {posts}", level="counts"),)
 
     def start(self) -> list:
         return [Counter(), None, None]  # minutes, first, last

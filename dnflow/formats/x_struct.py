@@ -158,8 +158,9 @@ def _user(u: User | None, user_id: str | None) -> Author:
     return Author(u.id, handle, u.name, pm.followers_count if pm is not None else None,
                   pm.following_count if pm is not None else None,
                   # X.profile_url: nothing to quote in most handles
-                  ("https://x.com/" + handle if handle.isascii() and handle.isalnum()
-                   else profile_url(handle)) if handle else None,
+                  ("https://x.com/" + handle if handle.isascii() and (
+                      handle.isalnum() or handle.isidentifier()) else profile_url(handle))
+                  if handle else None,
                   u.verified, u.profile_image_url)
 
 

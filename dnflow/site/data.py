@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from dnflow import counting, optouts
+from dnflow import counting, optouts, outputs
 from dnflow.platforms import Platform
+from dnflow.publish import ANONYMOUS, Publisher
 from dnflow.site import text as tx
 
 log = logging.getLogger(__name__)
@@ -202,16 +203,23 @@ def _row(label: str, href: str | None, value: float, total: int | None,
 
 
 def _plain_counts(rows: list[dict[str, str]], key: str, kind: str, total: int | None,
-                  platform: Platform, prefix: str = "") -> list[dict[str, Any]]:
+                  platform: Platform, prefix: str = "", pub: Publisher | None = None
+                  ) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         value = r.get(key) or ""
         count = to_int(r.get("count")) or 0
+        if kind == "user" and pub is not None and not pub.is_public(value):
+            out.append(_row(ANONYMOUS, None, count, total))  # its handle is not published
+            continue
         if kind == "url":
             label = tx.short_url(value)
         elif kind == "lang":
             name = LANGUAGES.get(value)
             label = f"{name} ({value})" if name else value
+        elif kind == "user" and optouts.is_hidden(value):  # a withheld author mentioned
+            out.append(_row(optouts.ANONYMOUS, None, count, total))
+            continue
         else:
             label = prefix + value
         out.append(_row(label, tx.value_link(kind, value, platform), count, total))
@@ -225,7 +233,7 @@ def top_users(path: Path, n: int = TOP_N) -> tuple[list[dict], list[dict]]:
     """
     by_followers: list[tuple] = []  # min-heaps of the best n so far
     by_ratio: list[tuple] = []
-    for i, (followers, following, username, r) in enumerate(_user_numbers(path)):
+    for i, (followers, following, username, r) in enumerate(user_numbers(path)):
         if followers is None:
             continue
         # ties: the smaller username ranks first, so it must compare as "larger" here
@@ -246,7 +254,7 @@ _USERS_HEADER = b"username,name,tweets,followers,following"
 _USER_LINE = re.compile(rb"([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*)\r?\n")
 
 
-def _user_numbers(path: Path) -> Iterator[tuple[int | None, int | None, str, Any]]:
+def user_numbers(path: Path) -> Iterator[tuple[int | None, int | None, str, Any]]:
     """(followers, following, username, row) per users.csv row; ``row`` as _user_dict
     takes it. A big search's users.csv has a row per author (389k for a million tweets):
     without quoted fields, one regex splits them all and only the best become dicts."""
@@ -298,11 +306,17 @@ def name(r: Mapping[str, Any]) -> str:
 
 
 def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
-                   gaps: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+                   gaps: Mapping[str, str] | None = None, pub: Publisher | None = None
+                   ) -> list[dict[str, Any]]:
     """The page's ranked tables: every registered count's sections (dnflow.counting), in
     their page order, each read from its CSV in ``d``. A section whose data the search
-    lacks (``gaps``: dnflow.sources.gaps_of, in the platform's words) says why instead."""
+    lacks (``gaps``: dnflow.sources.gaps_of, in the platform's words) says why instead.
+    ``pub`` (dnflow.publish): a section whose file the search's level does not publish
+    is left out, small accounts are "an account", and rows that name one are left out of
+    a table of values that can (URLs)."""
     gaps = gaps or {}
+    pub = pub or Publisher("")
+    files = {o.name: o for o in outputs.manifest()}
     total = to_int(summary.get("tweets"))
     w = tx.words(platform)
     distinct = summary.get("counts") or {}
@@ -312,6 +326,10 @@ def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
     secs: list[dict[str, Any]] = []
     for spec in specs:
         table = spec.table
+        out = files.get(spec.csv)
+        if out is not None and not (pub.shows(out) and (
+                pub.allows("ids") or not out.accounts)):
+            continue
         gap = gaps.get(spec.needs) if spec.needs else None
         if gap is not None:
             secs.append({"id": spec.id, "title": spec.title.format(**w), "csv": spec.csv,
@@ -320,14 +338,17 @@ def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
         if table in ("followers", "ratio") and ranked is None:
             ranked = top_users(d / spec.csv)
         if table == "posts":
-            rows = _author_rows(head_rows(d / spec.csv), total, platform)
+            rows = _author_rows(head_rows(d / spec.csv), total, platform, pub)
         elif table == "followers":
-            rows = _followed_rows(ranked[0], platform)
+            rows = _followed_rows(ranked[0], platform, pub)
         elif table == "ratio":
-            rows = _ratio_rows(ranked[1], platform)
+            rows = _ratio_rows(ranked[1], platform, pub)
         else:
-            rows = _plain_counts(head_rows(d / spec.csv), spec.key, spec.link, total,
-                                 platform, spec.prefix)
+            head = head_rows(d / spec.csv, TOP_N * 4 if out and out.scan else TOP_N)
+            if out is not None and spec.key in out.scan and not pub.everything:
+                head = [r for r in head if not pub.names_hidden(r.get(spec.key) or "")]
+            rows = _plain_counts(head[:TOP_N], spec.key, spec.link, total,
+                                 platform, spec.prefix, pub)
         secs.append({
             "id": spec.id, "title": spec.title.format(**w), "csv": spec.csv,
             "headers": [h.format(**w) for h in spec.headers], "rows": rows,
@@ -342,31 +363,43 @@ def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
     return secs
 
 
-def _user_link(r: Mapping[str, Any], platform: Platform) -> str | None:
+def _shown(r: Mapping[str, Any], pub: Publisher) -> bool:
+    return pub.everything or pub.is_public(r.get("username"))
+
+
+def _user_link(r: Mapping[str, Any], platform: Platform, pub: Publisher) -> str | None:
+    if not _shown(r, pub):
+        return None
     return tx.value_link("user", r.get("username") or "", platform)
 
 
-def _handle(r: Mapping[str, Any], platform: Platform) -> str:
+def _handle(r: Mapping[str, Any], platform: Platform, pub: Publisher) -> str:
     """A users.csv row's label: ``@handle``, or on a platform with withheld authors
-    (Mastodon) "an account" for a row without one (dnflow.optouts)."""
-    if r.get("username"):
+    (Mastodon) "an account" for a row without one (dnflow.optouts), and for a small
+    account at publishing level ids (dnflow.publish)."""
+    if r.get("username") and _shown(r, pub):
         return "@" + r["username"]
-    return optouts.ANONYMOUS if platform.withholds_authors else "@?"
+    return ANONYMOUS if platform.withholds_authors or r.get("username") else "@?"
 
 
-def _author_rows(rows: list[dict], total: int | None, platform: Platform) -> list[dict]:
-    return [_row(_handle(r, platform), _user_link(r, platform),
-                 to_int(r.get("tweets")) or 0, total, extra=[name(r)]) for r in rows]
+def _name(r: Mapping[str, Any], pub: Publisher) -> str:
+    return name(r) if _shown(r, pub) else ""
 
 
-def _followed_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row(_handle(r, platform), _user_link(r, platform),
-                 to_int(r.get("followers")) or 0, None, extra=[name(r)], share=False)
+def _author_rows(rows: list[dict], total: int | None, platform: Platform,
+                 pub: Publisher) -> list[dict]:
+    return [_row(_handle(r, platform, pub), _user_link(r, platform, pub),
+                 to_int(r.get("tweets")) or 0, total, extra=[_name(r, pub)]) for r in rows]
+
+
+def _followed_rows(rows: list[dict], platform: Platform, pub: Publisher) -> list[dict]:
+    return [_row(_handle(r, platform, pub), _user_link(r, platform, pub),
+                 to_int(r.get("followers")) or 0, None, extra=[_name(r, pub)], share=False)
             for r in rows]
 
 
-def _ratio_rows(rows: list[dict], platform: Platform) -> list[dict]:
-    return [_row(_handle(r, platform), _user_link(r, platform),
+def _ratio_rows(rows: list[dict], platform: Platform, pub: Publisher) -> list[dict]:
+    return [_row(_handle(r, platform, pub), _user_link(r, platform, pub),
                  float(r["_score"]), None, share=False, value_text=f"{float(r['_score']):,.1f}",
                  extra=[f"{to_int(r.get('followers')) or 0:,}",
                         f"{to_int(r.get('following')) or 0:,}"])
@@ -396,11 +429,15 @@ def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | N
         "kind": kind,
         "alt": tx.clip(alt, 1000) if alt else f"{kind} (no description given by the author)",
         "has_alt": bool(alt),
+        "alt_hidden": False,
         "count": count,
     }
 
 
-def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
+def card(rec: Mapping[str, Any], platform: Platform, pub: Publisher | None = None
+         ) -> dict[str, Any]:
+    if pub is not None and not pub.everything:
+        return id_card(rec, platform, pub)
     w = tx.words(platform)
     author = rec.get("author") or {}
     handle, shown_name = optouts.shown_author(author)
@@ -417,6 +454,7 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     return {
         "name": tx.clip(str(shown_name or username or "unknown"), 100),
         "withheld": (withheld := author.get("indexable") is False and not handle),
+        "ids_only": False,
         "username": username,
         "user_href": tx.value_link("user", username, platform),
         "html": tx.tweet_html(rec, platform),
@@ -441,30 +479,90 @@ def card(rec: Mapping[str, Any], platform: Platform) -> dict[str, Any]:
     }
 
 
-def load_cards(d: Path, platform: Platform) -> tuple[list[dict], list[dict]]:
+def _kind(rec: Mapping[str, Any], w: Mapping[str, str]) -> str | None:
+    if rec.get("retweet_of"):
+        return w["Repost"]
+    if rec.get("quote_of"):
+        return "Quote"
+    if rec.get("reply_to"):
+        return "Reply"
+    return None
+
+
+def id_card(rec: Mapping[str, Any], platform: Platform, pub: Publisher) -> dict[str, Any]:
+    """A post's card at publishing level ids: no text, links or media, only a link to the
+    post on its platform (which shows it only while it exists), its time, kind and
+    counts, and its author's handle if public (else "an account", and a link that does
+    not spell the handle out: X's i/web links; none where every link to the post names
+    its author, as Mastodon's do)."""
+    w = tx.words(platform)
+    author = rec.get("author") or {}
+    handle = pub.label(optouts.shown_author(author)[0])
+    shown = dict(rec, author=dict(author, username=handle)) if not handle else rec
+    href = tx.post_url(shown, platform)
+    if href and pub.names_hidden(href):
+        href = None
+    metrics = rec.get("metrics") or {}
+    return {
+        "name": tx.clip(str(author.get("name") or handle), 100) if handle else ANONYMOUS,
+        "withheld": False, "ids_only": True,
+        "username": handle or "",
+        "user_href": tx.value_link("user", handle or "", platform),
+        "html": "", "links": [], "media": [], "lang": None,
+        "time": rec.get("created_at"),
+        "time_text": fmt_time(rec.get("created_at")),
+        "href": href,
+        "host": urlsplit(href).netloc if href else None,
+        "w": w,
+        "kind": _kind(rec, w),
+        "in_search": to_int(rec.get("retweets_in_search")),
+        "metrics": [
+            (one if n == 1 else many, n) for one, many, key in (
+                (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
+                ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
+            if (n := to_int(metrics.get(key))) is not None
+        ],
+    }
+
+
+def load_cards(d: Path, platform: Platform, pub: Publisher | None = None
+               ) -> tuple[list[dict], list[dict]]:
+    """The most reposted originals and the sample as cards; none at level counts."""
+    if pub is not None and not pub.allows("ids"):
+        return [], []
     try:
         cards = read_json(d / "cards.json")
     except (OSError, ValueError):
         return [], []
     if not isinstance(cards, dict):
         return [], []
-    top = [card(r, platform) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS]
+    top = [card(r, platform, pub) for r in (cards.get("top_retweeted") or [])[:TOP_CARDS]
            if isinstance(r, dict)]
-    sample = [card(r, platform) for r in (cards.get("sample") or [])[:SAMPLE_CARDS]
+    sample = [card(r, platform, pub) for r in (cards.get("sample") or [])[:SAMPLE_CARDS]
               if isinstance(r, dict)]
     return top, sample
 
 
-def load_media(d: Path) -> tuple[list[dict], int]:
-    """Most shared media with a usable URL, and how many rows had no URL at all."""
+def load_media(d: Path, pub: Publisher | None = None) -> tuple[list[dict], int]:
+    """Most shared media with a usable URL, and how many rows had no URL at all; none at
+    publishing level counts, and no alt text (people's words) at ids."""
     shown, missing = [], 0
+    if pub is not None and not pub.allows("ids"):
+        return [], 0
+    alt = pub is None or pub.everything
     for r in iter_rows(d / "media.csv"):
         if not (r.get("url") or r.get("preview_url")):
             missing += 1
+        elif not alt and pub.names_hidden(f"{r.get('url')} {r.get('preview_url')}"):
+            continue  # as media.csv's published copy leaves it out (dnflow.publish)
         elif len(shown) < TOP_MEDIA:
             t = _thumb({"type": r.get("type"), "url": r.get("url"),
-                        "preview": r.get("preview_url"), "alt_text": r.get("alt_text")},
+                        "preview": r.get("preview_url"),
+                        "alt_text": r.get("alt_text") if alt else None},
                        to_int(r.get("count")))
+            if t and not alt:  # people's words: not published below everything
+                t.update(alt=f"{t['kind']} (its description is not published)",
+                         alt_hidden=True)
             if t:
                 shown.append(t)
     return shown, missing
@@ -598,6 +696,15 @@ def opt_outs(summary: Mapping[str, Any], platform: Platform) -> dict[str, Any] |
     return {"left_out": to_int(summary.get("left_out")) or 0,
             "withheld": to_int(summary.get("withheld")) or 0,
             "included": bool(summary.get("include_opted_out"))}
+
+
+def removals(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the page says about deletions (dnflow.deletions), when the search lists any."""
+    if "removed" not in summary:
+        return None
+    checked = summary.get("removed_checked")
+    return {"removed": to_int(summary.get("removed")) or 0,
+            "checked": checked if isinstance(checked, str) else None}
 
 
 def files_table(summary: Mapping[str, Any]) -> dict[str, Any]:

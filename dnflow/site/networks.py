@@ -1,6 +1,8 @@
 """The page's networks: the most central accounts of each network (in-degree and
 weighted in-degree), a drawing of the top accounts of the mention and repost networks,
-and the hashtags used together, read from the count's files (dnflow.counting.networks).
+and the hashtags used together, read from the search's networks folder (dnflow.networks,
+beside its summary folder). At ids a small account is "an account" (dnflow.publish);
+at counts there is no network section.
 
 The drawing's layout is computed here, at build time, by a fixed number of
 force-directed steps from a start that depends only on the data (accounts placed on a
@@ -20,8 +22,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from dnflow.counting.networks import FILES, GEXF_FILE, HASHTAGS_FILE, KINDS
+from dnflow.networks import FILES, FOLDER, GEXF_FILE, HASHTAGS_FILE, KINDS
 from dnflow.platforms import Platform
+from dnflow.publish import ANONYMOUS, Publisher
 
 TOP = 10  # accounts in each table
 DRAWN = 100  # accounts in a drawing
@@ -145,8 +148,8 @@ def _fitted(pos: list[list[float]], margin: float = 40) -> list[tuple[float, flo
 
 def drawing(nodes: list[str], edges: list[tuple[int, int, int]], names: dict[str, str],
             chart_id: str, title: str) -> Markup:
-    """An SVG of the graph: edges as lines (wider for heavier), accounts as dots, the
-    busiest dozen labelled."""
+    """An SVG of the graph: edges as lines (wider for heavier), accounts as dots named
+    as ``names`` says, the busiest dozen labelled."""
     xy = layout(len(nodes), edges)
     top_w = max((w for *_, w in edges), default=1)
     parts = [Markup('<svg class="chart network" viewBox="0 0 {s} {s}" width="{s}" '
@@ -158,7 +161,7 @@ def drawing(nodes: list[str], edges: list[tuple[int, int, int]], names: dict[str
                             'stroke-width="{}"/>').format(
             *xy[s], *xy[t], round(0.5 + 2.5 * w / top_w, 1)))
     for i, (x, y) in enumerate(xy):
-        name = names.get(nodes[i], nodes[i].removeprefix("@"))
+        name = names[nodes[i]]
         parts.append(Markup('<circle class="node" cx="{}" cy="{}" r="{}"><title>{}'
                             '</title></circle>').format(x, y, 5 if i < 12 else 3, name))
         if i < 12:  # labels point inwards, so none runs off the drawing
@@ -174,14 +177,30 @@ def _http(url: str | None) -> str | None:
     return url if url and url.startswith(("https://", "http://")) else None
 
 
-def _account(a: str, names: dict[str, str], platform: Platform) -> dict[str, Any]:
-    handle = names.get(a) or (a[1:] if a.startswith("@") else None)
+def _account(a: str, names: dict[str, str], platform: Platform,
+             pub: Publisher) -> dict[str, Any]:
+    handle = pub.label(names.get(a) or (a[1:] if a.startswith("@") else None))
     url = platform.profile_url(handle) if handle else None
-    return {"label": handle or a, "href": _http(url)}
+    return {"label": handle or (a if pub.everything else ANONYMOUS), "href": _http(url)}
 
 
-def load_networks(d: Path, platform: Platform, words: dict[str, str]) -> dict[str, Any]:
-    """What the page's network section shows; empty when the search has no networks."""
+def _shown(nodes: list[str], names: dict[str, str], pub: Publisher) -> dict[str, str]:
+    """How a drawing names each account: its handle, at ids "an account" where small."""
+    out = {}
+    for a in nodes:
+        handle = names.get(a) or (a[1:] if a.startswith("@") else None)
+        out[a] = pub.label(handle) or (handle or a if pub.everything else ANONYMOUS)
+    return out
+
+
+def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
+                  pub: Publisher | None = None) -> dict[str, Any]:
+    """What the page's network section shows; empty when the search has no networks
+    (or is published at counts)."""
+    pub = pub or Publisher("")
+    d = summary_dir.parent / FOLDER
+    if not pub.allows("ids") or not d.is_dir():
+        return {"tables": [], "drawings": [], "tags": [], "any": False}
     tables = []
     for kind in KINDS:
         top, edges = central(d / FILES[kind])
@@ -193,7 +212,7 @@ def load_networks(d: Path, platform: Platform, words: dict[str, str]) -> dict[st
     wanted |= {a for nodes, _ in graphs.values() for a in nodes}
     names = labels(d / GEXF_FILE, wanted)
     for t in tables:
-        t["rows"] = [{**_account(a, names, platform), "degree": deg, "weighted": w}
+        t["rows"] = [{**_account(a, names, platform, pub), "degree": deg, "weighted": w}
                      for a, deg, w in t["top"]]
     drawings = []
     for kind, (nodes, edges) in graphs.items():
@@ -202,7 +221,7 @@ def load_networks(d: Path, platform: Platform, words: dict[str, str]) -> dict[st
         title = TITLES[kind][0].format(**words)
         drawings.append({
             "title": title,
-            "svg": drawing(nodes, edges, names, f"chart-net-{KINDS[kind]}",
+            "svg": drawing(nodes, edges, _shown(nodes, names, pub), f"chart-net-{KINDS[kind]}",
                            f"{title} network: the {len(nodes)} accounts with the most "
                            f"{title.lower()} and the {len(edges)} links between them "
                            "(the tables beside it list the most central accounts)"),

@@ -8,18 +8,18 @@ anything downstream. Relative links only, so the site works from file:// and any
 
 from __future__ import annotations
 
-import re
 import base64
 import hashlib
 import logging
 import os
+import re
 import shutil
 import zipfile
-from urllib.parse import quote
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -27,10 +27,20 @@ from markupsafe import Markup
 
 from dnflow import counting, outputs
 from dnflow.counting import Section
-from dnflow.site.networks import load_networks
+from dnflow.formats import FORMATS
+from dnflow.platforms import PLATFORMS, Platform
 from dnflow.site import charts
 from dnflow.site import data as sd
 from dnflow.site import text as tx
+from dnflow.site.networks import load_networks
+from dnflow.publish import (
+    ANONYMOUS,
+    DEFAULT_FOLLOWERS,
+    Publisher,
+    default_settings,
+    publish_file,
+    publisher,
+)
 from dnflow.sources import common_platform, gaps_of, platform_of
 
 log = logging.getLogger(__name__)
@@ -73,12 +83,15 @@ def write_text(path: Path, content: str) -> None:
 
 
 def search_context(summary_dir: Path, slug: str,
-                   runs: Sequence[str | Path] | None = None) -> dict[str, Any]:
+                   runs: Sequence[str | Path] | None = None,
+                   pub: Publisher | None = None) -> dict[str, Any]:
     """Everything page.html shows about one search (without downloads).
 
     ``runs``: run record files; they replace summary.json's copy of the run history, which
     is only as new as the last summary (a run that found nothing does not re-summarize).
+    ``pub``: what its publishing level shows (dnflow.publish; None: everything).
     """
+    pub = pub or Publisher(slug)
     summary = sd.load_summary(summary_dir)
     if runs:
         summary["runs"] = sd.load_runs(runs)
@@ -90,9 +103,9 @@ def search_context(summary_dir: Path, slug: str,
     tweets = sd.to_int(summary.get("tweets")) or 0
     points = sd.load_timeline(summary_dir)
     bucket = str(summary.get("timeline_bucket") or "day")
-    top, sample = sd.load_cards(summary_dir, platform)
-    media, media_missing = sd.load_media(summary_dir)
-    sections = sd.count_sections(summary_dir, summary, platform, gaps)
+    top, sample = sd.load_cards(summary_dir, platform, pub)
+    media, media_missing = sd.load_media(summary_dir, pub)
+    sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
             [(r["label"], r["value"]) for r in s["rows"]],
@@ -153,20 +166,36 @@ def search_context(summary_dir: Path, slug: str,
         "runs": sd.runs_table(summary, w["posts"]),
         "coverage": sd.coverage_table(summary),
         "opt_outs": sd.opt_outs(summary, platform),
+        "removals": sd.removals(summary),
         "files": sd.files_table(summary),
         "skipped_rows": sd.skipped_rows(summary),
-        "networks": load_networks(summary_dir, platform, w),
+        "publish": {"level": pub.level, "note": pub.note()},
+        "networks": load_networks(summary_dir, platform, w, pub),
     }
 
 
-def raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
-    """(download name, path) of every input file the summary read; names made unique."""
+def _withholds(platform: Platform, formats: list[str], summary: Mapping[str, Any]) -> bool:
+    """Whether a raw file stays unpublished: raw answers hold what a withheld post's
+    record does not (text, handles), so a file of a platform whose authors may be
+    withheld (the search's, or that of any format the file was read in: an archive can
+    mix platforms) is published only by a search that includes opted-out accounts."""
+    if summary.get("include_opted_out"):
+        return False
+    return platform.withholds_authors or any(
+        f in FORMATS and PLATFORMS[FORMATS[f].platform].withholds_authors for f in formats)
+
+
+def _raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path, list[str]]]:
+    """(download name, path, formats) of every input file the summary read as an archive (a
+    format of posts recognised in it); names made unique. A file named as an archive
+    that held none (a path outside the project given by mistake, a file a failed
+    summary never read) is not published."""
     out: list[tuple[str, Path]] = []
     used: set[str] = set()
     gone = []
     for i, s in enumerate(summary.get("sources") or ()):
         p = s.get("path") if isinstance(s, Mapping) else None
-        if not p:
+        if not p or not s.get("formats"):
             continue
         path = Path(p) if Path(p).is_absolute() else base / p
         if not path.is_file():
@@ -176,7 +205,7 @@ def raw_files(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
         if name in used or name.startswith("."):
             name = f"{i + 1:04d}-{name}"
         used.add(name)
-        out.append((name, path))
+        out.append((name, path, list(s["formats"])))
     if gone:
         log.warning("%d input files are gone, not offered for download: %s",
                     len(gone), ", ".join(gone[:5]) + (", …" if len(gone) > 5 else ""))
@@ -209,7 +238,9 @@ def write_zip(zip_path: Path, members: Iterable[tuple[str, Path]]) -> None:
 
 def link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link where the filesystem allows: raw archives can be gigabytes, and neither
-    side is ever modified in place (dnflow writes new files and renames them)."""
+    side is ever modified in place (dnflow writes new files and renames them). A
+    symbolic link is followed: a link to it could dangle where the site is served."""
+    src = Path(os.path.realpath(src))
     try:
         os.link(src, dst)
     except OSError:
@@ -250,35 +281,54 @@ def sync_copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def raw_withheld(summary: Mapping[str, Any]) -> bool:
-    """Whether a search's raw files stay unpublished: raw answers hold what a withheld
-    post's record does not (text, handles), so only a search that includes opted-out
-    accounts publishes them."""
-    return platform_of(summary).withholds_authors and not summary.get("include_opted_out")
-
-
-def published_raw(summary: Mapping[str, Any], base: Path) -> list[tuple[str, Path]]:
+def published_raw(summary: Mapping[str, Any], base: Path, pub: Publisher
+                  ) -> tuple[list[tuple[str, Path]], bool, bool]:
     """(download name, path) of the raw files the page publishes (the bag holds the
-    same: dnflow.bag.published_files)."""
-    return [] if raw_withheld(summary) else raw_files(summary, base)
+    same: dnflow.bag.published_files), whether some were withheld, and whether all were
+    left out for removed posts. None for a search some of whose posts were removed
+    (dnflow.deletions: the files still hold them; filtered copies are not made yet), none
+    below everything, and none of a file whose authors may be withheld."""
+    removed = bool(sd.to_int(summary.get("removed")))
+    if removed or not pub.everything:
+        return [], False, removed
+    platform = platform_of(summary)
+    out, withheld = [], False
+    for name, src, fmts in _raw_files(summary, base):
+        if _withholds(platform, fmts, summary):
+            withheld = True
+        else:
+            out.append((name, src))
+    return out, withheld, removed
 
 
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
-                    summary: Mapping[str, Any], base: Path | None = None) -> dict[str, Any]:
+                    summary: Mapping[str, Any], base: Path | None = None,
+                    pub: Publisher | None = None) -> dict[str, Any]:
     """Copy summary files (dnflow.outputs' manifest) and raw inputs under ``downloads``,
-    zip them; describe them in the words of the search's platform."""
+    zip them; describe them in the words of the search's platform. Below publishing
+    level everything (``pub``, dnflow.publish), only the files the level publishes, as
+    published copies (dnflow.publish.publish_file), and no raw data."""
     base = base or Path.cwd()
+    pub = pub or Publisher(slug)
     platform = platform_of(summary)
     if downloads.exists():
         shutil.rmtree(downloads)
-    (downloads / "raw").mkdir(parents=True)
+    (downloads / "raw" if pub.everything else downloads).mkdir(parents=True)
     files, members = [], []
     w = tx.words(platform)
     left_out = set()  # zip members ({slug}/name) left out: each is its own download
     for out in outputs.downloads():
-        src = summary_dir / out.name
+        src = outputs.path(summary_dir, out)
         if src.is_file():
-            if out.grows:  # the page's own copy (an update appends to the summary's)
+            note = out.note.format(**w)
+            if not pub.everything:
+                left = publish_file(src, downloads / out.name, out, pub)
+                if left is None:
+                    continue
+                if left:  # the page says what the level took out
+                    note += (f" ({left:,} left out: they name an account shown as "
+                             f"\"{ANONYMOUS}\")")
+            elif out.grows:  # the page's own copy (an update appends to the summary's)
                 own = summary_dir.parent / "published" / out.name
                 sync_copy(src, own)
                 link_or_copy(own, downloads / out.name)
@@ -286,8 +336,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                 link_or_copy(src, downloads / out.name)
             members.append((f"{slug}/{out.name}", downloads / out.name))
             files.append({"name": out.name, "href": f"downloads/{out.name}",
-                          "size": sd.size_text(src.stat().st_size),
-                          "note": out.note.format(**w)})
+                          "size": sd.size_text((downloads / out.name).stat().st_size),
+                          "note": note})
             if not out.zipped:
                 left_out.add(f"{slug}/{out.name}")
     if summary.get("runs"):
@@ -299,8 +349,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    withheld = raw_withheld(summary)
-    for name, src in published_raw(summary, base):
+    published, withheld, removed = published_raw(summary, base, pub)
+    for name, src in published:
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -320,7 +370,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw": [{**r, "href": f"downloads/{r['href']}"} for r in raw[:MAX_DOWNLOAD_ROWS]],
         "raw_more": more,
         "raw_total": len(raw),
-        "raw_withheld": withheld,
+        "raw_withheld": withheld and pub.everything,
+        "raw_removed": removed and not withheld and pub.everything,
         "bag": None,  # the search's BagIt bag, where build_page is given one
     }
 
@@ -329,16 +380,31 @@ def render_page(ctx: Mapping[str, Any]) -> str:
     return environment().get_template("page.html").render(root="../", nav="page", **ctx)
 
 
+def page_publisher(summary_dir: Path, slug: str,
+                   publish: Mapping[str, Any] | None = None) -> Publisher:
+    """A search's publisher from its settings (dnflow.publish.settings: ``level``,
+    ``followers``), or its source's default when none are given."""
+    if publish is None:
+        publish = default_settings(sd.load_summary(summary_dir))
+    return publisher(slug, summary_dir, publish["level"],
+                     publish.get("followers", DEFAULT_FOLLOWERS))
+
+
 def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
                slug: str, base: str | Path | None = None,
                runs: Sequence[str | Path] | None = None,
-               bag: str | Path | None = None) -> None:
+               bag: str | Path | None = None,
+               publish: Mapping[str, Any] | None = None) -> None:
     """Write site/<slug>/index.html and site/<slug>/downloads/ for one search (``bag``:
-    its BagIt bag, dnflow.bag, offered beside the zip)."""
+    its BagIt bag, dnflow.bag, offered beside the zip).
+
+    ``publish``: its publishing (``{"level": …, "followers": …}``, dnflow.publish); by
+    default its source's level."""
     summary_dir, page, downloads = Path(summary_dir), Path(page), Path(downloads)
-    ctx = search_context(summary_dir, slug, runs)
+    pub = page_publisher(summary_dir, slug, publish)
+    ctx = search_context(summary_dir, slug, runs, pub)
     ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
-                                       Path(base) if base else None)
+                                       Path(base) if base else None, pub)
     if bag is not None and Path(bag).is_file():
         link_or_copy(Path(bag), downloads / Path(bag).name)
         ctx["downloads"]["bag"] = {"name": Path(bag).name,
@@ -353,9 +419,13 @@ def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
 
 def index_entries(searches: Sequence[tuple[str, Path]],
                   every: Mapping[str, Any] | None = None,
-                  runs: Mapping[str, Sequence[str | Path]] | None = None
+                  runs: Mapping[str, Sequence[str | Path]] | None = None,
+                  failures: Mapping[str, str] | None = None,
+                  publish: Mapping[str, Mapping[str, Any]] | None = None,
                   ) -> list[dict[str, Any]]:
     """One row per search for the index and the feed, with status and staleness.
+    ``failures``: slug → why a job of this run failed (dnflow.site.rescue), shown as the
+    search's run error over a summary of an earlier run.
 
     "Stale" is judged against the newest update of any search on the site (no clock), so
     the index is deterministic; a small script on the index also compares with the
@@ -373,8 +443,11 @@ def index_entries(searches: Sequence[tuple[str, Path]],
         points = sd.load_timeline(d)
         platform = platform_of(s)
         w = tx.words(platform)
+        pub = page_publisher(d, slug, (publish or {}).get(slug))
         rows.append({
             "slug": slug,
+            "pub": pub,
+            "publish": {"level": pub.level, "note": pub.note()},
             "href": f"{slug}/index.html",
             "title": str(s.get("title") or slug),
             "description": s.get("description"),
@@ -383,8 +456,9 @@ def index_entries(searches: Sequence[tuple[str, Path]],
             "w": w,
             "status": sd.status_of(s),
             "error": s.get("error"),
-            "run_error": (latest.get("error") or "the run failed")
-            if latest and latest.get("status") == "failed" else None,
+            "run_error": (failures or {}).get(slug) or (
+                (latest.get("error") or "the run failed")
+                if latest and latest.get("status") == "failed" else None),
             "tweets": sd.to_int(s.get("tweets")),
             "users": sd.to_int(s.get("users")),
             "first": s.get("first"),
@@ -433,7 +507,20 @@ COMPARE_MAX = 25  # items in a chart
 def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
                   ) -> dict[str, Any] | None:
     """A section marked ``compare`` (dnflow.counting) across searches: the items in any
-    search's top 10, with each search's count (full CSV scan) and share."""
+    search's top 10, with each search's count (full CSV scan) and share. A search whose
+    publishing level does not publish the section's file is left out of it, and values
+    naming an account it does not show are not compared (dnflow.publish)."""
+    out = {o.name: o for o in outputs.manifest()}.get(spec.csv)
+    if out is not None:
+        searches = [(e, d) for e, d in searches if e["pub"].shows(out)
+                    and (e["pub"].allows("ids") or not out.accounts)]
+    if not searches:
+        return None
+    scanned = out is not None and spec.key in out.scan
+
+    def hidden(entry: Mapping[str, Any], value: str) -> bool:
+        return scanned and entry["pub"].names_hidden(value)
+
     # links and words: the searches' platform if they share one (dnflow.sources); across
     # platforms, each search's counts link to its own platform's page of the value
     platform = common_platform([e["platform"] for e, _ in searches])
@@ -443,7 +530,8 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     items: dict[str, float] = {}
     for entry, d in searches:
         total = entry["tweets"] or 1
-        for r in sd.head_rows(d / spec.csv, COMPARE_TOP):
+        rows = sd.head_rows(d / spec.csv, COMPARE_TOP * (4 if scanned else 1))
+        for r in [r for r in rows if not hidden(entry, r.get(key) or "")][:COMPARE_TOP]:
             v, c = r.get(key) or "", sd.to_int(r.get("count")) or 0
             items[v] = max(items.get(v, 0.0), c / total)
     if not items:
@@ -453,7 +541,8 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     series = []
     for entry, d in searches:
         counts = {r[key]: sd.to_int(r.get("count")) or 0
-                  for r in sd.iter_rows(d / spec.csv) if r.get(key) in want}
+                  for r in sd.iter_rows(d / spec.csv)
+                  if r.get(key) in want and not hidden(entry, r[key])}
         total = entry["tweets"] or 1
         series.append({
             "entry": entry,
@@ -491,13 +580,17 @@ def xml_chars(text: str) -> str:
 
 def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                every: Mapping[str, Any] | None = None,
-               runs: Mapping[str, Sequence[str | Path]] | None = None) -> None:
+               runs: Mapping[str, Sequence[str | Path]] | None = None,
+               failures: Mapping[str, str] | None = None,
+               publish: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     """Write index.html, compare.html, feed.xml and style.css under ``out_dir``.
 
-    ``runs`` maps a slug to its run record files (see ``search_context``)."""
+    ``runs`` maps a slug to its run record files (see ``search_context``); ``failures``
+    as for :func:`index_entries`; ``publish`` a slug to its publishing
+    (dnflow.publish.settings; by default its source's)."""
     out = Path(out_dir)
     pairs = [(slug, Path(d)) for slug, d in searches]
-    entries = index_entries(pairs, every, runs)
+    entries = index_entries(pairs, every, runs, failures, publish)
     env = environment()
     updated = max((e["updated"] for e in entries if e["updated"]), default=None)
     totals = {

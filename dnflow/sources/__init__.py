@@ -72,6 +72,9 @@ class Source:
     # sentence the page shows instead of a 0 (the keys of dnflow.formats.Format.gaps;
     # e.g. a Mastodon hashtag timeline carries no boosts); see :func:`gaps_of`
     gaps: ClassVar[Mapping[str, str]] = {}
+    # what its searches publish unless they say (``publish:``; dnflow.publish.LEVELS):
+    # "ids" for a source of real people's posts, "everything" only for generated ones
+    publish: ClassVar[str] = "ids"
 
     @property
     def resource(self) -> str:

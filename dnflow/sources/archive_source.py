@@ -16,6 +16,7 @@ from dnflow.sources import SOURCES, Source
 @SOURCES.register
 class Archive(Source):
     name = "archive"
+    publish = "ids"  # files of real people's posts, of any platform (README)
     # files of any platform: the formats they are read as name it (platform_of)
     platform = ""
     properties = {

@@ -57,6 +57,7 @@ PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # or the path of a file holding it: then only a path is in the environment
 PASSWORD_FILE_ENV = "BLUESKY_APP_PASSWORD_FILE"
 SEARCH = "app.bsky.feed.searchPosts"
+GET_POSTS = "app.bsky.feed.getPosts"
 CREATE = "com.atproto.server.createSession"
 REFRESH = "com.atproto.server.refreshSession"
 # <datadir>/.bluesky-rate-limit.json: the last RateLimit-* answer, for the next job
@@ -396,7 +397,8 @@ class Client:
         elif nsid == REFRESH:
             text = f"Bluesky refused to refresh the session ({status} {error}: {msg})"
         else:
-            text = f"Bluesky refused the search ({status} {error or 'error'}: {msg})"
+            what = "the search" if nsid == SEARCH else nsid
+            text = f"Bluesky refused {what} ({status} {error or 'error'}: {msg})"
         return BlueskyError(text.replace("\n", " "), status=status, error=error)
 
     # -- waiting
@@ -467,11 +469,18 @@ class Client:
     def search(self, params: Mapping[str, Any]) -> dict:
         """One searchPosts page (``params``: q, limit, cursor, sort, since, until, lang).
         Its answer is checked to be a page: a ``posts`` list."""
+        return self._posts(SEARCH, params)
+
+    def get_posts(self, uris: list[str]) -> dict:
+        """getPosts: the views of those of ``uris`` (at most 25) that still exist."""
+        return self._posts(GET_POSTS, {"uris": list(uris)})
+
+    def _posts(self, nsid: str, params: Mapping[str, Any]) -> dict:
         self.ensure_session()
         for _ in range(MAX_REFRESHES + 1):
             assert self.session is not None
             try:
-                page = self._call("GET", SEARCH, params=params,
+                page = self._call("GET", nsid, params=params,
                                   token=self.session["accessJwt"])
             except _AuthExpired as e:
                 self.log(f"the access token was refused ({e}): renewing the session")

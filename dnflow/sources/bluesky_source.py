@@ -21,6 +21,7 @@ _TIME = {
 @SOURCES.register
 class BlueskySource(Source):
     name = "bluesky"
+    publish = "ids"  # real people's posts: not republished whole by default (README)
     platform = "bluesky"
     # what it archives: searchPosts answers (dnflow.formats.bluesky)
     formats = ("bsky-search",)

@@ -27,6 +27,7 @@ def demo_platforms() -> list[str]:
 @SOURCES.register
 class Demo(Source):
     name = "demo"
+    publish = "everything"  # generated posts: nobody's words to protect
     # the generated files decide (their format's platform), as for an archive search
     platform = ""
     properties = {

@@ -78,6 +78,8 @@ from dnflow.sources.runs import (
 
 Log = Callable[[str], None]
 PLATFORM = "mastodon"
+ARCHIVED = "mastodon-archived.json"
+"""data/<slug>/cache/: what the search's chunks hold (Archived), so a run reads only new ones."""
 
 
 # --------------------------------------------------------------------------- files
@@ -100,6 +102,32 @@ class Archived:
     uris: set[str]
     left_out: set[str]
     newest: dict[str, str]
+
+    @classmethod
+    def of_chunks(cls, chunks: list[Path], cache: Path) -> Archived:
+        """From a search's completed chunks, reading only those ``cache`` (what earlier
+        runs read, data/<slug>/cache/) does not cover: a cron run costs its new chunks,
+        not the whole archive. Chunks never change once complete; a cache that names a
+        chunk no longer there, or one of another size, or that cannot be read, is
+        dropped and every chunk read."""
+        sizes = {c.name: c.stat().st_size for c in chunks}
+        out, covered = cls(set(), set(), {}), {}
+        try:
+            data = orjson.loads(cache.read_bytes())
+            if all(sizes.get(n) == size for n, size in data["chunks"].items()):
+                out = cls(set(data["uris"]), set(data["left_out"]), dict(data["newest"]))
+                covered = data["chunks"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        todo = [c for c in chunks if c.name not in covered]
+        for c in todo:
+            out.add_file(c)
+        if todo or len(covered) != len(sizes):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(cache, orjson.dumps({
+                "chunks": sizes, "uris": sorted(out.uris), "left_out": sorted(out.left_out),
+                "newest": out.newest}))
+        return out
 
     @classmethod
     def read(cls, paths: Iterable[Path], upto: int | None = None) -> Archived:
@@ -232,7 +260,8 @@ class _Window:
             # a page written after the last checkpoint is cut off and fetched again
             with open(p.partial, "r+b") as f:
                 f.truncate(cp["bytes"])
-            archived = Archived.read([*chunks, p.partial], upto=cp["bytes"])
+            archived = Archived.of_chunks(chunks, p.base / "cache" / ARCHIVED)
+            archived.add_file(p.partial, upto=cp["bytes"])
             done = {n: s["pages"] for n, s in cp["instances"].items()}
             record["resumed"] = {"pages": sum(done.values()),
                                  "posts": sum(s["posts"] for s in cp["instances"].values())}
@@ -241,7 +270,7 @@ class _Window:
         else:
             with contextlib.suppress(FileNotFoundError):
                 p.partial.unlink()
-            archived = Archived.read(chunks)
+            archived = Archived.of_chunks(chunks, p.base / "cache" / ARCHIVED)
             cp = {"window": p.window, "search": want, "bytes": 0, "instances": {}}
         # an instance no longer listed: its pages stay archived, it is asked no more
         names = {i.name for i in self.instances}

@@ -381,6 +381,25 @@ class Client:
                 if k.lower().startswith("x-ratelimit")}
         return Page(statuses, r.headers.get("link"), cursors(r), rate, url, params)
 
+    def status_exists(self, inst: Instance, status_id: str) -> bool:
+        """Whether ``inst`` still shows the status (``GET /api/v1/statuses/:id``: 404 is
+        gone). MastodonError when it refuses otherwise or retries run out."""
+        url = f"{inst.base}/api/v1/statuses/{quote(status_id, safe='')}"
+        self.pace(inst)
+        retry = Retrying(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                         wait=self._wait, stop=self._stop, sleep=self.sleep,
+                         before_sleep=self._before_sleep(inst), reraise=True)
+        try:
+            for attempt in retry:
+                with attempt:
+                    r = self._get(inst, url, {})
+        except _Retryable as e:
+            raise MastodonError(f"{inst.name}: gave up after {self.stats.retries} retries: "
+                                f"{e}", status=e.status, transient=True) from None
+        if r.status_code in (200, 404):
+            return r.status_code == 200
+        raise self._refused(inst, r)
+
     def _refused(self, inst: Instance, r: requests.Response) -> MastodonError:
         why = _error_text(r)
         token = self._token_for(inst)

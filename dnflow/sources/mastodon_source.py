@@ -28,6 +28,7 @@ _INSTANCE = {"type": "string", "minLength": 1, "maxLength": 2048,
 @SOURCES.register
 class Mastodon(Source):
     name = "mastodon"
+    publish = "ids"  # real people's posts: not republished whole by default (README)
     platform = "mastodon"
     formats = ("mastodon-chunk",)
     properties = {

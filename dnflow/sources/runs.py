@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from dnflow import __version__
 from dnflow.redact import redact
 
 Log = Callable[[str], None]
@@ -49,6 +50,20 @@ def run_records(search_dir: str | Path) -> list[str]:
 def _split_stamp(name: str) -> tuple[str, int]:
     window, _, attempt = name.partition("~")
     return window, int(attempt) if attempt else 1
+
+
+def failed_run(path: Path, slug: str, stamp: str, error: str) -> dict[str, Any]:
+    """Write the record of a collection job that stopped on an unexpected error (a source
+    writes its own expected failures). An error writing it is raised: the run then fails
+    and the site is built without it (dnflow.site.rescue)."""
+    window, attempt = _split_stamp(stamp)
+    now = now_iso()
+    record = {"slug": slug, "window": window, "attempt": attempt, "started": now,
+              "finished": now, "status": "failed", "error": error, "new_tweets": 0,
+              "dnflow": __version__}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, dump_json(record))
+    return record
 
 
 def attempt_stamp(search_dir: str | Path, window: str) -> str:

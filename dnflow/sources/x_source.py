@@ -20,6 +20,7 @@ _TIMESTAMP = {
 @SOURCES.register
 class X(Source):
     name = "x"
+    publish = "ids"  # X's terms allow sharing post ids, not full content at scale (README)
     platform = "x"
     # X's formats (dnflow.formats.x): API v2 pages, v2 stream lines, twarc2-flattened
     # tweets and v1.1 tweets

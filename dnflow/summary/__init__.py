@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dnflow import optouts, spill, userscsv
+from dnflow import deletions, optouts, spill, userscsv
 from dnflow.counting import Tally
 from dnflow.rows import write_json
 from dnflow.sources import archive
@@ -33,7 +33,8 @@ from dnflow.summary.parallel import (
     merge_workers,
     plan,
 )
-from dnflow.summary.passes import ALL_STREAMS, EMPTY_SPAN, ROWS, STREAMED, Pass, Streams
+from dnflow.summary.passes import EMPTY_SPAN, STREAMED, Pass, Streams
+from dnflow.summary.progress import Progress
 
 __all__ = ["PARALLEL_MIN_BYTES", "plan", "summarize", "write_failed"]
 
@@ -74,6 +75,7 @@ def summarize(
     min_parallel_bytes: int = PARALLEL_MIN_BYTES,
     spill_min_bytes: int = spill.SPILL_MIN_BYTES,
     spill_keys: int = spill.SPILL_KEYS,
+    removing: deletions.Deletions | None = None,
 ) -> dict[str, Any]:
     """Read every file of a search once and write all of data/<slug>/summary/.
 
@@ -84,6 +86,7 @@ def summarize(
     docs/performance.md); outside Snakemake's outputs, which it deletes before a job.
     A search of ``spill_min_bytes`` of input or more is counted by runs on disk, each
     process holding at most about ``spill_keys`` keys (dnflow.spill), and keeps no state.
+    ``removing``: the search's deletions (dnflow.deletions): their posts are not counted.
     Returns the summary.json content.
     """
     # records are trees (no cycles), so reference counting frees them all; the cyclic GC
@@ -92,6 +95,9 @@ def summarize(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     optouts.set_policy(meta)  # before the workers fork: they count under it too
+    deletions.activate(removing)  # the same (and part of a state's fingerprint)
+    if log is not None and removing is not None:
+        log.writelines(f"deletions: {why} (line skipped)\n" for why in removing.problems)
     files = [Path(f) for f in files]
     workers = default_workers() if workers is None else workers
     size = sum(map(archive.uncompressed_size, files))
@@ -123,6 +129,7 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
                spiller: spill.Spiller | None, spill_keys: int) -> dict[str, Any]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    keys = st.file_keys(files)
     state = early = None
     if state_dir is not None:
         state_dir = Path(state_dir)
@@ -134,12 +141,12 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
             if state is None:
                 st.drop_spilled(state_dir)
         stream_dir = state_dir
-        stream_paths = {name: state_dir / name for name in ALL_STREAMS}
+        stream_paths = {name: state_dir / name for name in STREAMED}
     else:
         stream_dir = outdir
-        stream_paths = {name: outdir / f".{name}.tmp" for name in ALL_STREAMS}
+        stream_paths = {name: outdir / f".{name}.tmp" for name in STREAMED}
     if state_dir is not None:
-        for name in ALL_STREAMS:
+        for name in STREAMED:
             # outputs are hard links to the state's files (linked again at the end), which
             # an update appends to and a count from scratch rewrites: ours go first
             (outdir / name).unlink(missing_ok=True)
@@ -153,16 +160,18 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     if state and log is not None:
         log.write(f"incremental: {done} files already counted, {len(files) - done} new"
                   f"{' (counted while the state loaded)' if early else ''}\n")
+    todo = sum(f.stat().st_size for f in files[done:])
     try:
-        if early is not None:
-            # new posts are newer than the counted ones, usually: then ids need no lookup
-            tally = p.tally
-            merge_workers(p, early, authors,
-                          lambda: tally.seen.update(st.read_seen(state_dir, state)))
-        else:
-            runs = plan(files[done:], workers, min_parallel_bytes)
-            runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
-            count_all(p, runs, stream_dir, authors)
+        with Progress(lambda: p.tally.posts, todo, log):
+            if early is not None:
+                # new posts are newer than the counted ones, usually: then ids need no lookup
+                tally = p.tally
+                merge_workers(p, early, authors,
+                              lambda: tally.seen.update(st.read_seen(state_dir, state)))
+            else:
+                runs = plan(files[done:], workers, min_parallel_bytes)
+                runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
+                count_all(p, runs, stream_dir, authors)
         hand_over(p, authors)
     except BaseException:
         streams.close()
@@ -173,8 +182,8 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     finally:
         if early is not None:
             end_workers(early)
-    return _finish(p, streams, files, outdir, meta, log, state_dir, state, stream_paths,
-                   authors, done)
+    return _finish(p, streams, files, keys, outdir, meta, log, state_dir, state,
+                   stream_paths, authors, done)
 
 
 def _open_state(state_dir: Path, files: list[Path],
@@ -219,15 +228,17 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
     p.skipped, p.skipped_sample = state["skipped"], state["skipped_sample"]
     p.api_errors = state["api_errors"]
     p.left_out = set(state.get("left_out") or ())
+    p.removed = set(state.get("removed") or ())
     p.span = (state["id_span"] or EMPTY_SPAN) if state["ids_all_int"] else None
     return p
 
 
-def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
-            meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
+def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, int, int]],
+            outdir: Path, meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
             state: dict | None, stream_paths: dict[str, Path], authors: userscsv.Authors,
             done: int) -> dict[str, Any]:
-    """users.csv, the state and every other output, once every post is counted."""
+    """users.csv, the state and every other output, once every post is counted.
+    ``keys``: the files' sizes and times before they were read (st.file_keys)."""
     # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
     tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
     spilled = seen_run = None
@@ -246,14 +257,14 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
     pending = saving = None
     if state_dir is not None:
         if spilled is not None:
-            pending = st.spilled_state(p, files, state)  # saved once its runs are written
+            pending = st.spilled_state(p, keys, state)  # saved once its runs are written
         else:
-            saving = st.save_state(state_dir, p, files, first_span, state, tokens[1])
+            saving = st.save_state(state_dir, p, keys, first_span, state, tokens[1])
         for name in STREAMED:
             st.publish(state_dir / name, outdir / name)
     else:
-        for name in STREAMED:
-            os.replace(stream_paths[name], outdir / name)
+        for name, path in stream_paths.items():
+            os.replace(path, outdir / name)
     sources = _sources(p.stats, files)
     if log is not None:
         for s in sources[done:]:
@@ -268,31 +279,33 @@ def _finish(p: Pass, streams: Streams, files: list[Path], outdir: Path,
             st.publish(state_dir / "users.csv", outdir / "users.csv")
         return n
 
-    rows = {name: stream_paths[stream] for name, stream in ROWS.items()}
-    try:
-        summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
-                                p.skipped_sample, p.api_errors, users_written,
-                                left_out=len(p.left_out), rows=rows)
-    finally:
-        if state_dir is None:  # else the state keeps them, appended by the next update
-            for path in rows.values():
-                path.unlink(missing_ok=True)
+    # a file that changed while it was read (an archive still being written): what was
+    # read is counted, and the next run counts it again (its state no longer matches)
+    changed = [str(f) for f, k, now in zip(files, keys, st.file_keys(files), strict=True)
+               if k != now]
+    if changed and log is not None:
+        log.write(f"changed while read, counted again by the next run: {', '.join(changed)}\n")
+    summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
+                            p.skipped_sample, p.api_errors, users_written,
+                            left_out=len(p.left_out), changed=changed,
+                            extra=deletions.summary_fields(len(p.removed)))
     if saving is not None:
         saving.result()
         userscsv.drop_tables(state_dir, tokens[1])  # the state names this one
     if pending is not None:
-        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1])
+        st.save_spilled(state_dir, pending, spilled, seen_run, tokens[1], state)
     return summary
 
 
 def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
                   sources: list[dict], skipped: int, skipped_sample: list[dict],
                   api_errors: int, users_written: Any, left_out: int = 0,
-                  rows: dict[str, Path] | None = None) -> dict[str, Any]:
+                  changed: list[str] | None = None,
+                  extra: dict | None = None) -> dict[str, Any]:
     """Write every count's files and summary.json (the counts in registry order, each
     part dropped once written). ``users_written`` waits for users.csv (the authors'
-    table writes it) and says how many authors there are; ``rows``: each streamed
-    count's file of rows."""
+    table writes it) and says how many authors there are; ``changed``: input files that
+    changed while they were read."""
     parts = tally.parts
     summary: dict[str, Any] = {
         "slug": meta.get("slug"),
@@ -320,8 +333,12 @@ def _write_counts(tally: Tally, outdir: Path, meta: dict, files: list[Path],
             summary[key] = meta[key]
     if left_out:  # posts of accounts that opted out (dnflow.optouts), never counted
         summary["left_out"] = left_out
-    ctx: dict[str, Any] = {"summary": summary, "users_written": users_written,
-                           "rows": rows or {}}
+    if changed:
+        summary["changed_while_read"] = changed
+    summary.update(extra or {})  # deletions' figures (dnflow.deletions), when listed
+    ctx: dict[str, Any] = {"summary": summary, "users_written": users_written}
+    for c in tally.counts:
+        c.context(parts[c.name], ctx)
     for c in tally.counts:
         c.write(parts[c.name], outdir, ctx)
         parts[c.name] = None  # its memory goes back before the next one writes

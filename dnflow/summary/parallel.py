@@ -36,9 +36,8 @@ from dnflow.children import die_with_parent
 from dnflow.counting import Tally, seen_key
 from dnflow.sources import archive
 from dnflow.summary.passes import (
-    ALL_STREAMS,
     AUTHORS,
-    ROWS,
+    STREAMED,
     Pass,
     Streams,
     overlap,
@@ -100,7 +99,7 @@ def default_workers() -> int:
 
 
 def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
-    return {name: outdir / f".{name}.part{k}.tmp" for name in ALL_STREAMS}
+    return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
@@ -189,8 +188,6 @@ def _append_parts(streams: Streams, paths: dict[str, Path]) -> None:
     _append(streams.tweets, paths["tweets.csv"])
     _append(streams.ids, paths["tweet-ids.txt"])
     _append(streams.skipped_f, paths["skipped.csv"])
-    for count, f in streams.rows:
-        _append(f, paths[ROWS[count.name]])
 
 
 def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None = None,

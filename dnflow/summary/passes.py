@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dnflow import formats, outputs, record, spill
-from dnflow.counting import COUNTS, Tally, seen_key, write_rows
+from dnflow import deletions, formats, outputs, record, spill
+from dnflow.counting import COUNTS, Tally, seen_key
 from dnflow.record import MAX_ID_CHARS, id_problem
 from dnflow.rows import TWEETS_CSV_HEADER, csv_line, tweet_row
 from dnflow.sources import archive
@@ -29,10 +29,6 @@ AUTHORS = COUNTS["authors"]  # its parts go to the authors' table (dnflow.usersc
 # the streamed outputs (dnflow.outputs), in the order a pass writes them
 STREAMED = (outputs.POSTS.name, outputs.IDS.name, outputs.SKIPPED.name)
 SKIPPED_HEADER = outputs.SKIPPED.header
-# the streamed counts' files of rows (not outputs: their counts read them when writing)
-ROWS = {c.name: f".{c.name}-rows" for c in COUNTS if c.streamed}
-# every file a pass appends to: what a worker's parts, a state's lengths cover
-ALL_STREAMS = STREAMED + tuple(ROWS.values())
 
 
 class Streams:
@@ -44,9 +40,6 @@ class Streams:
         self.tweets = open(paths["tweets.csv"], mode)  # noqa: SIM115
         self.ids = open(paths["tweet-ids.txt"], mode)  # noqa: SIM115
         self.skipped_f = open(paths["skipped.csv"], mode)  # noqa: SIM115
-        # (count, file) of each streamed count (none where nothing is counted)
-        self.rows = [(COUNTS[name], open(paths[stream], mode))  # noqa: SIM115
-                     for name, stream in ROWS.items() if stream in paths]
         if header:
             self.tweets.write(csv_line(TWEETS_CSV_HEADER).encode())
             self.skipped([SKIPPED_HEADER])
@@ -57,18 +50,22 @@ class Streams:
         self.skipped_f.write(buf.getvalue().encode())
 
     def close(self) -> None:
-        for f in (self.tweets, self.ids, self.skipped_f, *(f for _, f in self.rows)):
+        for f in (self.tweets, self.ids, self.skipped_f):
             f.close()
 
 
 def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
-              runs: spill.SeenRuns | None = None) -> tuple[list, list, list]:
+              runs: spill.SeenRuns | None = None,
+              removed: set | None = None) -> tuple[list, list, list]:
     """The records of ``batch``'s posts whose ids are not in ``seen`` (which gains them)
     nor in the spilled ``runs``, their ids and their seen keys. A post its format cannot
     normalize, or whose record breaks the record's rules (dnflow.record.problem), goes
-    to ``bad`` as (index, reason) and the rest of the batch is counted."""
+    to ``bad`` as (index, reason) and the rest of the batch is counted. A deleted post
+    (dnflow.deletions) is not counted and not seen, as if the archive never held it; its
+    key goes to ``removed``."""
     normalize, ctx, raws = batch.normalize, batch.context, batch.raws
     check = None if batch.typed else record.problem
+    gone = deletions.gone_test()  # None (one test a post) unless deletions are listed
     recs: list = []
     ids: list = []
     keys: list = []
@@ -109,6 +106,10 @@ def new_posts(batch: formats.Batch, seen: set, bad: list[tuple[int, str]],
             why = f"{type(e).__name__}: {e}"
         if why is not None:
             bad.append((i, why))
+            continue
+        if gone is not None and gone(rec):
+            if removed is not None:
+                removed.add(key)
             continue
         seen.add(key)
         keys.append(key)
@@ -158,6 +159,7 @@ class Pass:
         self.api_errors = 0
         # keys of posts left out because their authors opted out (formats.Batch.left_out)
         self.left_out: set[str] = set()
+        self.removed: set = set()  # keys of deleted posts (dnflow.deletions) not counted
         # the lowest and highest id counted, while they are all ints (see merge_workers)
         self.span: tuple[int, int] | None = EMPTY_SPAN
 
@@ -179,7 +181,6 @@ class Pass:
         seen = tally.seen
         tweets_f = self.streams.tweets
         ids_f = self.streams.ids
-        row_files = self.streams.rows
         skips: list[Skip] = []
         bad: list[tuple[int, str]] = []
         base = None  # line number of the range's first line, worked out if a line is skipped
@@ -209,15 +210,13 @@ class Pass:
             if batch.format not in formats_seen:
                 formats_seen.add(batch.format)
             posts += len(batch.raws)
-            recs, ids, keys = new_posts(batch, seen, bad, tally.seen_runs)
+            recs, ids, keys = new_posts(batch, seen, bad, tally.seen_runs, self.removed)
             if bad:
                 skips.extend(Skip(str(path), n, f"post {i + 1} of the line: {why}")
                              for i, why in bad)
                 bad.clear()
             if ids:
-                page = tally.take(recs)
-                for count, f in row_files:
-                    write_rows(f, count.rows(page))
+                tally.take(recs)
                 if self.span is not None:
                     self.span = union(self.span, int_span(keys))
                 new += len(ids)
@@ -258,7 +257,7 @@ class Pass:
         """What a worker sends back (everything but the streamed rows)."""
         return {"tally": self.tally, "stats": self.stats, "skipped": self.skipped,
                 "skipped_sample": self.skipped_sample, "api_errors": self.api_errors,
-                "left_out": self.left_out}
+                "left_out": self.left_out, "removed": self.removed}
 
     def merge(self, res: dict) -> None:
         """Add a later worker's result, whose tweets none of ours are."""
@@ -276,6 +275,7 @@ class Pass:
         self.skipped_sample.extend(res["skipped_sample"][:max(room, 0)])
         self.api_errors += res["api_errors"]
         self.left_out |= res["left_out"]
+        self.removed |= res["removed"]
 
 
 

@@ -4,7 +4,8 @@ the files added since.
 Files, each written here and nowhere else:
 
 - ``state.marshal``: ``{version, code, applied, users_token, tally, ids_all_int,
-  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, lengths}``: the tally
+  ids_bytes, id_span, stats, skipped, skipped_sample, api_errors, left_out, removed,
+  lengths}``: the tally
   (dnflow.counting, without the authors) and the pass's figures, marshal'd;
 - ``state.head``: ``{version, code, applied, users_token}``, written last: which files
   are new, readable before the rest;
@@ -16,13 +17,15 @@ Files, each written here and nowhere else:
 
 A search counted by runs (dnflow.spill) keeps another state instead, ``state.spilled``
 (``{version, code, applied, generation, tally, runs, seen, stats, skipped,
-skipped_sample, api_errors, lengths}``: the counts that do not spill, and per spilling
+skipped_sample, api_errors, removed, lengths}``: the counts that do not spill, and per spilling
 count the run that merged all its keys, ``<count>.<token>.run`` beside it, as
 ``Run.meta`` describes it; ``seen`` the run of every id counted), and the streamed files.
 Each kind of state removes the other's.
 
-A state is used only when its code fingerprint and its applied files (path, size, mtime)
-match; anything else, or any damage, means a count from scratch.
+A state is used only when its code fingerprint (with the digest of the search's
+deletions, dnflow.deletions) and its applied files (path, size, mtime) match; anything
+else, or any damage, means a count from scratch: a post listed since is never in a count
+an update starts from.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from dnflow import formats, spill
+from dnflow import deletions, formats, sealed, spill
 from dnflow.counting import COUNTS, Tally, seen_key
-from dnflow.summary.passes import ALL_STREAMS, AUTHORS, EMPTY_SPAN, Pass, union
+from dnflow.summary.passes import AUTHORS, EMPTY_SPAN, STREAMED, Pass, union
 
 STATE_VERSION = 5
 # a spilled search's update numbers its keys from (its generation + 1) << GENERATION_BITS,
@@ -77,12 +80,19 @@ def code_fingerprint() -> str:
         h.update(path.read_bytes())
     for fmt in formats.FORMATS:  # settings its records depend on ("" for most: no change)
         h.update(fmt.settings().encode())
+    h.update(deletions.fingerprint().encode())  # "" without deletions
     return h.hexdigest()
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
     st = path.stat()
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+def file_keys(files: list[Path]) -> list[tuple[str, int, int]]:
+    """What a state records of its files: taken before they are read, so a file that
+    grows while it is read no longer matches, and the next run counts it again."""
+    return [_file_key(f) for f in files]
 
 
 def _matches(state: dict, files: list[Path]) -> bool:
@@ -97,7 +107,7 @@ def _matches(state: dict, files: list[Path]) -> bool:
 def load_head(state_dir: Path, files: list[Path]) -> dict | None:
     """The few bytes of a state that say which files are new, before the rest is read."""
     try:
-        head = marshal.loads((state_dir / HEAD).read_bytes())
+        head = _read(state_dir / HEAD)
         return head if _matches(head, files) else None
     except Exception:  # noqa: BLE001 - no head: the state is read the ordinary way
         return None
@@ -124,8 +134,9 @@ def load_spilled(state_dir: Path, files: list[Path]) -> dict | None:
     """A search counted by runs: its saved state if ``files`` are its files plus new ones
     at the end (its runs kept: the next merge reads them, never drops them), else None."""
     try:
-        state = marshal.loads((state_dir / SPILLED).read_bytes())
-        if not _matches(state, files) or not _cut_streams(state_dir, state):
+        state = _read(state_dir / SPILLED)
+        if not _matches(state, files) or not _cut_streams(state_dir, state) or not _intact(
+                state_dir, state):
             return None
         tally = Tally.from_state(state["tally"])
         tally.runs = {name: [spill.Run.from_meta(state_dir, meta)]
@@ -145,22 +156,24 @@ def load_spilled(state_dir: Path, files: list[Path]) -> dict | None:
         return None
 
 
-def spilled_state(p: Pass, files: list[Path], prev: dict | None) -> dict:
+def spilled_state(p: Pass, keys: list[tuple[str, int, int]], prev: dict | None) -> dict:
     """What :func:`save_spilled` writes of a pass counted by runs, made before its
-    parts are written (and dropped)."""
+    parts are written (and dropped). ``keys``: :func:`file_keys` of its files."""
     tally = p.tally
     return {"version": STATE_VERSION, "code": code_fingerprint(),
-            "applied": [_file_key(f) for f in files],
+            "applied": keys,
             "generation": (prev or {}).get("generation", -1) + 1,
             "tally": tally.to_state(leave_out=[c.name for c in tally.counts if c.spills]),
             "stats": p.stats, "skipped": p.skipped, "skipped_sample": p.skipped_sample,
-            "api_errors": p.api_errors}
+            "api_errors": p.api_errors, "removed": list(p.removed),
+            "left_out": sorted(p.left_out)}
 
 
 def save_spilled(state_dir: Path, state: dict, runs: dict[str, spill.Run],
-                 seen: spill.Run | None, token: str) -> None:
+                 seen: spill.Run | None, token: str, prev: dict | None = None) -> None:
     """Keep a spilled search's merged runs beside its state (moved, not copied), write
-    the state, then remove the runs no state names any more."""
+    the state, then remove the runs no state names any more. ``prev``: the state this
+    pass went on from, if any."""
     kept = {}
     for name, run in (*runs.items(), ("seen", seen)):
         if run is None:
@@ -172,8 +185,9 @@ def save_spilled(state_dir: Path, state: dict, runs: dict[str, spill.Run],
             run.path, run.keep = dst, True
         kept[name] = run.meta()
     seen_meta = kept.pop("seen")
-    state = {**state, "runs": kept, "seen": seen_meta,
-             "lengths": {name: (state_dir / name).stat().st_size for name in ALL_STREAMS}}
+    lengths = {name: (state_dir / name).stat().st_size for name in STREAMED}
+    state = {**state, "runs": kept, "seen": seen_meta, "lengths": lengths,
+             "sums": _sums(state_dir, lengths, prev)}
     _write_files(state_dir, [(SPILLED, marshal.dumps(state))])
     named = {m["file"] for m in (*kept.values(), seen_meta) if m is not None}
     for path in state_dir.glob("*.run"):
@@ -195,8 +209,9 @@ def load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | 
     update whose ids are all newer never needs them.
     """
     try:
-        state = marshal.loads((state_dir / STATE).read_bytes())  # load(file): 3x slower
-        if not _matches(state, files) or not _cut_streams(state_dir, state):
+        state = _read(state_dir / STATE)
+        if not _matches(state, files) or not _cut_streams(state_dir, state) or not _intact(
+                state_dir, state):
             return None
         tally = state["tally"] = Tally.from_state(state["tally"])
         with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
@@ -271,11 +286,12 @@ def _save_ids(state_dir: Path, prev: dict | None, first_span: tuple[int, int] | 
     return old_bytes + len(new) * new.itemsize, True, span
 
 
-def save_state(state_dir: Path, p: Pass, files: list[Path],
+def save_state(state_dir: Path, p: Pass, keys: list[tuple[str, int, int]],
                 first_span: tuple[int, int] | None, prev: dict | None,
                 users_token: str) -> Future:
     """marshal, not pickle: 5x faster to write and faster to read for these builtin types
-    (a state is a cache for one Python version: the fingerprint includes it).
+    (a state is a cache for one Python version: the fingerprint includes it). ``keys``:
+    :func:`file_keys` of the files counted.
 
     The files are written by a thread (the kernel's copy, beside the other outputs);
     the returned future says when and raises what went wrong.
@@ -285,7 +301,7 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
     try:
         ids_bytes, ids_all_int, span = _save_ids(state_dir, prev, first_span, tally.posts)
         head = {"version": STATE_VERSION, "code": code_fingerprint(),
-                "applied": [_file_key(f) for f in files], "users_token": users_token}
+                "applied": keys, "users_token": users_token}
         state = {
             **head,
             # the authors are the authors' table's, saved beside the state
@@ -299,8 +315,13 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
             "skipped_sample": p.skipped_sample,
             "api_errors": p.api_errors,
             "left_out": sorted(p.left_out),
-            "lengths": {name: (state_dir / name).stat().st_size for name in ALL_STREAMS},
+            "removed": list(p.removed),
         }
+        lengths = {name: (state_dir / name).stat().st_size for name in STREAMED}
+        if ids_all_int:
+            lengths[IDS_BIN] = ids_bytes
+        state["lengths"] = lengths
+        state["sums"] = _sums(state_dir, lengths, prev)
         data = [(name, marshal.dumps(value)) for name, value in
                 ((STATE, state), (HEAD, head))]  # the head last: it is only a hint
     finally:
@@ -315,8 +336,35 @@ def save_state(state_dir: Path, p: Pass, files: list[Path],
 def _write_files(folder: Path, files: list[tuple[str, bytes]]) -> None:
     for name, data in files:
         tmp = folder / f".{name}.tmp"
-        tmp.write_bytes(data)
+        sealed.write_sealed(tmp, data)
         os.replace(tmp, folder / name)
+
+
+def _read(path: Path) -> dict:
+    """A state file :func:`_write_files` wrote (ValueError if damaged)."""
+    return marshal.loads(sealed.unseal(path.read_bytes()))  # loads(bytes): 3x load(file)
+
+
+def _sums(state_dir: Path, lengths: dict[str, int], prev: dict | None) -> dict[str, int]:
+    """The CRC-32 of each appended file's first ``lengths[name]`` bytes: carried on from
+    the last state's over what was appended since (a count from scratch: all of it)."""
+    old_sums = (prev or {}).get("sums") or {}
+    old_lengths = (prev or {}).get("lengths") or {}
+    out = {}
+    for name, length in lengths.items():
+        start = old_lengths.get(name, 0) if name in old_sums else 0
+        start = start if start <= length else 0
+        out[name] = sealed.crc_range(state_dir / name, start, length,
+                                     old_sums.get(name, 0) if start else 0)
+    return out
+
+
+def _intact(state_dir: Path, state: dict) -> bool:
+    """Whether every appended file's first bytes are the ones the state's sums were
+    taken of (each is read once, whole)."""
+    sums = state.get("sums") or {}
+    return all(sealed.crc_range(state_dir / name, 0, length) == sums.get(name)
+               for name, length in state["lengths"].items())
 
 
 def publish(src: Path, dst: Path) -> None:

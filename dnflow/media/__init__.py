@@ -1,0 +1,3 @@
+"""Media of a search: perceptual hashes of images (``hashes``), near-duplicate groups
+found without comparing every pair (``groups``) and the demo source's generated images
+(``demo_images``)."""
