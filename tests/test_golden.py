@@ -1,14 +1,20 @@
 """Every output is byte for byte what the code made before the record-and-registries
 rewrite (tests/golden/summaries.json), on every X file of the corpus and on generated
-archives, in one process and shared between workers."""
+archives, in one process and shared between workers. The networks made from each
+case's tweets.csv (dnflow.networks) are byte for byte what the pass made when it
+counted them itself (tests/golden/networks.json: written once from that code, never
+regenerated: the two ways of counting are checked against each other)."""
 
 import json
 
 import pytest
 
-from .golden.cases import GOLDEN, cases, run_case
+from dnflow.networks import write_networks
+
+from .golden.cases import GOLDEN, cases, digests, run_case
 
 WANT = json.loads(GOLDEN.read_text())
+NETWORKS = json.loads((GOLDEN.parent / "networks.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +25,10 @@ def all_cases(tmp_path_factory):
 @pytest.mark.parametrize("name", sorted(WANT))
 def test_outputs_unchanged(all_cases, tmp_path, name):
     base, files = all_cases[name]
-    assert run_case(base, files, tmp_path / "out") == WANT[name]
+    out = tmp_path / "out"
+    assert run_case(base, files, out) == WANT[name]
+    write_networks(out / "tweets.csv", out / "users.csv", tmp_path / "networks", "x")
+    assert digests(tmp_path / "networks") == NETWORKS[name]
 
 
 def test_outputs_unchanged_with_workers(all_cases, tmp_path):
