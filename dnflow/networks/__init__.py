@@ -44,7 +44,9 @@ FILES = {k: f"edges-{name}.csv" for k, name in KINDS.items()}
 HASHTAGS_FILE = "edges-hashtags.csv"
 GEXF_FILE = "network.gexf"
 FOLDER = "networks"  # data/<slug>/networks/: the summarize rule owns summary/
-MEMORY_LIMIT = "200MB"  # DuckDB spills beyond it (its temp folder is beside the files)
+# DuckDB spills beyond it (its database and temp folder are beside the files): with
+# Python and DuckDB's own, the job peaks under 300 MB (docs/performance.md)
+MEMORY_LIMIT = "100MB"
 BLOCK = 10_000  # result rows fetched at once
 
 _ACCOUNTS = ("source", "target")
@@ -76,7 +78,7 @@ _RT = ("CREATE MACRO rt_handle(x) AS CASE WHEN starts_with(x, 'RT @') AND "
        "strpos(substr(x, 5), ':') > 1 THEN '@' || fold(substr(x, 5, "
        "strpos(substr(x, 5), ':') - 1)) END")
 _POSTS = """
-CREATE TEMP TABLE posts AS SELECT
+CREATE TABLE posts AS SELECT
   CASE WHEN author_id <> '' THEN author_id
        WHEN username <> '' THEN '@' || fold(username) END AS src,
   nullif(author_id, '') AS aid, nullif(username, '') AS handle,
@@ -98,7 +100,7 @@ FROM ({source})
 # an "@handle" → the id of the account first seen with it (an author, then the original's
 # author of its repost: rowid * 2 and rowid * 2 + 1)
 _ALIASES = """
-CREATE TEMP TABLE aliases AS SELECT h, arg_min(id, o) AS id FROM (
+CREATE TABLE aliases AS SELECT h, arg_min(id, o) AS id FROM (
   SELECT '@' || fold(handle) AS h, aid AS id, rowid * 2 AS o FROM posts
   WHERE aid IS NOT NULL AND handle IS NOT NULL
   UNION ALL
@@ -106,16 +108,19 @@ CREATE TEMP TABLE aliases AS SELECT h, arg_min(id, o) AS id FROM (
   WHERE ro_id IS NOT NULL AND ro_handle IS NOT NULL
 ) GROUP BY h
 """
-_EDGES = """
-CREATE TEMP TABLE edges AS
-WITH raw AS (
+# in two statements: one holding every hash table at once needs more memory than
+# DuckDB can spill (measured: 100 MB was too little for 1M posts in one)
+_RAW_EDGES = """
+CREATE TABLE raw AS
   SELECT 'R' AS kind, src, rt AS tgt, t FROM posts WHERE rt IS NOT NULL
   UNION ALL SELECT 'Q', src, qt, t FROM posts WHERE qt IS NOT NULL
   UNION ALL SELECT 'P', src, pt, t FROM posts WHERE pt IS NOT NULL
   UNION ALL SELECT 'M', src, '@' || m, t FROM (
     SELECT DISTINCT rowid, src, t, unnest(string_split(fold(mentions), ' ')) AS m
     FROM posts WHERE mentions IS NOT NULL) WHERE m <> ''
-)
+"""
+_EDGES = """
+CREATE TABLE edges AS
 SELECT kind, coalesce(a.id, raw.src) AS source, coalesce(b.id, raw.tgt) AS target,
        count(*) AS weight, min(t) AS first, max(t) AS last
 FROM raw LEFT JOIN aliases a ON raw.src = a.h LEFT JOIN aliases b ON raw.tgt = b.h
@@ -160,7 +165,7 @@ def _source(csv_path: Path, columns: list[str]) -> str:
     return (f"SELECT {cols} FROM read_csv({_quoted(str(csv_path))}, header=true, "
             f"names={names}, all_varchar=true, quote='\"', escape='\"', "
             "parallel=false, strict_mode=true, max_line_size=4000000, "
-            "buffer_size=16000000)")
+            "buffer_size=8000000)")
 
 
 def _users(path: Path) -> str:
@@ -210,18 +215,28 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
 
     outdir.mkdir(parents=True, exist_ok=True)
     spill_dir = outdir / ".duckdb-tmp"
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 1,
-                                 "temp_directory": str(spill_dir),
-                                 "preserve_insertion_order": True})
+    shutil.rmtree(spill_dir, ignore_errors=True)  # a killed job's
+    spill_dir.mkdir()
+    # a database on disk, not in memory: its tables leave memory for the file when they
+    # outgrow the limit, whatever the size of the search
+    con = duckdb.connect(str(spill_dir / "networks.duckdb"), config={
+        "memory_limit": MEMORY_LIMIT, "threads": 1, "temp_directory": str(spill_dir),
+        "preserve_insertion_order": True})
     counts: dict[str, int] = {}
     try:
+        con.execute("SET enable_progress_bar = false")  # none in the job's log
         con.create_function("py_casefold", str.casefold, ["VARCHAR"], "VARCHAR",
                             side_effects=False)
         for macro in (_FOLD, _DID, _RT):
             con.execute(macro)
         con.execute(_POSTS.format(source=_source(tweets_csv, _header(tweets_csv))))
+        # only the posts' rowids need the file's order ("first seen"): the rest is sorted
+        # by ORDER BY, and keeping insertion order costs memory DuckDB cannot spill
+        con.execute("SET preserve_insertion_order = false")
         con.execute(_ALIASES)
+        con.execute(_RAW_EDGES)
         con.execute(_EDGES)
+        con.execute("DROP TABLE raw")
         for kind, name in KINDS.items():
             n = [0]
             cur = con.execute("SELECT source, target, weight, first, last FROM edges "
@@ -233,7 +248,7 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
         write_csv(outdir / HASHTAGS_FILE, EDGE_HEADER,
                   _csv_rows(_fetched(con.execute(_PAIRS)), n))
         counts["hashtags"] = n[0]
-        con.execute(f"CREATE TEMP TABLE users AS {_users(users_csv or Path('-'))}")
+        con.execute(f"CREATE TABLE users AS {_users(users_csv or Path('-'))}")
         write_gexf(outdir / GEXF_FILE, _fetched(con.execute(_NODES)), _gexf_edges(con),
                    platform)
     finally:
