@@ -311,3 +311,17 @@ def test_layout_is_deterministic_and_inside_the_drawing():
     assert xy == layout(6, edges)
     assert all(0 <= v <= SIZE for p in xy for v in p)
     assert len(set(xy)) == 6
+
+
+def test_an_empty_or_missing_tweets_csv_gives_empty_networks(tmp_path):
+    """A search that failed before writing a row: every file, with no edges."""
+    (tmp_path / "tweets.csv").write_text("")
+    counts = networks.write_networks(tmp_path / "tweets.csv", None, tmp_path / "a", "x")
+    assert counts == dict.fromkeys(("mentions", "retweets", "quotes", "replies",
+                                    "hashtags"), 0)
+    networks.write_networks(tmp_path / "none.csv", None, tmp_path / "b", "x")
+    for out in (tmp_path / "a", tmp_path / "b"):
+        assert sorted(p.name for p in out.iterdir()) == sorted(networks.NAMES)
+        assert _rows(out / "edges-mentions.csv") == []
+        graph = ET.parse(out / "network.gexf").getroot().find(GEXF + "graph")
+        assert not list(graph.iter(GEXF + "node"))

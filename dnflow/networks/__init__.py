@@ -158,6 +158,9 @@ ORDER BY accounts.a
 def _source(csv_path: Path, columns: list[str]) -> str:
     """The SELECT of tweets.csv's text columns (a tweets.csv written before the accounts'
     columns were added reads as if they were empty)."""
+    if not columns:  # an empty file (a search that failed before writing a row)
+        return "SELECT " + ", ".join(f"''::VARCHAR AS {c}" for c in TWEETS_CSV_HEADER) \
+            + " WHERE false"
     names = "[" + ", ".join(_quoted(c) for c in columns) + "]"
     # an empty field is read as NULL or as '' (quoted): '' here, for every test below
     cols = ", ".join(f"coalesce({c}, '') AS {c}" if c in columns else f"'' AS {c}"
@@ -182,6 +185,8 @@ def _quoted(text: str) -> str:
 
 
 def _header(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
     with open(path, newline="", encoding="utf-8") as f:
         return next(csv.reader(f), [])
 
