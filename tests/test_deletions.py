@@ -166,7 +166,8 @@ def test_page_says_how_many_were_removed(picked, tmp_path):
     pages = {}
     for name in ("with", "clean"):
         build_page(tmp_path / name / "summary", tmp_path / name / "index.html",
-                   tmp_path / name / "downloads", "kpop")
+                   tmp_path / name / "downloads", "kpop",
+                   publish={"level": "everything", "followers": 5000})
         pages[name] = (tmp_path / name / "index.html").read_text()
     summary = json.loads((tmp_path / "with" / "summary" / "summary.json").read_text())
     line = (f'<p class="note removed">{summary["removed"]} tweets removed (deleted or '
@@ -335,7 +336,7 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
 
     work = tmp_path / "work"
     write_config(work, {"k": {"source": "archive", "files": str(picked["src"]),
-                              "deletions": "deletions/*.txt"}})
+                              "deletions": "deletions/*.txt", "publish": "everything"}})
     snakemake(work)
     summary = work / "data" / "k" / "summary" / "summary.json"
     assert "removed" not in json.loads(summary.read_text())
