@@ -72,6 +72,8 @@ class Source:
     # sentence the page shows instead of a 0 (the keys of dnflow.formats.Format.gaps;
     # e.g. a Mastodon hashtag timeline carries no boosts); see :func:`gaps_of`
     gaps: ClassVar[Mapping[str, str]] = {}
+    # a search's `media: download` when it gives none (dnflow.media.settings)
+    media_download: ClassVar[str] = "thumbnails"
 
     @property
     def resource(self) -> str:
