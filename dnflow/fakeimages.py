@@ -33,6 +33,7 @@ FAULTS = (
     "cut_image",  # the first half of the file, with a Content-Length that matches it
     "oversize",  # the file then 64 MiB of zeros, no Content-Length (streamed until closed)
     "huge",  # like oversize, but its Content-Length says so up front
+    "redirect",  # 302 to the message (a URL or a path)
 )
 TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".gif": "image/gif", ".webp": "image/webp"}
@@ -99,8 +100,10 @@ class ImageHandler(JSONHandler):
 
     def _answer(self, path: str, data: bytes | None, fault: Fault | None) -> None:
         kind = fault.kind if fault else ""
-        if data is None or kind in ("404", "410", "500"):
-            status = int(kind) if kind else 404
+        if kind == "redirect":
+            self._plain(302, b"moved\n", {"Location": fault.message})
+        elif data is None or kind in ("404", "410", "500"):
+            status = int(kind) if kind in ("404", "410", "500") else 404
             self._plain(status, f"{status}\n".encode())
         elif kind == "429":
             self._plain(429, b"slow down\n", {"Retry-After": fault.message or "1"})

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -15,7 +16,7 @@ from PIL import Image, PngImagePlugin
 
 from dnflow.fakeimages import OVERSIZE, FakeImages, gps_exif
 from dnflow.media import images, job
-from dnflow.media.fetch import Backoff, Fetcher, retry_after
+from dnflow.media.fetch import Backoff, Fetcher, refusal, retry_after
 from dnflow.media.settings import MediaSettings
 from dnflow.media.store import HEADER, Store, read_index
 
@@ -41,7 +42,8 @@ def run(work: Path, slug: str, urls: list[str], *, max_bytes: int = 5_000_000,
     """One media job over ``urls`` (photos, most shared first): its record and index."""
     media_csv = write_media_csv(work / "data" / slug / "summary" / "media.csv",
                                 [(f"3_{i}", "photo", u) for i, u in enumerate(urls)])
-    fetcher = fetcher or Fetcher(max_bytes, timeout=(timeout, timeout), backoff=FAST)
+    fetcher = fetcher or Fetcher(max_bytes, timeout=(timeout, timeout), backoff=FAST,
+                                 allow_hosts={"127.0.0.1"})
     log = io.StringIO()
     record = job.fetch_search(slug, media_csv, MediaSettings("thumbnails", 2000, max_bytes),
                               workdir=work, log=log, fetcher=fetcher)
@@ -252,6 +254,9 @@ def test_max_bytes_stops_the_transfer(srv, tmp_path):
     srv.set_path_faults({"/astronaut.png": ["1+=oversize"], "/coins.png": ["1+=huge"]})
     _, index = run(tmp_path, "s", [srv.url + "/astronaut.png", srv.url + "/coins.png"],
                    max_bytes=1_000_000)
+    deadline = time.monotonic() + 10  # the server notices the hang-up on its next write
+    while "/astronaut.png" not in srv.stats()["bytes_sent"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     sent = srv.stats()["bytes_sent"]
     # the streamed one was cut off near the cap (plus what the sockets buffer), far
     # before its 64 MiB; the one that declared its size was never read
@@ -305,7 +310,8 @@ def test_a_long_retry_after_is_left_to_the_next_run(srv, tmp_path):
     assert srv.hits("/coins.png") == 1
 
 
-def test_the_job_never_fails_and_tries_again_next_time(srv, tmp_path):
+def test_the_job_never_fails_and_tries_again_next_time(srv, tmp_path, monkeypatch):
+    monkeypatch.setenv("DNFLOW_MEDIA_ALLOW_HOSTS", "127.0.0.1")
     media_csv = write_media_csv(tmp_path / "data/s/summary/media.csv",
                                 [("3_1", "photo", srv.url + "/coins.png")])
     (tmp_path / "data").mkdir(exist_ok=True)
@@ -342,3 +348,45 @@ def test_the_timeout_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv(job.TIMEOUT_ENV)
     assert job._fetcher(MediaSettings(), print).timeout == (10.0, 30.0)
     assert os.environ.get("DNFLOW_MEDIA_DOWNLOAD") == "none"  # tests/conftest.py
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/a.png", "http://localhost:8080/a.png", "http://[::1]/a.png",
+    "http://169.254.169.254/latest/meta-data/", "http://10.0.0.7/a.png",
+    "https://192.168.1.1/a.png", "http://0.0.0.0/a.png",
+])
+def test_a_host_on_a_non_public_address_is_refused(url):
+    assert "is not a public address" in refusal(url)
+
+
+def test_public_and_allowed_hosts_pass():
+    assert refusal("https://8.8.8.8/media/a.jpg") is None  # an address: nothing resolved
+    assert refusal("http://127.0.0.1:81/a.png", {"127.0.0.1"}) is None
+    assert refusal("http://127.0.0.1:81/a.png", {"127.0.0.1:81"}) is None
+    assert refusal("http://127.0.0.1:82/a.png", {"127.0.0.1:81"})
+    assert refusal("ftp://8.8.8.8/a.png") == "not an http(s) URL"
+
+
+def test_without_allowance_the_loopback_server_is_never_asked(srv, tmp_path):
+    fetcher = Fetcher(5_000_000, backoff=FAST)
+    _, index = run(tmp_path, "s", [srv.url + "/coins.png"], fetcher=fetcher)
+    assert index[srv.url + "/coins.png"].reason.startswith("refused: 127.0.0.1")
+    assert srv.hits() == 0
+
+
+def test_each_redirect_hop_is_checked(srv, tmp_path):
+    port = srv.url.rsplit(":", 1)[1]
+    srv.set_path_faults({
+        "/moved.png": ["1+=redirect:/coins.png"],  # same host: followed
+        "/away.png": [f"1+=redirect:http://localhost:{port}/coins.png"],  # not allowed
+        "/file.png": ["1+=redirect:file:///etc/passwd"],
+        "/loop.png": ["1+=redirect:/loop.png"],
+    })
+    urls = [srv.url + p for p in ("/moved.png", "/away.png", "/file.png", "/loop.png")]
+    _, index = run(tmp_path, "s", urls)
+    assert index[urls[0]].status == "ok"
+    assert index[urls[0]].sha256 == hashlib.sha256(srv.state.files["coins.png"]).hexdigest()
+    assert "redirected: refused: localhost" in index[urls[1]].reason
+    assert index[urls[2]].reason == "redirected: not an http(s) URL"
+    assert index[urls[3]].reason == "too many redirects"
+    assert srv.hits("/loop.png") == 6 and srv.hits("/coins.png") == 1

@@ -39,7 +39,8 @@ def v2_page(urls: list[str]) -> dict:
 
 def snakemake(work: Path, *args: str) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DNFLOW_MEDIA_DOWNLOAD": "",
-           "DNFLOW_MEDIA_ATTEMPTS": "1", "DNFLOW_MEDIA_TIMEOUT": "5"}
+           "DNFLOW_MEDIA_ATTEMPTS": "1", "DNFLOW_MEDIA_TIMEOUT": "5",
+           "DNFLOW_MEDIA_ALLOW_HOSTS": "127.0.0.1"}
     res = subprocess.run(
         [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "2",
          "--configfile", str(work / "searches.yaml"), *args],

@@ -1,7 +1,11 @@
 """Transport for media files: one GET per URL, gentle on the hosts it asks.
 
-- **Only http(s).** Any other scheme (``file:``, ``ftp:``, ``data:``) is refused before
-  a request; redirects are followed by requests, which speaks http(s) only.
+- **Only http(s), only public hosts.** Any other scheme (``file:``, ``ftp:``, ``data:``)
+  is refused before a request, and so is a host that resolves to a loopback, private,
+  link-local or reserved address (a crafted post must not make dnflow ask its own
+  network: a cloud's metadata service, a router), unless ``allow_hosts`` names it
+  (``DNFLOW_MEDIA_ALLOW_HOSTS``: the tests' loopback server). Redirects are followed
+  here, at most 5, each hop checked the same way.
 - **At most ``per_host`` requests to one host at a time** (4), across every thread.
 - **Timeouts** on connecting and on each read; **bounded retries** (tenacity) of 429,
   5xx, timeouts, broken connections and truncated transfers, waiting what
@@ -17,12 +21,14 @@ recorded, is dnflow.media.job's.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
@@ -32,6 +38,37 @@ from dnflow.sources import runs
 
 PER_HOST = 4
 CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
+ALLOW_HOSTS_ENV = "DNFLOW_MEDIA_ALLOW_HOSTS"  # host or host:port, comma-separated
+
+
+def allowed_hosts(env: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(h.strip().lower() for h in (env.get(ALLOW_HOSTS_ENV) or "").split(",")
+                     if h.strip())
+
+
+def refusal(url: str, allow: Iterable[str] = ()) -> str | None:
+    """Why ``url`` is not fetched (not http(s), or a host on a non-public address), or
+    None. A name that does not resolve is left to the request (it fails, and is tried
+    again on a later run: DNS can be down for a while)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL"
+    host = parts.hostname.lower()
+    if host in allow or parts.netloc.lower() in allow:
+        return None
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return None
+        addresses = {ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]) for i in infos}
+    inner = sorted(str(a) for a in addresses if not a.is_global)
+    if inner:
+        return f"refused: {host} is not a public address ({', '.join(inner)})"
+    return None
 
 
 @dataclass
@@ -103,7 +140,7 @@ class Fetcher:
                  per_host: int = PER_HOST, backoff: Backoff | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  log: Callable[[str], None] = lambda line: None,
-                 trust_env: bool = True) -> None:
+                 trust_env: bool = True, allow_hosts: Iterable[str] = ()) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.per_host = per_host
@@ -115,6 +152,7 @@ class Fetcher:
         self._hosts_lock = threading.Lock()
         self._local = threading.local()
         self._trust_env = trust_env
+        self.allow_hosts = frozenset(h.lower() for h in allow_hosts)
 
     def _session(self) -> requests.Session:
         # a Session is not documented thread-safe: one per thread, each with its pool
@@ -122,7 +160,6 @@ class Fetcher:
         if s is None:
             s = requests.Session()
             s.headers["User-Agent"] = f"dnflow/{__version__} (+media archive)"
-            s.max_redirects = 5
             s.trust_env = self._trust_env
             self._local.session = s
         return s
@@ -135,8 +172,9 @@ class Fetcher:
         """The body of ``url`` (at most ``max_bytes``), or why not. Never raises for
         what a server or the network does."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return Fetched("failed", reason="not an http(s) URL")
+        why = refusal(url, self.allow_hosts)
+        if why:
+            return Fetched("failed", reason=why)
         retrying = Retrying(retry=retry_if_exception_type(_Retry), wait=self._wait,
                             stop=self._stop, sleep=self.sleep, reraise=True,
                             before_sleep=self._note(url))
@@ -155,18 +193,22 @@ class Fetcher:
         with self.stats.lock:
             self.stats.requests += 1
         try:
-            with self._session().get(url, stream=True, timeout=self.timeout) as r:
-                return self._answer(r)
+            for _ in range(MAX_REDIRECTS + 1):
+                with self._session().get(url, stream=True, timeout=self.timeout,
+                                         allow_redirects=False) as r:
+                    if not r.is_redirect:
+                        return self._answer(r)
+                    url = urljoin(url, r.headers["location"])
+                why = refusal(url, self.allow_hosts)
+                if why:
+                    raise _Final(Fetched("failed", r.status_code,
+                                         reason=f"redirected: {why}"))
+            raise _Final(Fetched("failed", reason="too many redirects"))
         except requests.exceptions.Timeout:
             raise _Retry("timed out") from None
         except (requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError) as e:
             raise _Retry(f"truncated transfer ({type(e).__name__})") from None
-        except requests.exceptions.TooManyRedirects:
-            raise _Final(Fetched("failed", reason="too many redirects")) from None
-        except requests.exceptions.InvalidSchema:
-            raise _Final(Fetched("failed", reason="redirected to a URL that is not "
-                                 "http(s)")) from None
         except requests.exceptions.RequestException as e:
             raise _Retry(f"connection error ({type(e).__name__})") from None
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from dnflow.media import images
-from dnflow.media.fetch import Backoff, Fetched, Fetcher
+from dnflow.media.fetch import Backoff, Fetched, Fetcher, allowed_hosts
 from dnflow.media.settings import MediaSettings
 from dnflow.media.store import Entry, Store, read_index, write_index
 
@@ -197,7 +197,8 @@ def _mark_retry(media_dir: Path) -> None:
 def _fetcher(settings: MediaSettings, log: Callable[[str], None]) -> Fetcher:
     timeout = float(os.environ.get(TIMEOUT_ENV) or 0) or None
     return Fetcher(settings.max_bytes, backoff=Backoff.from_env(), log=log,
-                   timeout=(timeout, timeout) if timeout else (10.0, 30.0))
+                   timeout=(timeout, timeout) if timeout else (10.0, 30.0),
+                   allow_hosts=allowed_hosts(os.environ))
 
 
 def fetch_search(slug: str, media_csv: str | Path, settings: MediaSettings, *,
