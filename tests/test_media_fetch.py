@@ -390,3 +390,16 @@ def test_each_redirect_hop_is_checked(srv, tmp_path):
     assert index[urls[2]].reason == "redirected: not an http(s) URL"
     assert index[urls[3]].reason == "too many redirects"
     assert srv.hits("/loop.png") == 6 and srv.hits("/coins.png") == 1
+
+
+def test_a_spent_time_budget_leaves_items_pending_for_the_next_run(srv, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setenv(job.TIME_BUDGET_ENV, "0")
+    urls = [srv.url + "/coins.png", srv.url + "/camera.png"]
+    record, index = run(tmp_path, "s", urls)
+    assert [e.status for e in index.values()] == ["pending", "pending"]
+    assert srv.hits() == 0 and record["pending"] == 2
+    assert job.retry_token(tmp_path / "data/s/media")
+    monkeypatch.delenv(job.TIME_BUDGET_ENV)
+    _, index = run(tmp_path, "s", urls)
+    assert [e.status for e in index.values()] == ["ok", "ok"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -89,6 +90,7 @@ class Run:
         self.clock = clock
         self.fetched = 0
         self.bytes = 0
+        self._lock = threading.Lock()
         self.tried: list[Entry] = []  # list.append is atomic: the threads share it
 
     def one(self, want: Wanted, before: Entry | None) -> Entry:
@@ -122,8 +124,9 @@ class Run:
         if not published.is_file():
             images.publish(self.store.original(entry.sha256, entry.ext), published)
         entry.status = "ok"
-        self.fetched += 1
-        self.bytes += len(data)
+        with self._lock:
+            self.fetched += 1
+            self.bytes += len(data)
         return entry
 
 
