@@ -171,7 +171,8 @@ def test_the_same_image_in_two_searches_is_stored_once(tmp_path):
     astronaut = (IMAGES / "astronaut.png").read_bytes()
     with FakeImages(IMAGES, extra={"copy-of-astronaut.png": astronaut}) as srv:
         _, a = run(tmp_path, "a", [srv.url + "/astronaut.png", srv.url + "/coins.png"])
-        _, b = run(tmp_path, "b", [srv.url + "/copy-of-astronaut.png"])
+        record, b = run(tmp_path, "b", [srv.url + "/copy-of-astronaut.png"])
+    assert record["fetched"] == 1 and record["published"] == 1
     sha = a[srv.url + "/astronaut.png"].sha256
     assert b[srv.url + "/copy-of-astronaut.png"].sha256 == sha
     stored = sorted(p.name for p in (tmp_path / "data/media/sha256").rglob("*.png"))

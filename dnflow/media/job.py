@@ -162,12 +162,14 @@ def fetch(wants: list[Wanted], previous: dict[str, Entry], run: Run,
 
 def link_published(entries: Iterable[Entry], store: Store, site_dir: Path) -> int:
     """site/<slug>/media/<sha256>.<ext>: a hard link (a copy across file systems) to each
-    stored item's published copy; a published copy that is missing is made again."""
+    stored item's published copy; a published copy that is missing is made again. How
+    many files the folder holds."""
     site_dir.mkdir(parents=True, exist_ok=True)
-    n = 0
+    names = set()
     for e in entries:
-        if not e.name:
+        if not e.name or e.name in names:
             continue
+        names.add(e.name)
         src = store.published(e.sha256, e.ext)
         if not src.is_file():
             images.publish(store.original(e.sha256, e.ext), src)
@@ -178,8 +180,7 @@ def link_published(entries: Iterable[Entry], store: Store, site_dir: Path) -> in
             os.link(src, dst)
         except OSError:
             dst.write_bytes(src.read_bytes())
-        n += 1
-    return n
+    return len(names)
 
 
 def retry_token(media_dir: str | Path) -> str:
