@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -172,7 +173,17 @@ def test_the_same_image_in_two_searches_is_stored_once(tmp_path):
     with FakeImages(IMAGES, extra={"copy-of-astronaut.png": astronaut}) as srv:
         _, a = run(tmp_path, "a", [srv.url + "/astronaut.png", srv.url + "/coins.png"])
         record, b = run(tmp_path, "b", [srv.url + "/copy-of-astronaut.png"])
-    assert record["fetched"] == 1 and record["published"] == 1
+        assert record["fetched"] == 1 and record["published"] == 1
+        # a URL another search has (ok or gone) is not asked for again
+        srv.set_path_faults({"/camera.png": ["1+=404"]})
+        _, a = run(tmp_path, "a", [srv.url + "/astronaut.png", srv.url + "/coins.png",
+                                   srv.url + "/camera.png"])
+        srv.reset_stats()
+        record, c = run(tmp_path, "c", [srv.url + "/camera.png", srv.url + "/coins.png"])
+        assert srv.hits() == 0 and record["requests"] == 0
+        assert [e.status for e in c.values()] == ["gone", "ok"]
+        assert c[srv.url + "/camera.png"].first_gone == a[srv.url + "/camera.png"].first_gone
+        assert (tmp_path / "site/c/media" / c[srv.url + "/coins.png"].name).is_file()
     sha = a[srv.url + "/astronaut.png"].sha256
     assert b[srv.url + "/copy-of-astronaut.png"].sha256 == sha
     stored = sorted(p.name for p in (tmp_path / "data/media/sha256").rglob("*.png"))
@@ -332,13 +343,19 @@ def test_the_job_never_fails_and_tries_again_next_time(srv, tmp_path, monkeypatc
     assert json.loads(record_path.read_text())["ok"] == 1
 
 
-def test_a_damaged_index_row_is_fetched_again(srv, tmp_path):
+def test_a_damaged_index_row_is_not_trusted(srv, tmp_path):
     url = srv.url + "/coins.png"
-    run(tmp_path, "s", [url])
+    _, first = run(tmp_path, "s", [url])
     path = tmp_path / "data/s/media/index.csv"
     path.write_text(path.read_text().replace(",ok,", ",maybe,"))
     assert read_index(path)[1] and read_index(path)[0] == {}
     srv.reset_stats()
+    # the store knows what the URL gave: the row is made again without a request
+    _, index = run(tmp_path, "s", [url])
+    assert srv.hits() == 0 and index == first
+    # with that lost too (and the row damaged again), the URL is fetched again
+    path.write_text(path.read_text().replace(",ok,", ",maybe,"))
+    shutil.rmtree(tmp_path / "data/media/urls")
     _, index = run(tmp_path, "s", [url])
     assert srv.hits() == 1 and index[url].status == "ok"
 

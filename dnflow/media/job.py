@@ -94,6 +94,9 @@ class Run:
         self.tried: list[Entry] = []  # list.append is atomic: the threads share it
 
     def one(self, want: Wanted, before: Entry | None) -> Entry:
+        known = self.store.recall(want.url, want.media_key)
+        if known is not None:  # another search (or an earlier index) has it: no request
+            return known
         entry = Entry(want.media_key, want.url,
                       first_gone=before.first_gone if before else "")
         if time.monotonic() > self.deadline:
@@ -106,8 +109,9 @@ class Run:
         if got.status == "ok":
             return self._keep(entry, got)
         entry.status, entry.reason = got.status, got.reason
-        if got.status == "gone" and not entry.first_gone:
-            entry.first_gone = entry.last_tried
+        if got.status == "gone":
+            entry.first_gone = entry.first_gone or entry.last_tried
+            self.store.remember(entry)
         return entry
 
     def _keep(self, entry: Entry, got: Fetched) -> Entry:
@@ -124,6 +128,7 @@ class Run:
         if not published.is_file():
             images.publish(self.store.original(entry.sha256, entry.ext), published)
         entry.status = "ok"
+        self.store.remember(entry)
         with self._lock:
             self.fetched += 1
             self.bytes += len(data)

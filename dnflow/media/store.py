@@ -4,15 +4,20 @@ Layout (every path relative to the directory snakemake runs in)::
 
     data/media/sha256/<aa>/<sha256>.<ext>      the original, byte for byte as fetched
     data/media/published/<aa>/<sha256>.<ext>   its published copy (metadata stripped)
+    data/media/urls/<uu>/<sha256 of the URL>.json   what a URL gave, for every search:
+                                               an index row without media_key, for
+                                               URLs found ok or gone (so no search
+                                               asks for a URL another one has)
     data/<slug>/media/index.csv                the search's index (below)
     data/<slug>/media/fetch.json               the last fetch job's record (its output)
     data/<slug>/media/retry                    token of the last run that left failures
     site/<slug>/media/<sha256>.<ext>           hard links to the published copies
 
-``<aa>`` is the first two hex digits of the sha256 of the *original*; a published copy
-keeps the original's name, so an index row finds both. ``<ext>`` is what decoding found
-(jpg, png, gif, webp), never what the URL or the server said. The same image shared by
-ten searches is one file in each folder. Files are written to a temporary name and
+``<aa>`` is the first two hex digits of the sha256 of the *original* (``<uu>``: of the
+URL); a published copy keeps the original's name, so an index row finds both. ``<ext>``
+is what decoding found (jpg, png, gif, webp), never what the URL or the server said. The
+same image shared by ten searches is one file in each folder, and a URL one search has
+(ok or gone) is not asked for by another. Files are written to a temporary name and
 renamed, so a reader never sees half of one and a killed job leaves no damage.
 
 index.csv, one row per media item the search chose to fetch (media.csv's order: the
@@ -39,6 +44,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+import orjson
 
 STATUSES = ("ok", "gone", "failed", "pending")
 
@@ -102,6 +109,27 @@ class Store:
 
     def has(self, entry: Entry) -> bool:
         return bool(entry.name) and self.original(entry.sha256, entry.ext).is_file()
+
+    def _url_path(self, url: str) -> Path:
+        key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.root / "urls" / key[:2] / f"{key}.json"
+
+    def remember(self, entry: Entry) -> None:
+        """Keep what ``entry``'s URL gave (ok or gone) for every search."""
+        if entry.status in ("ok", "gone"):
+            row = {k: v for k, v in asdict(entry).items() if k != "media_key"}
+            _write_atomic(self._url_path(entry.url), orjson.dumps(row))
+
+    def recall(self, url: str, media_key: str) -> Entry | None:
+        """What ``url`` gave a search before (ok and still stored, or gone), or None."""
+        try:
+            row = orjson.loads(self._url_path(url).read_bytes())
+            entry = Entry(media_key=media_key, **{k: str(row[k]) for k in HEADER[1:]})
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if entry.url != url or not (entry.status == "gone" or self.has(entry)):
+            return None
+        return entry
 
 
 def read_index(path: str | Path) -> tuple[dict[str, Entry], list[str]]:
