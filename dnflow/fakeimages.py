@@ -11,7 +11,9 @@ request of /a.png only). It counts requests per path and the most ever in flight
 
 from __future__ import annotations
 
+import argparse
 import io
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -21,7 +23,14 @@ from typing import Any
 
 from PIL import Image
 
-from dnflow.loopback import Fault, JSONHandler, LoopbackServer, parse_faults
+from dnflow.loopback import (
+    Fault,
+    JSONHandler,
+    LoopbackServer,
+    add_common_args,
+    parse_faults,
+    serve,
+)
 
 FAULTS = (
     "404", "410", "500",  # that status
@@ -212,3 +221,35 @@ class FakeImages(LoopbackServer):
         with self.state.lock:
             return {"max_in_flight": self.state.max_in_flight,
                     "bytes_sent": dict(self.state.bytes_sent)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m dnflow.fakeimages",
+        description="Serve a folder of images (and their -small.jpg and -gps.jpg variants) "
+                    "on loopback, with faults per path; prints its URL. Let dnflow fetch "
+                    "from it with DNFLOW_MEDIA_ALLOW_HOSTS=127.0.0.1.")
+    add_common_args(ap)
+    ap.add_argument("--folder", required=True, help="the images to serve, e.g. "
+                                                   "../shared/corpus/images")
+    ap.add_argument("--fault", action="append", default=[], metavar="PATH=N=KIND",
+                    help="a fault at that path's request N (N, N-M or N+): "
+                         + ", ".join(FAULTS) + " (e.g. /camera.png=1+=404)")
+    a = ap.parse_args(argv)
+    faults: dict[str, list[str]] = {}
+    for spec in a.fault:
+        path, _, rest = spec.partition("=")
+        faults.setdefault(path, []).append(rest)
+    api = FakeImages(a.folder, host=a.host, port=a.port, delay=a.delay)
+    try:
+        api.set_path_faults(faults)
+    except ValueError as e:
+        ap.error(str(e))
+    print(api.url, flush=True)
+    print(f"fake image host: {len(api.state.files)} files under {api.url}/",
+          file=sys.stderr, flush=True)
+    return serve(api)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

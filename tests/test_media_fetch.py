@@ -9,10 +9,13 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image, PngImagePlugin
 
 from dnflow.fakeimages import OVERSIZE, FakeImages, gps_exif
@@ -421,3 +424,19 @@ def test_a_spent_time_budget_leaves_items_pending_for_the_next_run(srv, tmp_path
     monkeypatch.delenv(job.TIME_BUDGET_ENV)
     _, index = run(tmp_path, "s", urls)
     assert [e.status for e in index.values()] == ["ok", "ok"]
+
+
+def test_the_image_host_serves_from_the_command_line():
+    proc = subprocess.Popen([sys.executable, "-m", "dnflow", "fakeimages", "--port", "0",
+                             "--folder", str(IMAGES), "--fault", "/camera.png=1+=404"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        ok = requests.get(f"{url}/astronaut.png", timeout=10)
+        assert ok.content == (IMAGES / "astronaut.png").read_bytes()
+        assert requests.get(f"{url}/camera.png", timeout=10).status_code == 404
+        assert requests.get(f"{url}/coins-gps.jpg", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
