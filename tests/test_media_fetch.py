@@ -329,21 +329,34 @@ def test_the_job_never_fails_and_tries_again_next_time(srv, tmp_path, monkeypatc
     monkeypatch.setenv("DNFLOW_MEDIA_ALLOW_HOSTS", "127.0.0.1")
     media_csv = write_media_csv(tmp_path / "data/s/summary/media.csv",
                                 [("3_1", "photo", srv.url + "/coins.png")])
-    (tmp_path / "data").mkdir(exist_ok=True)
-    (tmp_path / "data" / "media").write_text("not a folder")  # the store cannot be written
     record_path = tmp_path / "data/s/media/fetch.json"
-    job.run_job("s", str(media_csv), MediaSettings(), str(record_path),
-                str(tmp_path / "site/s/media"), str(tmp_path / "s.log"), workdir=tmp_path)
-    record = json.loads(record_path.read_text())
-    assert record["status"] == "failed" and "Error" in record["error"]
-    assert job.retry_token(tmp_path / "data/s/media")
+
+    def job_run() -> dict:
+        job.run_job("s", str(media_csv), MediaSettings(), str(record_path),
+                    str(tmp_path / "site/s/media"), str(tmp_path / "s.log"),
+                    workdir=tmp_path)
+        return json.loads(record_path.read_text())
+
+    # the store cannot be written: that item fails, with its reason, and the job goes on
+    (tmp_path / "data" / "media").write_text("not a folder")
+    record = job_run()
+    assert record["status"] == "ok" and record["failed"] == 1
+    (entry,) = read_index(tmp_path / "data/s/media/index.csv")[0].values()
+    assert entry.status == "failed" and "NotADirectoryError" in entry.reason
+    token = job.retry_token(tmp_path / "data/s/media")
+    assert token
+    # the index cannot be written: the job's record says failed, the trace is logged
+    (tmp_path / "data" / "media").unlink()
+    (tmp_path / "data/s/media/index.csv").unlink()
+    (tmp_path / "data/s/media/index.csv").mkdir()
+    record = job_run()
+    assert record["status"] == "failed" and "IsADirectoryError" in record["error"]
+    assert job.retry_token(tmp_path / "data/s/media") not in ("", token)
     assert "Traceback" in (tmp_path / "s.log").read_text()
     assert (tmp_path / "site/s/media").is_dir()
-    # the cause is gone: the next run stores it
-    (tmp_path / "data" / "media").unlink()
-    job.run_job("s", str(media_csv), MediaSettings(), str(record_path),
-                str(tmp_path / "site/s/media"), str(tmp_path / "s.log"), workdir=tmp_path)
-    assert json.loads(record_path.read_text())["ok"] == 1
+    # the causes are gone: the next run stores it
+    (tmp_path / "data/s/media/index.csv").rmdir()
+    assert job_run()["ok"] == 1
 
 
 def test_a_damaged_index_row_is_not_trusted(srv, tmp_path):

@@ -94,6 +94,18 @@ class Run:
         self.tried: list[Entry] = []  # list.append is atomic: the threads share it
 
     def one(self, want: Wanted, before: Entry | None) -> Entry:
+        """The item's new entry; whatever goes wrong with one item is that item's
+        failure, never the job's (a full disk fails them all, each with its reason)."""
+        try:
+            return self._one(want, before)
+        except Exception as e:  # noqa: BLE001 - recorded in the index, retried next run
+            entry = Entry(want.media_key, want.url, "failed", last_tried=self.clock(),
+                          first_gone=before.first_gone if before else "",
+                          reason=f"{type(e).__name__}: {e}")
+            self.tried.append(entry)
+            return entry
+
+    def _one(self, want: Wanted, before: Entry | None) -> Entry:
         known = self.store.recall(want.url, want.media_key)
         if known is not None:  # another search (or an earlier index) has it: no request
             return known
