@@ -13,6 +13,7 @@ include: "rules/collect.smk"
 include: "rules/summarize.smk"
 include: "rules/package.smk"
 include: "rules/site.smk"
+include: "rules/media.smk"
 
 
 # collection and rendering stay on the submitting machine under a cluster profile (tokens
@@ -22,6 +23,7 @@ include: "rules/site.smk"
 localrules:
     all,
     generate_raw,
+    media,
     page,
     site_index,
     parquet,
@@ -35,6 +37,8 @@ rule all:
         # the current window's run records of searches whose source collects: without
         # them as targets, a finished summary would never ask for a new window (docs/x.md)
         COLLECT_TARGETS,
+        # each downloading search's media job: nothing else waits for it (rules/media.smk)
+        MEDIA_TARGETS,
     default_target: True
 
 

@@ -37,10 +37,11 @@ def published_files(summary_dir: Path, summary: Mapping[str, Any], base: Path,
                     ) -> list[tuple[str, Path]]:
     """What the page publishes of a search: its summary files (the pass's and those
     made from them) and its raw inputs under ``raw/``, by the page's own rules
-    (dnflow.site.render.published_raw: none for a search with removed posts, none of a
-    file whose authors may be withheld, none below everything). Below everything
-    (``pub``, dnflow.publish) the files are the level's published copies, written under
-    ``copies``."""
+    (dnflow.site.render.published_raw: none of a
+    file whose authors may be withheld, none below everything; filtered copies for a
+    search with removed posts). Below everything (``pub``, dnflow.publish) the files are
+    the level's published copies; those and the filtered raw files are written under
+    ``copies`` (the bag's own: the page job writes data/<slug>/published/)."""
     from dnflow.site.render import published_raw
 
     pub = pub or Publisher(str(summary.get("slug") or ""))
@@ -53,7 +54,8 @@ def published_files(summary_dir: Path, summary: Mapping[str, Any], base: Path,
             out.append((o.name, src))
         elif copies is not None and publish_file(src, copies / o.name, o, pub) is not None:
             out.append((o.name, copies / o.name))
-    raw, _, _ = published_raw(summary, base, pub)
+    raw, _, _ = published_raw(summary, summary_dir, base, pub,
+                              (copies or summary_dir.parent / "published") / "raw")
     return out + [(f"raw/{name}", path) for name, path in raw]
 
 

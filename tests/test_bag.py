@@ -2,13 +2,14 @@
 sha256 and sha512 manifests, what the page publishes and nothing else, bag-info.txt from
 the summary and searches.yaml's archive: block, the same bytes from the same data."""
 
+import json
 import zipfile
 from pathlib import Path
 
 import bagit
 import pytest
 
-from dnflow import config, networks
+from dnflow import config, deletions, networks
 from dnflow.bag import bag_info, make_search_bag, published_files, write_bag
 from dnflow.outputs import downloads, path
 from dnflow.parquet import write_search
@@ -146,14 +147,24 @@ def test_raw_files_only_where_the_page_publishes_them(search, tmp_path):
     assert ("raw/2sets.jsonl", TWOSETS) in opted
 
 
-def test_raw_files_follow_the_pages_rules_removed_posts_and_mixed_archives(search):
-    """No raw file for a search some of whose posts were removed (the files still hold
-    them); in an archive search, a file read as Mastodon is withheld unless the search
-    includes opted-out accounts."""
+def test_raw_files_follow_the_pages_rules_removed_posts_and_mixed_archives(search,
+                                                                           tmp_path):
+    """A search some of whose posts were removed bags filtered copies of its raw files
+    (dnflow.deletions, written in the bag's own folder); in an archive search, a file
+    read as Mastodon is withheld unless the search includes opted-out accounts."""
     read = [{"path": str(TWOSETS), "formats": ["x-v2"]}]
-    removed = published_files(search, {"source": "archive", "sources": read,
-                                       "removed": 3}, Path("/"))
-    assert not [n for n, _ in removed if n.startswith("raw/")]
+    first = json.loads(TWOSETS.read_text().splitlines()[0])["data"][0]["id"]
+    (search.parent / deletions.REMOVED_IDS).write_text(first + "\n")
+    try:
+        removed = published_files(search, {"source": "archive", "sources": read,
+                                           "removed": 1}, Path("/"),
+                                  copies=tmp_path / "copies")
+    finally:
+        (search.parent / deletions.REMOVED_IDS).unlink()
+    raw = [p for n, p in removed if n.startswith("raw/")]
+    assert raw == [tmp_path / "copies" / "raw" / "2sets.jsonl"]
+    assert f'"{first}"' in TWOSETS.read_text() and f'"id": "{first}"' not in \
+        raw[0].read_text() and f'"id":"{first}"' not in raw[0].read_text()
     masto = CORPUS / "mastodon" / "decoded" / "get_timeline_hashtag_anonymous.0.json"
     assert masto.is_file()
     mixed = read + [{"path": str(masto), "formats": ["mastodon-page"]}]

@@ -287,6 +287,7 @@ def test_at_ids_small_accounts_are_an_account_and_pseudonyms(twosets, twosets_su
     assert len(published) == len(_rows(twosets / "edges-retweets.csv"))
     assert all(r[0].startswith(PSEUDONYM_PREFIX) for r in published)
     assert not (tmp_path / "ids" / "downloads" / "network.gexf").exists()
+    assert "network.gexf" not in html  # not published, not linked
     html = _page(twosets_summary, tmp_path / "counts", "counts")
     assert '<section id="networks"' not in html
     downloads = {p.name for p in (tmp_path / "counts" / "downloads").iterdir()}

@@ -86,14 +86,19 @@ def test_every_search_has_a_valid_bag_and_its_parquet_on_its_page(built, tmp_pat
         bag = bagit.Bag(str(tmp_path / slug / f"{slug}-bag"))
         bag.validate()
         assert bag.info["Source-Organization"] == "Test Archive", slug
-        assert set(bag.payload_entries()) >= {"data/posts.parquet", "data/edges-mentions.csv",
-                                              "data/network.gexf", "data/summary.json"}
-        assert (downloads / "posts.parquet").is_file()
+        payload = set(bag.payload_entries())
         page = (work / "site" / slug / "index.html").read_text(encoding="utf-8")
         assert f'href="downloads/{slug}-bag.zip"' in page
-        assert 'href="downloads/posts.parquet"' in page
-    sets = bagit.Bag(str(tmp_path / "sets" / "sets-bag"))
-    assert "data/raw/2sets.jsonl" in sets.payload_entries()
+        # the bag holds what the page publishes: at ids (archive searches' default) the
+        # published copies of the networks' edge lists, no posts.parquet, GEXF or raw file
+        assert payload >= {"data/edges-mentions.csv", "data/edges-hashtags.csv",
+                           "data/summary.json"}, slug
+        everything = slug == "demo"  # its source's default level
+        for name in ("posts.parquet", "network.gexf"):
+            assert (f"data/{name}" in payload) == everything, (slug, name)
+            assert (downloads / name).is_file() == everything, (slug, name)
+            assert (f'href="downloads/{name}"' in page) == everything, (slug, name)
+        assert any(n.startswith("data/raw/") for n in payload) == everything, slug
 
 
 def test_title_is_escaped(built):

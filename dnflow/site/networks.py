@@ -200,7 +200,7 @@ def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
     pub = pub or Publisher("")
     d = summary_dir.parent / FOLDER
     if not pub.allows("ids") or not d.is_dir():
-        return {"tables": [], "drawings": [], "tags": [], "any": False}
+        return {"tables": [], "drawings": [], "tags": [], "gexf": False, "any": False}
     tables = []
     for kind in KINDS:
         top, edges = central(d / FILES[kind])
@@ -230,5 +230,6 @@ def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
              "b_href": _http(platform.hashtag_url(b))}
             for (a, b, w), _ in zip(_edges(d / HASHTAGS_FILE), range(15), strict=False)]
     return {"tables": tables, "drawings": drawings, "tags": tags,
+            "gexf": pub.everything,  # its labels are handles: published at everything only
             "any": any(t["edges"] for t in tables) or bool(tags)}
 

@@ -25,7 +25,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dnflow import counting, outputs
+from dnflow import counting, deletions, outputs
 from dnflow.counting import Section
 from dnflow.formats import FORMATS
 from dnflow.platforms import PLATFORMS, Platform
@@ -281,24 +281,29 @@ def sync_copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def published_raw(summary: Mapping[str, Any], base: Path, pub: Publisher
-                  ) -> tuple[list[tuple[str, Path]], bool, bool]:
+def published_raw(summary: Mapping[str, Any], summary_dir: Path, base: Path,
+                  pub: Publisher, copies: Path) -> tuple[list[tuple[str, Path]], bool, bool]:
     """(download name, path) of the raw files the page publishes (the bag holds the
-    same: dnflow.bag.published_files), whether some were withheld, and whether all were
-    left out for removed posts. None for a search some of whose posts were removed
-    (dnflow.deletions: the files still hold them; filtered copies are not made yet), none
-    below everything, and none of a file whose authors may be withheld."""
-    removed = bool(sd.to_int(summary.get("removed")))
-    if removed or not pub.everything:
-        return [], False, removed
+    same: dnflow.bag.published_files), whether some were withheld, and whether posts
+    were removed. None below everything, none of a file whose authors may be withheld;
+    a search some of whose posts were removed (dnflow.deletions) publishes filtered
+    copies of its raw files, written under ``copies``."""
+    if not pub.everything:
+        return [], False, False
+    removed = deletions.read_removed(summary_dir.parent / deletions.REMOVED_IDS) if sd.to_int(
+        summary.get("removed")) else set()
     platform = platform_of(summary)
     out, withheld = [], False
     for name, src, fmts in _raw_files(summary, base):
         if _withholds(platform, fmts, summary):
             withheld = True
-        else:
-            out.append((name, src))
-    return out, withheld, removed
+            continue
+        if removed:
+            own = copies / name
+            deletions.filtered_copy(src, own, removed)
+            src = own
+        out.append((name, src))
+    return out, withheld, bool(removed)
 
 
 def build_downloads(summary_dir: Path, downloads: Path, slug: str,
@@ -349,7 +354,8 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "size": sd.size_text(runs_json.stat().st_size),
                       "note": "the record of every collection run"})
     raw = []
-    published, withheld, removed = published_raw(summary, base, pub)
+    published, withheld, removed = published_raw(
+        summary, summary_dir, base, pub, summary_dir.parent / "published" / "raw")
     for name, src in published:
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
@@ -371,7 +377,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw_more": more,
         "raw_total": len(raw),
         "raw_withheld": withheld and pub.everything,
-        "raw_removed": removed and not withheld and pub.everything,
+        "raw_removed": removed and bool(raw),
         "bag": None,  # the search's BagIt bag, where build_page is given one
     }
 
