@@ -12,6 +12,7 @@ include: "rules/common.smk"
 include: "rules/collect.smk"
 include: "rules/summarize.smk"
 include: "rules/site.smk"
+include: "rules/media.smk"
 
 
 # collection and rendering stay on the submitting machine under a cluster profile (tokens
@@ -19,6 +20,7 @@ include: "rules/site.smk"
 localrules:
     all,
     generate_raw,
+    media,
     page,
     site_index,
 
@@ -29,6 +31,8 @@ rule all:
         # the current window's run records of searches whose source collects: without
         # them as targets, a finished summary would never ask for a new window (docs/x.md)
         COLLECT_TARGETS,
+        # each downloading search's media job: nothing else waits for it (rules/media.smk)
+        MEDIA_TARGETS,
     default_target: True
 
 

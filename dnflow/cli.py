@@ -9,6 +9,7 @@
     dnflow fakeapi [--port 0] [--pool generated:5000:7] …   the loopback fake X API
     dnflow fakebsky [--port 0] [--pool generated:5000:7] …  the loopback fake Bluesky API
     dnflow fakemastodon [--port 0] [--instance HOST] …    the loopback fake Mastodon
+    dnflow fakeimages --folder DIR [--fault PATH=N=KIND] …   a loopback image host
     dnflow generate OUT --tweets N --seed S …         a generated demo archive
 
 Sources come from the registry (dnflow.sources): a plugin's source is collected the same way.
@@ -31,7 +32,8 @@ from dnflow.sources import Source, SourceError, source_of
 
 # subcommands with their own argparse: the module whose main() runs them
 DELEGATED = {"fakeapi": "dnflow.fakeapi", "generate": "dnflow.generate",
-             "fakebsky": "dnflow.fakebsky", "fakemastodon": "dnflow.fakemastodon"}
+             "fakebsky": "dnflow.fakebsky", "fakemastodon": "dnflow.fakemastodon",
+             "fakeimages": "dnflow.fakeimages"}
 
 
 def _searches(path: str) -> dict:
@@ -147,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("generate", help="write a generated archive (see: dnflow generate -h)")
     sub.add_parser("fakebsky", help="serve the loopback fake Bluesky API "
                                     "(see: dnflow fakebsky -h)")
+    sub.add_parser("fakeimages", help="serve images with faults on loopback, for media "
+                                      "downloads (see: dnflow fakeimages -h)")
     a = ap.parse_args(argv)
     try:
         return a.func(a)

@@ -66,7 +66,13 @@ def _where(path: list) -> str:
     if len(path) >= 2 and path[0] == "searches":
         where = f"search '{path[1]}'"
         if len(path) >= 3:
-            where += f", key '{path[2]}'"
+            # a key of a mapping inside a search (media: download) is named media.download
+            keys = [str(path[2])]
+            for p in path[3:]:
+                if not isinstance(p, str):
+                    break
+                keys.append(p)
+            where += f", key '{'.'.join(keys)}'"
         return where
     return "top level" if not path else "key '" + "/".join(map(str, path)) + "'"
 
@@ -93,6 +99,8 @@ def _explain(err: jsonschema.ValidationError) -> str:
         return f"{_where(path)}: {err.instance!r} is not {err.schema['description']}"
     if v == "pattern":
         return f"{_where(path)}: {err.instance!r} should look like 2026-11-01T00:00:00Z"
+    if v == "type" and path[-1:] == ["media"]:
+        return f"{_where(path)}: give a mapping, such as {{download: full, max_items: 500}}"
     if v == "oneOf" and path[-1:] in (["files"], ["deletions"]):
         return f"{_where(path)}: give a path, a glob or a list of them"
     return f"{_where(path)}: {err.message}"

@@ -13,6 +13,9 @@ V2 = CORPUS / "twarc-csv" / "test-data"
 def pytest_configure(config):
     if not CORPUS.is_dir():
         raise pytest.UsageError(f"corpus not found at {CORPUS} (set DNFLOW_CORPUS)")
+    # the corpus's media URLs are real platforms' servers: no test but the media ones
+    # (which point searches at a loopback image server and clear this) downloads media
+    os.environ["DNFLOW_MEDIA_DOWNLOAD"] = "none"
 
 
 @pytest.fixture

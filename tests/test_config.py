@@ -45,6 +45,16 @@ def check(text, workdir="."):
     ("searches: {ok: {source: demo, posts: 5, tweets: 5}}", "not both `posts` and `tweets`"),
     ("searches: {ok: {source: demo, posts: 5, platform: myspace}}",
      "search 'ok', key 'platform': 'myspace' is not one of ['x', 'bluesky', 'mastodon']"),
+    ("searches: {ok: {source: x, query: a, media: {download: big}}}",
+     "search 'ok', key 'media.download': 'big' is not one of ['thumbnails', 'full', 'none']"),
+    ("searches: {ok: {source: x, query: a, media: {downlaod: full}}}",
+     "search 'ok', key 'media': unknown key 'downlaod'"),
+    ("searches: {ok: {source: x, query: a, media: full}}",
+     "search 'ok', key 'media': give a mapping, such as {download: full, max_items: 500}"),
+    ("searches: {ok: {source: x, query: a, media: {max_items: -1}}}",
+     "search 'ok', key 'media.max_items': -1 is less than the minimum of 0"),
+    ("searches: {ok: {source: x, query: a, media: {max_bytes: 2.5}}}",
+     "search 'ok', key 'media.max_bytes': 2.5 is not of type 'integer'"),
 ])
 def test_mistakes_name_the_search_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:

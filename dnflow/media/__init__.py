@@ -1,3 +1,3 @@
-"""Media of a search: perceptual hashes of images (``hashes``), near-duplicate groups
-found without comparing every pair (``groups``) and the demo source's generated images
-(``demo_images``)."""
+"""Media shared by a search's posts: downloading them (settings, store, fetch, images, job),
+perceptual hashes of images (``hashes``), near-duplicate groups found without comparing
+every pair (``groups``) and the demo source's generated images (``demo_images``)."""

@@ -75,6 +75,8 @@ class Source:
     # what its searches publish unless they say (``publish:``; dnflow.publish.LEVELS):
     # "ids" for a source of real people's posts, "everything" only for generated ones
     publish: ClassVar[str] = "ids"
+    # a search's `media: download` when it gives none (dnflow.media.settings)
+    media_download: ClassVar[str] = "thumbnails"
 
     @property
     def resource(self) -> str:

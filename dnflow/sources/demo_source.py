@@ -40,6 +40,8 @@ class Demo(Source):
         "query": {"type": "string", "minLength": 1, "maxLength": 4096},
     }
     generates = "demo.jsonl.gz"
+    # its media URLs are invented: fetching them would only ask real servers for nothing
+    media_download = "none"
 
     def schema(self) -> dict[str, Any]:
         out = super().schema()
