@@ -33,6 +33,8 @@ rule media:
         settings=lambda wc: json.dumps(MEDIA_SETTINGS[wc.slug].params(), sort_keys=True),
         # changes after each run that left failures: the next plain run tries again
         retry=lambda wc: dnmedia_job.retry_token(f"data/{wc.slug}/media"),
+        # images are people's content: site/<slug>/media holds them at everything only
+        publish=lambda wc: PUBLISH[wc.slug]["level"] == "everything",
     conda:
         "../envs/dnflow.yaml"
     log:

@@ -28,6 +28,9 @@ rule page:
         # summary.json is written last of the summary files: it stands for all of them
         summary="data/{slug}/summary/summary.json",
         runs=lambda wc: collected_runs(wc.slug),
+        # the media groups job never fails and reads downloads as they are: no page waits
+        # for downloads (rules/media.smk)
+        media_groups="data/{slug}/media/media-groups.json",
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),
