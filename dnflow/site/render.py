@@ -111,6 +111,9 @@ def search_context(summary_dir: Path, slug: str,
         # the search's media are the site's own: the page asks nothing of the platforms
         # (its CSP allows images from 'self' only, base.html), so no remote thumbnails
         media = [dict(m, src=None) for m in media]
+        for c in (*top, *sample):
+            if c.get("media"):
+                c["media"] = [dict(m, src=None) for m in c["media"]]
     sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
