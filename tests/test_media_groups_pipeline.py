@@ -134,3 +134,29 @@ def test_the_page_makes_no_remote_request(built):
         b.close()
     assert blocked == []
     assert loaded and all(loaded)
+
+
+def test_a_demo_search_groups_its_generated_images_offline(tmp_path):
+    work = tmp_path / "w"
+    write_config(work, {"demo": {"source": "demo", "posts": 1500, "seed": 3,
+                                 "query": "#music", "topic": "music"}})
+    for _ in range(2):  # the second run groups what the first downloaded
+        code, out = snakemake(work)
+        assert code == 0, out[-3000:]
+    fetched = orjson.loads((work / "data" / "demo" / "media" / "fetch.json").read_bytes())
+    assert fetched["ok"] == fetched["items"] > 0 and fetched["requests"] == 0
+    record = orjson.loads((work / "data" / "demo" / "media" / "media-groups.json").read_bytes())
+    assert record["downloaded"] == fetched["ok"]
+    assert any(g["items"] > 1 for g in record["top"])  # variants of one picture, grouped
+    # the groups are the generated pictures: two items share a group iff one picture
+    from dnflow.media.demo_fetch import image_for
+    rows = groups(work, "demo")
+    picture = {r["group"]: set() for r in rows}
+    for r in rows:
+        picture[r["group"]].add(image_for(r["url"]).picture)
+    assert all(len(p) == 1 for p in picture.values())
+    assert len({next(iter(p)) for p in picture.values()}) == len(picture)
+    html = (work / "site" / "demo" / "index.html").read_text()
+    srcs = re.findall(r'<img src="([^"]+)"', html)
+    assert srcs and all(s.startswith("media/") for s in srcs)
+    assert all((work / "site" / "demo" / s).is_file() for s in srcs)

@@ -11,6 +11,7 @@ plain run tries them again; items ``ok`` or ``gone`` are never asked for again.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import os
 import threading
@@ -216,6 +217,9 @@ def _mark_retry(media_dir: Path) -> None:
 
 
 def _fetcher(settings: MediaSettings, log: Callable[[str], None]) -> Fetcher:
+    if settings.fetcher:  # a source whose URLs are answered offline (demo)
+        module, name = settings.fetcher.split(":")
+        return getattr(importlib.import_module(module), name)(settings.max_bytes)
     timeout = float(os.environ.get(TIMEOUT_ENV) or 0) or None
     return Fetcher(settings.max_bytes, backoff=Backoff.from_env(), log=log,
                    timeout=(timeout, timeout) if timeout else (10.0, 30.0),
