@@ -55,6 +55,8 @@ rule site_index:
         ),
         runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
         private=publisher_inputs,
+        # images shared across searches (compare page; dnflow.site.image_groups)
+        media_groups=expand("data/{slug}/media/media-groups.csv", slug=SLUGS),
     output:
         index="site/index.html",
         compare="site/compare.html",

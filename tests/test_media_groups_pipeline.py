@@ -36,7 +36,14 @@ def built(tmp_path_factory):
         # the post carrying coffee's first variant is removed
         removed = page["data"][len(KINDS)]["id"]
         (work / "removed.txt").write_text(removed + "\n")
+        # three astronaut variants in a search of its own: shared across searches
+        other = v2_page(urls[2:5])
+        for t in other["data"]:
+            t["id"] = str(int(t["id"]) + 1000)
+        (work / "other.jsonl").write_bytes(orjson.dumps(other) + b"\n")
         write_config(work, {
+            "other": {"source": "archive", "files": "other.jsonl", "publish": "everything",
+                      "media": {"download": "full"}},
             "pics": {"source": "archive", "files": "photos.jsonl", "publish": "everything",
                      "media": {"download": "full"}, "deletions": "removed.txt"},
             "pics-ids": {"source": "archive", "files": "photos.jsonl",
@@ -102,6 +109,19 @@ def test_at_ids_no_image_or_alt_text_is_published(built):
             if not p.name.startswith(".")] == []
     section = html.split('id="images"')[1].split("</section>")[0]
     assert "first tweet" in section and "x.com/" in section
+
+
+def test_the_compare_page_shows_images_shared_across_searches(built):
+    work, _ = built
+    html = (work / "site" / "compare.html").read_text()
+    assert "img-src 'self' file:;" in html
+    section = html.split('id="images"')[1].split("</section>")[0]
+    # the astronaut, in pics and other; pics-ids (at ids) is never compared
+    (src,) = re.findall(r'<img src="([^"]+)"', section)
+    assert (work / "site" / src).is_file()
+    assert 'href="pics/index.html#images"' in section
+    assert 'href="other/index.html#images"' in section and "pics-ids" not in section
+    assert "variants" in section  # three different files of one picture in other
 
 
 def test_the_page_makes_no_remote_request(built):

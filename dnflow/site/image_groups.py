@@ -10,18 +10,20 @@ counts alone. Alt text coverage and how many images are gone are counts: every l
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from dnflow.media.groups import THRESHOLD, Item, group
 from dnflow.platforms import Platform
 from dnflow.publish import Publisher
 from dnflow.site import data as sd
 from dnflow.site import text as tx
 
 # the media job names files by the sha256 of the original and the decoded type
+TOP_SHARED = 24  # the compare page's images shared across searches
 _FILE = re.compile(r"[0-9a-f]{64}\.(?:jpg|png|gif|webp)")
 
 
@@ -89,3 +91,61 @@ def load(summary_dir: Path, platform: Platform, pub: Publisher,
         "grid": pub.everything and any(g["src"] for g in groups),
         "level": pub.level,
     }
+
+
+def _rows(csv_path: Path) -> list[dict[str, str]]:
+    return [r for r in sd.iter_rows(csv_path) if r.get("phash") and r.get("sha256")]
+
+
+def shared_across(searches: Sequence[tuple[Mapping[str, Any], Path]], site: Path,
+                  top: int = TOP_SHARED) -> list[dict[str, Any]]:
+    """The compare page's images shared across searches: groups of near-identical images
+    over the union of the searches' hashed media (pHash alone: the searches' files keep
+    no dHash; bench/results.md: pHash <= 14 alone has precision 1.000), each group that
+    two or more searches carry, by posts. Only searches published at everything, and
+    only images their site folders hold."""
+    items: list[Item] = []
+    where: list[tuple[Mapping[str, Any], dict[str, str]]] = []
+    for entry, summary_dir in searches:
+        pub = entry.get("pub")
+        if not isinstance(pub, Publisher) or not pub.everything:
+            continue
+        for r in _rows(summary_dir.parent / "media" / "media-groups.csv"):
+            try:
+                ph = int(r["phash"], 16)
+            except ValueError:
+                continue
+            items.append(Item(f"{entry['slug']}\t{r['media_key']}", ph, ph,
+                              sd.to_int(r.get("posts")) or 0))
+            where.append((entry, r))
+    if not items:
+        return []
+    numbers = group(items, THRESHOLD, None)
+    by_group: dict[int, list[int]] = {}
+    for i, n in enumerate(numbers):
+        by_group.setdefault(n, []).append(i)
+    out = []
+    for n in sorted(by_group):
+        members = by_group[n]
+        slugs = sorted({where[i][0]["slug"] for i in members})
+        if len(slugs) < 2:
+            continue
+        per: dict[str, dict[str, Any]] = {}
+        for i in members:
+            entry, r = where[i]
+            s = per.setdefault(entry["slug"], {"entry": entry, "posts": 0, "items": 0})
+            s["posts"] += sd.to_int(r.get("posts")) or 0
+            s["items"] += 1
+        src = None
+        for i in members:
+            entry, r = where[i]
+            found = sorted((site / entry["slug"] / "media").glob(f"{r['sha256']}.*"))
+            if found and _FILE.fullmatch(found[0].name):
+                src = f"{entry['slug']}/media/{found[0].name}"
+                break
+        out.append({"src": src, "posts": sum(s["posts"] for s in per.values()),
+                    "searches": [per[s] for s in slugs],
+                    "same_file": len({where[i][1]["sha256"] for i in members}) == 1})
+        if len(out) >= top:
+            break
+    return out

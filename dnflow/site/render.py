@@ -598,8 +598,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                   if e["status"] == "ok" and e["tweets"]]
     blocks = [b for spec in counting.sections() if spec.compare
               if (b := compare_block(spec, comparable))]
+    images = image_groups.shared_across(comparable, out)
     write_text(out / "compare.html", env.get_template("compare.html").render(
         root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable],
+        images=images, img_src=Markup("'self' file:") if images else None,
         entries=entries, top=COMPARE_TOP, updated=updated, w=w,
         platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
