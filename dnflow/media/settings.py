@@ -31,7 +31,7 @@ class MediaSettings:
 def media_settings(search: Mapping[str, Any],
                    env: Mapping[str, str] | None = None) -> MediaSettings:
     """The search's settings: its ``media:`` keys, else its source's default download
-    (a demo's is ``none``), else the defaults; ``DNFLOW_MEDIA_DOWNLOAD`` overrides."""
+    and its media_fetcher, else the defaults; ``DNFLOW_MEDIA_DOWNLOAD`` overrides."""
     from dnflow.sources import SOURCES
 
     given = search.get("media") or {}
