@@ -135,7 +135,8 @@ def test_variants_of_one_photograph_are_one_group_and_photographs_never_share(
 def test_nothing_downloaded_still_lists_every_item(tmp_path):
     summary = tmp_path / "data" / "q" / "summary"
     write_summary(summary, [("3_1", "https://example.org/a.jpg", 2, "a cat"),
-                            ("3_2", "https://example.org/b.jpg", 1, "")], [])
+                            ("3_2", "https://example.org/b.jpg", 1, ""),
+                            ("3_3", "", 1, "")], [])
     media = tmp_path / "data" / "q" / "media"
     record = grouping.run_groups("q", str(summary), MediaSettings("none", 2000, 5),
                                  str(media / "media-groups.csv"),
@@ -144,8 +145,8 @@ def test_nothing_downloaded_still_lists_every_item(tmp_path):
     with open(media / "media-groups.csv", newline="", encoding="utf-8") as f:
         table = list(csv.DictReader(f))
     assert [(r["media_key"], r["group"], r["status"]) for r in table] == [
-        ("3_1", "", "not fetched"), ("3_2", "", "not fetched")]
-    assert record["groups"] == 0 and record["with_alt"] == 1 and record["items"] == 2
+        ("3_1", "", "not fetched"), ("3_2", "", "not fetched"), ("3_3", "", "no url")]
+    assert record["groups"] == 0 and record["with_alt"] == 1 and record["items"] == 3
     assert json.loads((media / "media-groups.json").read_text())["top"] == []
 
 

@@ -134,7 +134,12 @@ def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache
         # by key, else by either URL (two keys of one URL were fetched once)
         e = by_key.get(key) or index.get((r.get("preview_url") or "").strip()) or \
             index.get((r.get("url") or "").strip())
-        status = e.status if e is not None else ("pending" if downloads else "not fetched")
+        if e is not None:
+            status = e.status
+        elif not ((r.get("url") or "").strip() or (r.get("preview_url") or "").strip()):
+            status = "no url"  # the data gave none (for example, a removed file)
+        else:
+            status = "pending" if downloads else "not fetched"
         it: dict[str, Any] = {"media_key": key, "url": (e.url if e else "") or r.get("url") or
                               r.get("preview_url") or "", "posts": _to_int(r.get("count")),
                               "status": status, "sha256": "", "file": "", "phash": None,
