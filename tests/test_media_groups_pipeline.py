@@ -16,7 +16,7 @@ import pytest
 
 from dnflow.fakeimages import FakeImages
 
-from .test_media_groups import KINDS, PHOTOS, served_variants
+from .test_media_groups import IMAGES, KINDS, PHOTOS, served_variants
 from .test_media_pipeline import snakemake, v2_page
 from .test_pipeline import write_config
 
@@ -26,7 +26,7 @@ REQUIRE_BROWSER = os.environ.get("DNFLOW_REQUIRE_BROWSER") == "1"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     work = tmp_path_factory.mktemp("media-groups")
-    with FakeImages(extra=served_variants()) as srv:
+    with FakeImages(IMAGES, extra=served_variants()) as srv:
         urls = [f"{srv.url}/v-{stem}-{n}.png" for stem in PHOTOS[:2] for n in range(len(KINDS))]
         page = v2_page(urls)
         for i, t in enumerate(page["data"], start=1):
@@ -37,7 +37,8 @@ def built(tmp_path_factory):
         removed = page["data"][len(KINDS)]["id"]
         (work / "removed.txt").write_text(removed + "\n")
         # three astronaut variants in a search of its own: shared across searches
-        other = v2_page(urls[2:5])
+        # and a phone's photo with GPS in its EXIF (the host's /<stem>-gps.jpg)
+        other = v2_page(urls[2:5] + [f"{srv.url}/astronaut-gps.jpg"])
         for t in other["data"]:
             t["id"] = str(int(t["id"]) + 1000)
         (work / "other.jsonl").write_bytes(orjson.dumps(other) + b"\n")
@@ -122,6 +123,19 @@ def test_the_compare_page_shows_images_shared_across_searches(built):
     assert 'href="pics/index.html#images"' in section
     assert 'href="other/index.html#images"' in section and "pics-ids" not in section
     assert "variants" in section  # three different files of one picture in other
+
+
+
+def test_published_copies_carry_no_exif(built):
+    from PIL import Image
+
+    work, _ = built
+    jpegs = [p for p in (work / "site" / "other" / "media").iterdir() if p.suffix == ".jpg"]
+    assert len(jpegs) == 1  # the GPS photo, grouped with the astronaut
+    with Image.open(jpegs[0]) as im:
+        assert not im.getexif() and "exif" not in im.info
+    rows = groups(work, "other")
+    assert {r["group"] for r in rows} == {"1"} and len(rows) == 4
 
 
 def test_the_page_makes_no_remote_request(built):
