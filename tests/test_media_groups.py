@@ -161,3 +161,47 @@ def test_the_job_never_fails(tmp_path, monkeypatch):
     assert record["status"] == "failed" and "boom" in record["error"]
     assert (media / "g.csv").read_text() == ",".join(grouping.HEADER) + "\n"
     assert "Traceback" in (tmp_path / "g.log").read_text()
+
+
+def _page_groups(tmp_path: Path, level: str, public: set[str] | None = None):
+    from dnflow.platforms import PLATFORMS
+    from dnflow.publish import Publisher
+    from dnflow.site import image_groups
+
+    good = "ab" * 32 + ".png"
+    site = tmp_path / "site" / "s" / "media"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / good).write_bytes(b"x")
+    record = {"status": "ok", "items": 5, "downloaded": 3, "gone": 2,
+              "first_gone": "2026-11-30T08:00:00Z", "with_alt": 1, "groups": 2,
+              "top": [{"group": 1, "posts": 4, "items": 2, "file": good,
+                       "variants": ["../../../etc/passwd", "cd" * 32 + ".png"],
+                       "first_post": {"id": "1600000000000000001", "username": "small",
+                                      "created_at": "2023-01-01T10:00:00Z"},
+                       "alt_text": "a <b>cat</b>"},
+                      {"group": 2, "posts": 1, "items": 1, "file": "../x.png",
+                       "variants": [], "first_post": None, "alt_text": ""}]}
+    d = tmp_path / "data" / "s" / "media"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "media-groups.json").write_text(json.dumps(record))
+    pub = Publisher("s", level, public=public or set())
+    return image_groups.load(tmp_path / "data" / "s" / "summary", PLATFORMS["x"], pub, site)
+
+
+def test_the_page_section_follows_the_publishing_level(tmp_path):
+    every = _page_groups(tmp_path, "everything")
+    assert every["grid"] and every["gone"] == 2 and every["with_alt"] == 1
+    g1, g2 = every["groups"]
+    assert g1["src"] == "media/" + "ab" * 32 + ".png"
+    # only names the media job makes, and only files the site holds
+    assert g1["variants"] == [] and g2["src"] is None
+    assert g1["alt"] == "a <b>cat</b>"  # escaped by the template
+    assert g1["first"]["href"] == "https://x.com/small/status/1600000000000000001"
+    ids = _page_groups(tmp_path, "ids")
+    assert not ids["grid"] and all(g["src"] is None and g["alt"] == "" and
+                                   g["variants"] == [] for g in ids["groups"])
+    # a small account's handle is not spelled out at ids
+    assert ids["groups"][0]["first"]["href"] == "https://x.com/i/web/status/1600000000000000001"
+    counts = _page_groups(tmp_path, "counts")
+    assert all(g["first"] is None and g["src"] is None for g in counts["groups"])
+    assert counts["gone"] == 2 and counts["with_alt"] == 1
