@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from dnflow.optouts import account_key, hidden_key
 from dnflow.record import Post
@@ -298,3 +302,111 @@ def search_files(slug: str, search: dict, top: dict | None, workdir: str | Path 
     if (Path(workdir) / recheck).is_file() and str(recheck) not in out:
         out.append(str(recheck))
     return out
+
+
+# ------------------------------------------------------------ filtered copies of raw files
+
+REMOVED_IDS = "removed-ids.txt"
+"""data/<slug>/removed-ids.txt: the keys of the posts a summary left out (private: what a
+page needs to publish filtered copies of the raw files)."""
+
+_ID_FIELD = re.compile(rb'"(id|id_str|uri|author_id|did)"\s*:\s*"([^"\\]+)"')
+_ID_KEYS = ("id", "id_str", "uri")
+
+
+def write_removed(path: Path, removed: Iterable[Any]) -> None:
+    """Keep the keys of the posts a summary removed, with the posts and accounts its
+    deletions list (a listed original may be only embedded in the raw answers), or drop
+    the file: none removed."""
+    keys = sorted({*map(str, removed)} | ({*ACTIVE.posts, *(f"account:{a}" for a in
+                                                             ACTIVE.accounts)}
+                                          if removed else set()))
+    if not keys:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(k + "\n" for k in keys), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_removed(path: Path) -> set[str]:
+    try:
+        return set(path.read_text(encoding="utf-8").split())
+    except OSError:
+        return set()
+
+
+def _gone_obj(obj: dict, removed: set[str]) -> bool:
+    for k in _ID_KEYS:
+        v = obj.get(k)
+        if v.__class__ in (str, int) and str(v) in removed:
+            return True
+    # a post of a listed account: X v2's author_id, v1.1's user, Bluesky's author
+    author = obj.get("author_id")
+    if author is None:
+        who = obj.get("user") or obj.get("author")
+        author = who.get("id_str") or who.get("did") if isinstance(who, dict) else None
+    if author.__class__ is str and f"account:{author}" in removed:
+        return True
+    post = obj.get("post")  # a Bluesky feed item
+    return isinstance(post, dict) and _gone_obj(post, removed)
+
+
+def _prune(value: Any, removed: set[str]) -> Any:
+    """``value`` without any object (list item or field) that is a removed post."""
+    if isinstance(value, list):
+        return [_prune(v, removed) for v in value
+                if not (isinstance(v, dict) and _gone_obj(v, removed))]
+    if isinstance(value, dict):
+        return {k: _prune(v, removed) for k, v in value.items()
+                if not (isinstance(v, dict) and _gone_obj(v, removed))}
+    return value
+
+
+def filtered_lines(lines: Iterable[bytes], removed: set[str]) -> Iterator[bytes]:
+    """Raw archive lines with the removed posts taken out wherever they are: a page's
+    ``data`` item, ``includes.tweets``, an embedded original (retweeted_status, reblog,
+    a feed item's post). A line that names no removed id is kept byte for byte; one that
+    is itself a removed post is dropped; any other is written again without them."""
+    for line in lines:
+        if not removed.isdisjoint(
+                (v if k in (b"id", b"id_str", b"uri") else b"account:" + v).decode(
+                    "utf-8", "replace") for k, v in _ID_FIELD.findall(line)):
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield line  # not JSON: it holds no post the summary counted
+                continue
+            if isinstance(value, dict) and _gone_obj(value, removed):
+                continue
+            yield orjson.dumps(_prune(value, removed)) + b"\n"
+        else:
+            yield line
+
+
+def filtered_copy(src: Path, dst: Path, removed: set[str]) -> None:
+    """Write ``dst``: ``src`` (plain or gzip) without the removed posts, compressed as
+    ``src`` is. Remade only when ``src`` or the removed posts changed."""
+    import gzip
+
+    from dnflow.sources.archive import is_gzip, open_binary
+
+    st = src.stat()
+    digest = hashlib.blake2b("\n".join(sorted(removed)).encode(), digest_size=8).hexdigest()
+    key = f"{st.st_size}:{st.st_mtime_ns}:{digest}"
+    mark = dst.with_name(f".{dst.name}.key")
+    if dst.exists() and mark.exists() and mark.read_text() == key:
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    with open_binary(src) as f, open(tmp, "wb") as raw:
+        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if is_gzip(
+            src) else raw
+        try:
+            for line in filtered_lines(f, removed):
+                out.write(line)
+        finally:
+            if out is not raw:
+                out.close()
+    os.replace(tmp, dst)
+    mark.write_text(key)

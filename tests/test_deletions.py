@@ -166,15 +166,24 @@ def test_page_says_how_many_were_removed(picked, tmp_path):
     pages = {}
     for name in ("with", "clean"):
         build_page(tmp_path / name / "summary", tmp_path / name / "index.html",
-                   tmp_path / name / "downloads", "kpop")
+                   tmp_path / name / "downloads", "kpop",
+                   publish={"level": "everything", "followers": 5000})
         pages[name] = (tmp_path / name / "index.html").read_text()
     summary = json.loads((tmp_path / "with" / "summary" / "summary.json").read_text())
     line = (f'<p class="note removed">{summary["removed"]} tweets removed (deleted or '
             'withdrawn), last checked 2026-12-01.</p>')  # X's word for posts
     assert line in pages["with"] and 'class="note removed"' not in pages["clean"]
-    # the raw archive still holds them: not published (the clean one is)
-    assert not list((tmp_path / "with" / "downloads" / "raw").iterdir())
-    assert list((tmp_path / "clean" / "downloads" / "raw").iterdir())
+    # the raw archive still holds them: a filtered copy is published, which counts as
+    # the archive that never held them does
+    [raw] = list((tmp_path / "with" / "downloads" / "raw").iterdir())
+    assert raw.read_bytes() != p["src"].read_bytes()
+    for gone in (p["top"]["id"], p["sample"]["id"], p["tagged"]["id"]):
+        assert f'"id":"{gone}"' not in raw.read_text().replace(" ", "")
+    _, recount = build([raw], tmp_path / "recount" / "summary")
+    _, clean = build([clean_copy(tmp_path, p)], tmp_path / "clean2" / "summary")
+    for name, data in clean.items():
+        if name != "summary.json":
+            assert recount[name] == data, name
 
     def rest(page):
         """The page but what differs by construction: the removal note, the raw-data
@@ -185,7 +194,7 @@ def test_page_says_how_many_were_removed(picked, tmp_path):
                       page)
         page = re.sub(r"(summary\.json</a> <span class=\"size\">)[^<]*", r"\1", page)
         page = re.sub(r"<h3>Raw data</h3>\s*<ul class=\"files\">.*?</ul>", "", page, flags=re.S)
-        page = re.sub(r"<p class=\"note\">The raw answers are not published: they still hold"
+        page = re.sub(r"<p class=\"note\">The raw answers are published without"
                       r".*?</p>", "", page)
         return re.sub(r"\n\s*\n", "\n", page)
 
@@ -335,7 +344,7 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
 
     work = tmp_path / "work"
     write_config(work, {"k": {"source": "archive", "files": str(picked["src"]),
-                              "deletions": "deletions/*.txt"}})
+                              "deletions": "deletions/*.txt", "publish": "everything"}})
     snakemake(work)
     summary = work / "data" / "k" / "summary" / "summary.json"
     assert "removed" not in json.loads(summary.read_text())
@@ -354,9 +363,10 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
         f.write(f"{picked['sample']['id']}\n")
     snakemake(work)
     assert json.loads(summary.read_text())["removed"] > s["removed"]
-    # no published file holds the listed posts' rows (raw files: not published)
+    # no published file holds the listed posts' rows (raw files: filtered copies)
     downloads = work / "site" / "k" / "downloads"
-    assert not list((downloads / "raw").iterdir())
+    [raw] = list((downloads / "raw").iterdir())
+    assert f'"id":"{top}"' not in raw.read_text().replace(" ", "")
     for name in ("tweet-ids.txt", "tweets.csv", "cards.json"):
         text = (downloads / name).read_text()
         assert f'"{top}"' not in text and f"\n{top}\n" not in f"\n{text}"

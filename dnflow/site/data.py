@@ -468,15 +468,18 @@ def card(rec: Mapping[str, Any], platform: Platform, pub: Publisher | None = Non
         "w": w,
         "kind": kind,
         "in_search": to_int(rec.get("retweets_in_search")),
-        "metrics": [
-            (one if n == 1 else many, n) for one, many, key in (
-                (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
-                ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
-            if (n := to_int(metrics.get(key))) is not None
-        ],
+        "metrics": _metrics(metrics, w),
         "media": [] if withheld else [t for m in (rec.get("media") or ())[:4]
                                       if isinstance(m, Mapping) if (t := _thumb(m))],
     }
+
+
+def _metrics(metrics: Mapping[str, Any], w: Mapping[str, str]) -> list[tuple[str, int]]:
+    """A card's counts as (word, number), those the platform gave."""
+    return [(one if n == 1 else many, n) for one, many, key in (
+        (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
+        ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
+        if (n := to_int(metrics.get(key))) is not None]
 
 
 def _kind(rec: Mapping[str, Any], w: Mapping[str, str]) -> str | None:
@@ -516,12 +519,7 @@ def id_card(rec: Mapping[str, Any], platform: Platform, pub: Publisher) -> dict[
         "w": w,
         "kind": _kind(rec, w),
         "in_search": to_int(rec.get("retweets_in_search")),
-        "metrics": [
-            (one if n == 1 else many, n) for one, many, key in (
-                (w["repost"], w["reposts"], "retweet_count"), ("quote", "quotes", "quote_count"),
-                ("reply", "replies", "reply_count"), ("like", "likes", "like_count"))
-            if (n := to_int(metrics.get(key))) is not None
-        ],
+        "metrics": _metrics(metrics, w),
     }
 
 

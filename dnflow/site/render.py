@@ -25,7 +25,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dnflow import counting, outputs
+from dnflow import counting, deletions, outputs
 from dnflow.counting import Section
 from dnflow.formats import FORMATS
 from dnflow.platforms import PLATFORMS, Platform
@@ -340,13 +340,19 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
                       "note": "the record of every collection run"})
     raw = []
     withheld = False
-    # no raw file for a search some of whose posts were removed (dnflow.deletions): they
-    # still hold them (filtered copies are not made yet); none below everything
-    removed = bool(sd.to_int(summary.get("removed")))
-    for name, src, fmts in [] if removed or not pub.everything else _raw_files(summary, base):
+    # a search some of whose posts were removed (dnflow.deletions) publishes filtered
+    # copies of its raw files (its own, in data/<slug>/published/raw/); none below
+    # everything
+    removed = deletions.read_removed(summary_dir.parent / deletions.REMOVED_IDS) if sd.to_int(
+        summary.get("removed")) else set()
+    for name, src, fmts in _raw_files(summary, base) if pub.everything else []:
         if _withholds(platform, fmts, summary):
             withheld = True
             continue
+        if removed:
+            own = summary_dir.parent / "published" / "raw" / name
+            deletions.filtered_copy(src, own, removed)
+            src = own
         link_or_copy(src, downloads / "raw" / name)
         raw.append({"name": name, "href": f"raw/{quote(name)}",
                     "size": sd.size_text(src.stat().st_size)})
@@ -367,7 +373,7 @@ def build_downloads(summary_dir: Path, downloads: Path, slug: str,
         "raw_more": more,
         "raw_total": len(raw),
         "raw_withheld": withheld and pub.everything,
-        "raw_removed": removed and not withheld and pub.everything,
+        "raw_removed": bool(removed) and bool(raw),
     }
 
 

@@ -350,14 +350,18 @@ class Client:
             raise _Retryable(f"server error {r.status_code}", r.status_code)
         return r
 
+    def _retrying(self, inst: Instance) -> Retrying:
+        """A request's retries at ``inst``, after waiting its turn (its rate limit)."""
+        self.pace(inst)
+        return Retrying(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                        wait=self._wait, stop=self._stop, sleep=self.sleep,
+                        before_sleep=self._before_sleep(inst), reraise=True)
+
     def page(self, inst: Instance, tag: str, params: dict[str, Any]) -> Page:
         """One page of a tag timeline (statuses newest first). MastodonError when the
         instance refuses or retries run out."""
         url = inst.timeline_url(tag)
-        self.pace(inst)
-        retry = Retrying(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-                         wait=self._wait, stop=self._stop, sleep=self.sleep,
-                         before_sleep=self._before_sleep(inst), reraise=True)
+        retry = self._retrying(inst)
         try:
             for attempt in retry:
                 with attempt:
@@ -385,10 +389,7 @@ class Client:
         """Whether ``inst`` still shows the status (``GET /api/v1/statuses/:id``: 404 is
         gone). MastodonError when it refuses otherwise or retries run out."""
         url = f"{inst.base}/api/v1/statuses/{quote(status_id, safe='')}"
-        self.pace(inst)
-        retry = Retrying(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-                         wait=self._wait, stop=self._stop, sleep=self.sleep,
-                         before_sleep=self._before_sleep(inst), reraise=True)
+        retry = self._retrying(inst)
         try:
             for attempt in retry:
                 with attempt:

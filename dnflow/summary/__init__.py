@@ -285,6 +285,8 @@ def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, 
                if k != now]
     if changed and log is not None:
         log.write(f"changed while read, counted again by the next run: {', '.join(changed)}\n")
+    # which posts went (private, beside the summary): the page's filtered raw copies
+    deletions.write_removed(outdir.parent / deletions.REMOVED_IDS, p.removed)
     summary = _write_counts(p.tally, outdir, meta or {}, files, sources, p.skipped,
                             p.skipped_sample, p.api_errors, users_written,
                             left_out=len(p.left_out), changed=changed,
