@@ -205,9 +205,10 @@ def write_csv(path: Path, items: Iterable[dict[str, Any]]) -> None:
     _write_atomic(path, buf.getvalue().encode())
 
 
-def group_search(slug: str, summary_dir: Path, settings: MediaSettings, *,
+def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path: Path, *,
                  workdir: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Hash and group one search's media; returns media-groups.json's content."""
+    """Hash and group one search's media into ``csv_path``; returns media-groups.json's
+    content."""
     store = Store(workdir / "data" / "media")
     media_dir = workdir / "data" / slug / "media"
     rows = media_rows(summary_dir / "media.csv", settings.max_items)
@@ -219,7 +220,7 @@ def group_search(slug: str, summary_dir: Path, settings: MediaSettings, *,
     assign_groups(items)
     first = first_posts(summary_dir / "tweets.csv",
                         {it["media_key"] for it in items if it["group"] is not None})
-    write_csv(media_dir / "media-groups.csv", items)
+    write_csv(csv_path, items)
     out = summary(items, first)
     say(f"{len(items)} items, {out['downloaded']} downloaded, {cache.hashed} hashed now, "
         f"{out['groups']} groups")
@@ -235,7 +236,8 @@ def run_groups(slug: str, summary_dir: str, settings: MediaSettings, csv_path: s
         def say(line: str) -> None:
             log.write(line + "\n")
         try:
-            record = group_search(slug, Path(summary_dir), settings, workdir=workdir, say=say)
+            record = group_search(slug, Path(summary_dir), settings, Path(csv_path),
+                                  workdir=workdir, say=say)
         except Exception as e:  # noqa: BLE001 - the page must build whatever this job does
             log.write(traceback.format_exc())
             record = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
