@@ -24,6 +24,7 @@ localrules:
     all,
     generate_raw,
     media,
+    media_groups,
     page,
     site_index,
     parquet,

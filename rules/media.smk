@@ -8,6 +8,7 @@
 # Needs SEARCHES and SLUGS (rules/common.smk).
 import json
 
+from dnflow.media import grouping as dnmedia_grouping
 from dnflow.media import job as dnmedia_job
 from dnflow.media.settings import media_settings as _media_settings
 
@@ -32,6 +33,8 @@ rule media:
         settings=lambda wc: json.dumps(MEDIA_SETTINGS[wc.slug].params(), sort_keys=True),
         # changes after each run that left failures: the next plain run tries again
         retry=lambda wc: dnmedia_job.retry_token(f"data/{wc.slug}/media"),
+        # images are people's content: site/<slug>/media holds them at everything only
+        publish=lambda wc: PUBLISH[wc.slug]["level"] == "everything",
     conda:
         "../envs/dnflow.yaml"
     log:
@@ -42,3 +45,26 @@ rule media:
         media_fetch=1,
     script:
         "../scripts/fetch_media.py"
+
+
+# Each search's media groups (dnflow.media.grouping): hashes (cached per image in the
+# store) and near-duplicate groups of what the media job has downloaded so far. It reads
+# the media index as it is, so no page waits for downloads: the index's token (its size
+# and time) is a param, and a run after downloads groups them again. Written beside the
+# index, not in data/<slug>/summary/: that folder is the summarize job's, which replaces
+# its files wholesale. The job never fails; the page reads media-groups.json.
+rule media_groups:
+    input:
+        summary="data/{slug}/summary/summary.json",
+    output:
+        groups="data/{slug}/media/media-groups.csv",
+        record="data/{slug}/media/media-groups.json",
+    params:
+        settings=lambda wc: json.dumps(MEDIA_SETTINGS[wc.slug].params(), sort_keys=True),
+        index=lambda wc: dnmedia_grouping.index_token(f"data/{wc.slug}/media"),
+    conda:
+        "../envs/dnflow.yaml"
+    log:
+        "logs/media/{slug}-groups.log",
+    script:
+        "../scripts/group_media.py"

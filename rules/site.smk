@@ -32,6 +32,9 @@ rule page:
         parquet="data/{slug}/summary/posts.parquet",
         networks=[f"data/{{slug}}/networks/{name}" for name in NETWORK_FILES],
         bag="data/{slug}/bag/{slug}-bag.zip",
+        # the media groups job never fails and reads downloads as they are: no page waits
+        # for downloads (rules/media.smk)
+        media_groups="data/{slug}/media/media-groups.json",
     output:
         page="site/{slug}/index.html",
         downloads=directory("site/{slug}/downloads"),
@@ -56,6 +59,8 @@ rule site_index:
         ),
         runs=lambda wc: [r for s in SLUGS for r in collected_runs(s)],
         private=publisher_inputs,
+        # images shared across searches (compare page; dnflow.site.image_groups)
+        media_groups=expand("data/{slug}/media/media-groups.csv", slug=SLUGS),
     output:
         index="site/index.html",
         compare="site/compare.html",

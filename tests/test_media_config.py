@@ -17,11 +17,15 @@ def test_the_defaults():
         "thumbnails", 2000, 5_000_000)
 
 
-def test_a_demo_downloads_nothing_unless_asked():
-    # its URLs are invented: they would only reach real servers for nothing
-    assert settings("searches: {s: {source: demo, posts: 5}}").download == "none"
-    assert settings("searches: {s: {source: demo, posts: 5, media: {download: full}}}"
-                    ).download == "full"
+def test_a_demo_downloads_its_generated_images_offline():
+    # its URLs are invented: they are answered by the demo's fetcher, never a server
+    got = settings("searches: {s: {source: demo, posts: 5}}")
+    assert got.download == "thumbnails"
+    assert got.fetcher == "dnflow.media.demo_fetch:DemoFetcher"
+    assert got.params()["fetcher"] == got.fetcher
+    assert "fetcher" not in settings("searches: {s: {source: x, query: a}}").params()
+    assert settings("searches: {s: {source: demo, posts: 5, media: {download: none}}}"
+                    ).download == "none"
 
 
 def test_given_keys_and_a_whole_number_written_with_a_point():

@@ -68,7 +68,8 @@ def test_failed_downloads_leave_the_site_building_and_are_tried_again(tmp_path, 
     (work / "plain.jsonl").write_bytes(orjson.dumps(v2_page([])) + b"\n")
     (work / "broken.jsonl").write_bytes(orjson.dumps(v2_page(photos[:1])) + b"\n")
     write_config(work, {
-        "photos": {"source": "archive", "files": "photos.jsonl",
+        # images are published (site/<slug>/media) at publishing level everything only
+        "photos": {"source": "archive", "files": "photos.jsonl", "publish": "everything",
                    "media": {"download": "full"}},
         "quiet": {"source": "archive", "files": "photos.jsonl",
                   "media": {"download": "none"}},
@@ -89,7 +90,10 @@ def test_failed_downloads_leave_the_site_building_and_are_tried_again(tmp_path, 
     (published,) = [p for p in (work / "site" / "photos" / "media").iterdir()
                     if not p.name.startswith(".")]  # not Snakemake's .snakemake_timestamp
     assert published.suffix == ".png"
-    assert not (work / "data" / "quiet" / "media").exists()  # download: none: no job
+    # download: none: no media job (the groups job lists what media.csv has, unfetched)
+    assert not (work / "data" / "quiet" / "media" / "fetch.json").exists()
+    assert {r.split(",")[-1] for r in (work / "data" / "quiet" / "media" / "media-groups.csv")
+            .read_text().splitlines()[1:]} == {"not fetched"}
     plain = json.loads((work / "data" / "plain" / "media" / "fetch.json").read_text())
     assert plain["status"] == "ok" and plain["items"] == 0
     broken = json.loads((work / "data" / "broken" / "media" / "fetch.json").read_text())
@@ -97,10 +101,14 @@ def test_failed_downloads_leave_the_site_building_and_are_tried_again(tmp_path, 
     assert "Traceback" in (work / "logs" / "media" / "broken.log").read_text()
     assert "failed: " in (work / "logs" / "media" / "photos.log").read_text()
 
-    # no page waits for media: a missing media record plans the media job alone
+    # no page waits for media: a missing media record plans the media job, and no page
+    # of its search (pages of searches whose downloads changed since their groups were
+    # made are planned again: rules/media.smk, rule media_groups)
     (work / "data" / "plain" / "media" / "fetch.json").unlink()
     code, plan = snakemake(work, "-n")
-    assert "rule media:" in plan and "rule page:" not in plan and "summarize" not in plan
+    assert "rule media:" in plan and "summarize" not in plan
+    assert "output: site/plain/index.html" not in plan
+    assert "output: data/plain/media/media-groups" not in plan
 
     # the server recovers and the folder is gone: the next plain run tries again, and
     # asks for nothing it has (ok) or knows is gone
@@ -114,5 +122,12 @@ def test_failed_downloads_leave_the_site_building_and_are_tried_again(tmp_path, 
     assert server.state.counts.get("/camera.png", 0) == 0
     # the same photograph in two searches is one stored file
     assert len(list((work / "data" / "media" / "sha256").rglob("*.png"))) == 2
+    # the groups job reads the index as it is: a run after the downloads groups them
+    code, out = snakemake(work)
+    assert code == 0 and "rule media:" not in out, out[-3000:]
+    groups = (work / "data" / "photos" / "media" / "media-groups.csv").read_text()
+    assert groups.count(",ok\n") == 2 and groups.count(",gone\n") == 1
+    page = (work / "site" / "photos" / "index.html").read_text()
+    assert "Images shared most" in page and "img-src 'self' file:;" in page
     code, out = snakemake(work)
     assert code == 0 and "Nothing to be done" in out

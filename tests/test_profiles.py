@@ -35,8 +35,8 @@ import yaml
 from .conftest import ROOT, V2
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-LOCAL_RULES = {"generate_raw", "collect", "page", "site_index", "all", "parquet", "networks",
-               "bag"}
+LOCAL_RULES = {"generate_raw", "collect", "media_groups", "page", "site_index", "all",
+               "parquet", "networks", "bag"}
 REMOTE_RULES = {"summarize"}
 NOW = "2026-11-28T06:00:00Z"
 BUCKET, PREFIX = "dnflow-test", "run"

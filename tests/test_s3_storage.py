@@ -157,10 +157,10 @@ def test_kubernetes_profile_s3_storage_over_http(tmp_path, s3):
     log.requests.clear()
     out = snakemake(home, url)
     assert "summarize" not in ran(out) and "generate_raw" not in ran(out)
-    # the parquet, the networks and the bag are made on the submitting machine too
-    # (localrules)
-    assert ran(out) == ["all", "bag", "bag", "networks", "networks", "page", "page",
-                        "parquet", "parquet", "site_index"]
+    # the parquet, the networks, the bag and the media groups are made on the submitting
+    # machine too (localrules)
+    assert ran(out) == ["all", "bag", "bag", "media_groups", "media_groups", "networks",
+                        "networks", "page", "page", "parquet", "parquet", "site_index"]
     assert summary_keys <= set(log.objects("GET")), log.objects("GET")
     assert f"{PREFIX}/site/index.html" in log.objects("PUT")
     local = home / ".snakemake" / "storage" / "s3" / BUCKET / PREFIX

@@ -414,7 +414,9 @@ PUBLISH = {{s: dnpublish.settings(v) for s, v in SEARCHES.items()}}
 publisher_inputs = lambda wc: [f"data/{{s}}/summary/{{n}}" for s in SLUGS
                                if PUBLISH[s]["level"] != "everything"
                                for n in dnpublish.READS]
+import sys
 include: {site_smk!r}
+include: {media_smk!r}
 
 rule all:
     input: "site/index.html"
@@ -431,7 +433,8 @@ def test_site_rules_run_once(site: Path, tmp_path: Path) -> None:
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(SNAKEFILE.format(slugs=slugs, files=outputs.names(),
                                           site_smk=str(ROOT / "rules" / "site.smk"),
-                                          package_smk=str(ROOT / "rules" / "package.smk")))
+                                          package_smk=str(ROOT / "rules" / "package.smk"),
+                                          media_smk=str(ROOT / "rules" / "media.smk")))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(tmp_path),
            "--cores", "2"]

@@ -11,6 +11,7 @@ plain run tries them again; items ``ok`` or ``gone`` are never asked for again.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import os
 import threading
@@ -216,6 +217,9 @@ def _mark_retry(media_dir: Path) -> None:
 
 
 def _fetcher(settings: MediaSettings, log: Callable[[str], None]) -> Fetcher:
+    if settings.fetcher:  # a source whose URLs are answered offline (demo)
+        module, name = settings.fetcher.split(":")
+        return getattr(importlib.import_module(module), name)(settings.max_bytes)
     timeout = float(os.environ.get(TIMEOUT_ENV) or 0) or None
     return Fetcher(settings.max_bytes, backoff=Backoff.from_env(), log=log,
                    timeout=(timeout, timeout) if timeout else (10.0, 30.0),
@@ -224,9 +228,10 @@ def _fetcher(settings: MediaSettings, log: Callable[[str], None]) -> Fetcher:
 
 def fetch_search(slug: str, media_csv: str | Path, settings: MediaSettings, *,
                  workdir: str | Path = ".", log: TextIO,
-                 fetcher: Fetcher | None = None) -> dict[str, Any]:
+                 fetcher: Fetcher | None = None, publish: bool = True) -> dict[str, Any]:
     """Run one search's media job; its record (also written to fetch.json). Never raises
-    for a failed download; the caller (:func:`run_job`) catches the rest."""
+    for a failed download; the caller (:func:`run_job`) catches the rest. ``publish``:
+    whether site/<slug>/media gets the images (a search published at everything)."""
     workdir = Path(workdir)
     store = Store(workdir / "data" / "media")
     media_dir = workdir / "data" / slug / "media"
@@ -245,7 +250,8 @@ def fetch_search(slug: str, media_csv: str | Path, settings: MediaSettings, *,
     run = Run(store, fetcher, time.monotonic() + budget)
     entries = fetch(wants, previous, run)
     write_index(media_dir / "index.csv", entries)
-    linked = link_published(entries, store, workdir / "site" / slug / "media")
+    linked = link_published(entries if publish else (), store,
+                            workdir / "site" / slug / "media")
     counts = {s: sum(e.status == s for e in entries) for s in ("ok", "gone", "failed",
                                                                "pending")}
     for e in run.tried:
@@ -266,13 +272,15 @@ def fetch_search(slug: str, media_csv: str | Path, settings: MediaSettings, *,
 
 
 def run_job(slug: str, media_csv: str, settings: MediaSettings, record_path: str,
-            site_dir: str, log_path: str, workdir: str | Path = ".") -> dict[str, Any]:
+            site_dir: str, log_path: str, workdir: str | Path = ".",
+            publish: bool = True) -> dict[str, Any]:
     """The rule's job: :func:`fetch_search`, whose any error becomes a failed record
     (exit 0) and a retry token; the record is written last, atomically."""
     media_dir = Path(workdir, "data", slug, "media")
     with open(log_path, "w", encoding="utf-8") as log:
         try:
-            record = fetch_search(slug, media_csv, settings, workdir=workdir, log=log)
+            record = fetch_search(slug, media_csv, settings, workdir=workdir, log=log,
+                                  publish=publish)
         except Exception as e:  # noqa: BLE001 - the site must build whatever this job does
             log.write(traceback.format_exc())
             record = {"slug": slug, "status": "failed", "error": f"{type(e).__name__}: {e}",

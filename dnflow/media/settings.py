@@ -18,16 +18,20 @@ class MediaSettings:
     download: str = "thumbnails"
     max_items: int = 2000
     max_bytes: int = 5_000_000
+    fetcher: str = ""  # its source's media_fetcher ("" : the network)
 
     def params(self) -> dict[str, Any]:
-        return {"download": self.download, "max_items": self.max_items,
-                "max_bytes": self.max_bytes}
+        out: dict[str, Any] = {"download": self.download, "max_items": self.max_items,
+                               "max_bytes": self.max_bytes}
+        if self.fetcher:  # only then: other searches' params (and jobs) stay as they were
+            out["fetcher"] = self.fetcher
+        return out
 
 
 def media_settings(search: Mapping[str, Any],
                    env: Mapping[str, str] | None = None) -> MediaSettings:
     """The search's settings: its ``media:`` keys, else its source's default download
-    (a demo's is ``none``), else the defaults; ``DNFLOW_MEDIA_DOWNLOAD`` overrides."""
+    and its media_fetcher, else the defaults; ``DNFLOW_MEDIA_DOWNLOAD`` overrides."""
     from dnflow.sources import SOURCES
 
     given = search.get("media") or {}
@@ -39,4 +43,5 @@ def media_settings(search: Mapping[str, Any],
             raise ValueError(f"{DOWNLOAD_ENV}={forced!r}: use one of {', '.join(DOWNLOADS)}")
         download = forced
     return MediaSettings(download, int(given.get("max_items", 2000)),
-                         int(given.get("max_bytes", 5_000_000)))
+                         int(given.get("max_bytes", 5_000_000)),
+                         source.media_fetcher if source else "")

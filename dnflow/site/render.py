@@ -29,10 +29,6 @@ from dnflow import counting, deletions, outputs
 from dnflow.counting import Section
 from dnflow.formats import FORMATS
 from dnflow.platforms import PLATFORMS, Platform
-from dnflow.site import charts
-from dnflow.site import data as sd
-from dnflow.site import text as tx
-from dnflow.site.networks import load_networks
 from dnflow.publish import (
     ANONYMOUS,
     DEFAULT_FOLLOWERS,
@@ -41,6 +37,10 @@ from dnflow.publish import (
     publish_file,
     publisher,
 )
+from dnflow.site import charts, image_groups
+from dnflow.site import data as sd
+from dnflow.site import text as tx
+from dnflow.site.networks import load_networks
 from dnflow.sources import common_platform, gaps_of, platform_of
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,14 @@ def write_text(path: Path, content: str) -> None:
 
 def search_context(summary_dir: Path, slug: str,
                    runs: Sequence[str | Path] | None = None,
-                   pub: Publisher | None = None) -> dict[str, Any]:
+                   pub: Publisher | None = None,
+                   site_media: Path | None = None) -> dict[str, Any]:
     """Everything page.html shows about one search (without downloads).
 
     ``runs``: run record files; they replace summary.json's copy of the run history, which
     is only as new as the last summary (a run that found nothing does not re-summarize).
     ``pub``: what its publishing level shows (dnflow.publish; None: everything).
+    ``site_media``: site/<slug>/media, where the image groups' thumbnails must be.
     """
     pub = pub or Publisher(slug)
     summary = sd.load_summary(summary_dir)
@@ -105,6 +107,14 @@ def search_context(summary_dir: Path, slug: str,
     bucket = str(summary.get("timeline_bucket") or "day")
     top, sample = sd.load_cards(summary_dir, platform, pub)
     media, media_missing = sd.load_media(summary_dir, pub)
+    groups = image_groups.load(summary_dir, platform, pub, site_media)
+    if groups is not None and groups["downloaded"]:
+        # the search's media are the site's own: the page asks nothing of the platforms
+        # (its CSP allows images from 'self' only, base.html), so no remote thumbnails
+        media = [dict(m, src=None) for m in media]
+        for c in (*top, *sample):
+            if c.get("media"):
+                c["media"] = [dict(m, src=None) for m in c["media"]]
     sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
@@ -163,6 +173,8 @@ def search_context(summary_dir: Path, slug: str,
         "media": media,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
+        "image_groups": groups,
+        "img_src": Markup("'self' file:") if groups is not None and groups["downloaded"] else None,
         "runs": sd.runs_table(summary, w["posts"]),
         "coverage": sd.coverage_table(summary),
         "opt_outs": sd.opt_outs(summary, platform),
@@ -408,7 +420,7 @@ def build_page(summary_dir: str | Path, page: str | Path, downloads: str | Path,
     default its source's level."""
     summary_dir, page, downloads = Path(summary_dir), Path(page), Path(downloads)
     pub = page_publisher(summary_dir, slug, publish)
-    ctx = search_context(summary_dir, slug, runs, pub)
+    ctx = search_context(summary_dir, slug, runs, pub, page.parent / "media")
     ctx["downloads"] = build_downloads(summary_dir, downloads, slug, ctx["summary"],
                                        Path(base) if base else None, pub)
     if bag is not None and Path(bag).is_file():
@@ -616,8 +628,10 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
                   if e["status"] == "ok" and e["tweets"]]
     blocks = [b for spec in counting.sections() if spec.compare
               if (b := compare_block(spec, comparable))]
+    images = image_groups.shared_across(comparable, out)
     write_text(out / "compare.html", env.get_template("compare.html").render(
         root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable],
+        images=images, img_src=Markup("'self' file:") if images else None,
         entries=entries, top=COMPARE_TOP, updated=updated, w=w,
         platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)

@@ -77,6 +77,9 @@ class Source:
     publish: ClassVar[str] = "ids"
     # a search's `media: download` when it gives none (dnflow.media.settings)
     media_download: ClassVar[str] = "thumbnails"
+    # "module:Class" answering its searches' media URLs instead of the network (a
+    # Fetcher's get and stats; dnflow.media.job): "" for a source of real URLs
+    media_fetcher: ClassVar[str] = ""
 
     @property
     def resource(self) -> str:

@@ -40,8 +40,9 @@ class Demo(Source):
         "query": {"type": "string", "minLength": 1, "maxLength": 4096},
     }
     generates = "demo.jsonl.gz"
-    # its media URLs are invented: fetching them would only ask real servers for nothing
-    media_download = "none"
+    # its media URLs are invented: they are answered with generated images, never asked of
+    # a server (dnflow.media.demo_fetch), so a demo downloads and groups media offline
+    media_fetcher = "dnflow.media.demo_fetch:DemoFetcher"
 
     def schema(self) -> dict[str, Any]:
         out = super().schema()
