@@ -108,13 +108,13 @@ def search_context(summary_dir: Path, slug: str,
     top, sample = sd.load_cards(summary_dir, platform, pub)
     media, media_missing = sd.load_media(summary_dir, pub)
     groups = image_groups.load(summary_dir, platform, pub, site_media)
-    if groups is not None and groups["downloaded"]:
-        # the search's media are the site's own: the page asks nothing of the platforms
-        # (its CSP allows images from 'self' only, base.html), so no remote thumbnails
-        media = [dict(m, src=None) for m in media]
-        for c in (*top, *sample):
-            if c.get("media"):
-                c["media"] = [dict(m, src=None) for m in c["media"]]
+    # pages load nothing from elsewhere (their CSP allows images from 'self' only,
+    # base.html): the platforms' thumbnails are links; the archive's own copies are shown
+    # (Images shared most) where the search downloads its media
+    media = [dict(m, src=None) for m in media]
+    for c in (*top, *sample):
+        if c.get("media"):
+            c["media"] = [dict(m, src=None) for m in c["media"]]
     sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
@@ -174,7 +174,6 @@ def search_context(summary_dir: Path, slug: str,
         "media_missing": media_missing,
         "media_all": sd.to_int((summary.get("counts") or {}).get("media")),
         "image_groups": groups,
-        "img_src": Markup("'self' file:") if groups is not None and groups["downloaded"] else None,
         "runs": sd.runs_table(summary, w["posts"]),
         "coverage": sd.coverage_table(summary),
         "opt_outs": sd.opt_outs(summary, platform),
@@ -631,7 +630,7 @@ def build_site(searches: Sequence[tuple[str, str | Path]], out_dir: str | Path,
     images = image_groups.shared_across(comparable, out)
     write_text(out / "compare.html", env.get_template("compare.html").render(
         root="", nav="compare", blocks=blocks, searches=[e for e, _ in comparable],
-        images=images, img_src=Markup("'self' file:") if images else None,
+        images=images,
         entries=entries, top=COMPARE_TOP, updated=updated, w=w,
         platforms=sorted({e["platform"].label for e, _ in comparable if e["platform"].label})))
     feed_entries = sorted(entries, key=lambda e: (e["generated"] or "", e["slug"]), reverse=True)
