@@ -351,9 +351,14 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
     top = picked["top"]["id"]
     page = work / "site" / "k" / "index.html"
     assert top in page.read_text()
+    edges = work / "data" / "k" / "networks" / "edges-retweets.csv"
+    before = _weight_to(edges, picked["top"]["author"]["id"])
     (work / "deletions").mkdir()
     (work / "deletions" / "a.txt").write_text(f"{top}\n")
     snakemake(work)
+    # the retweets of the removed post are no longer edges of the retweet network
+    assert (before - _weight_to(edges, picked["top"]["author"]["id"])
+            >= picked["top"]["retweets_in_search"] > 0)
     s = json.loads(summary.read_text())
     assert s["removed"] > 1 and top not in page.read_text()
     assert "tweets removed (deleted or withdrawn)." in page.read_text()
@@ -390,3 +395,9 @@ def test_bad_lines_are_logged_and_never_fail_the_search(tmp_path):
     assert f"deletions: {good}:2: one entry a line" in text
     assert f"deletions: {good}:3: '@' is not a handle (line skipped)" in text
     assert f"deletions: {folder}: unreadable" in text
+
+
+def _weight_to(edges: Path, target: str) -> int:
+    """The summed weight of a network's edges into ``target``."""
+    rows = csv.DictReader(edges.read_text().splitlines())
+    return sum(int(r["weight"]) for r in rows if r["target"] == target)
