@@ -37,6 +37,7 @@ import pytest
 import yaml
 
 from dnflow.fakeapi import FakeXAPI, Pool, generated_pool
+from dnflow.publish import SECRET_NAME
 
 from .conftest import ROOT, V2, damaged_gzip
 
@@ -45,8 +46,8 @@ SCRIPT = ROOT / ".ci" / "slurm"
 NOW = "2026-11-28T06:00:00Z"
 QUERY = "#climatestrike"
 TOKEN = "dnflow-slurm-token-5e1d0c7b-DO-NOT-LEAK"
-LOCAL_RULES = {"generate_raw", "collect", "page", "site_index", "all", "parquet", "networks",
-               "bag"}
+LOCAL_RULES = {"generate_raw", "collect", "media_groups", "page", "site_index", "all",
+               "parquet", "networks", "bag"}
 # the profile as shipped first asks after 40 s, and waits once more at the end: a working
 # run takes about two minutes here, a hanging one never ends
 RUN_BOUND = 300
@@ -211,7 +212,13 @@ def local_reference(work: Path, ref: Path, env: dict[str, str]) -> None:
     ref.mkdir()
     shutil.copy2(work / "searches.yaml", ref / "searches.yaml")
     shutil.copytree(work / "archives", ref / "archives")
+    # the same pseudonyms (dnflow.publish): the same project's key
+    (ref / "data").mkdir()
+    if (work / "data" / SECRET_NAME).exists():
+        shutil.copy2(work / "data" / SECRET_NAME, ref / "data" / SECRET_NAME)
     for slug_dir in (work / "data").iterdir():
+        if not slug_dir.is_dir():
+            continue
         for part in ("raw", "runs"):
             if (slug_dir / part).is_dir():
                 shutil.copytree(slug_dir / part, ref / "data" / slug_dir.name / part)
