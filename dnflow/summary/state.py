@@ -125,11 +125,6 @@ def _cut_streams(state_dir: Path, state: dict) -> bool:
     return True
 
 
-def _lines(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-
-
 def load_spilled(state_dir: Path, files: list[Path]) -> dict | None:
     """A search counted by runs: its saved state if ``files`` are its files plus new ones
     at the end (its runs kept: the next merge reads them, never drops them), else None."""
@@ -143,8 +138,8 @@ def load_spilled(state_dir: Path, files: list[Path]) -> dict | None:
                       for name, meta in state["runs"].items()}
         if state["seen"] is not None:
             tally.seen_runs.add(spill.Run.from_meta(state_dir, state["seen"]))
-        if len(tally.seen_runs) != tally.posts or _lines(
-                state_dir / "tweet-ids.txt") != tally.posts:
+        # (tweet-ids.txt's lines need no count: _intact proved its bytes the saved ones)
+        if len(tally.seen_runs) != tally.posts:
             return None
         # first-seen numbers of this update's keys come after every saved one's
         tally.order = (state["generation"] + 1) << GENERATION_BITS
@@ -213,10 +208,9 @@ def load_state(state_dir: Path, files: list[Path], seen: bool = True) -> dict | 
         if not _matches(state, files) or not _cut_streams(state_dir, state) or not _intact(
                 state_dir, state):
             return None
+        # tweet-ids.txt is not read again to count its lines: _intact proved its bytes the
+        # ones saved with this tally
         tally = state["tally"] = Tally.from_state(state["tally"])
-        with open(state_dir / "tweet-ids.txt", "rb") as f:  # a cheap count of the ids
-            if f.read().count(b"\n") != tally.posts:
-                return None
         if state["ids_all_int"] and (state["ids_bytes"] != 8 * tally.posts or (
                 state_dir / IDS_BIN).stat().st_size < state["ids_bytes"]):
             return None
