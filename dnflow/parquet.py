@@ -35,7 +35,7 @@ def _text(col: str) -> str:
     return f"NULLIF({col}, '')"
 
 
-def select(platform: str) -> str:
+def select() -> str:
     """The typed columns, from the CSV's text ones."""
     cols = [
         "id",
@@ -68,7 +68,7 @@ def write_parquet(csv_path: Path, out: Path, platform: str) -> None:
             have = next(csv.reader(f), None) or list(_COLUMNS)
         names = "[" + ", ".join(f"'{c}'" for c in have) + "]"
         con.execute(
-            f"COPY ({select(platform)} FROM read_csv($path, header=true, names={names}, "
+            f"COPY ({select()} FROM read_csv($path, header=true, names={names}, "
             "all_varchar=true, quote='\"', escape='\"', parallel=false, "
             "strict_mode=true, max_line_size=4000000, buffer_size=16000000)) "
             f"TO '{_sql_path(tmp)}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, "

@@ -41,6 +41,7 @@ import csv
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -78,7 +79,8 @@ HEADER = tuple(f.name for f in fields(Entry))
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(data):x}.tmp")
+    # one temporary name per process and thread: two threads may store one image at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident():x}.tmp")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
