@@ -414,17 +414,15 @@ def _html_lang(lang: Any) -> str | None:
 
 
 def _thumb(m: Mapping[str, Any], count: int | None = None) -> dict[str, Any] | None:
-    src = tx.safe_url(m.get("preview") or m.get("preview_url")) or (
-        tx.safe_url(m.get("url")) if (m.get("type") or "photo") == "photo" else None
-    )
-    href = tx.safe_url(m.get("url")) or src
-    if not src and not href:
+    """A media item as a link to it on its platform (pages load nothing from elsewhere:
+    the archive's own copies are shown by dnflow.site.image_groups)."""
+    href = tx.safe_url(m.get("url")) or tx.safe_url(m.get("preview") or m.get("preview_url"))
+    if not href:
         return None
     kind = {"photo": "Photo", "video": "Video", "animated_gif": "GIF"}.get(
         m.get("type") or "", "Media")
     alt = (m.get("alt_text") or "").strip()
     return {
-        "src": src,
         "href": href,
         "kind": kind,
         "alt": tx.clip(alt, 1000) if alt else f"{kind} (no description given by the author)",

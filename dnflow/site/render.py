@@ -108,13 +108,6 @@ def search_context(summary_dir: Path, slug: str,
     top, sample = sd.load_cards(summary_dir, platform, pub)
     media, media_missing = sd.load_media(summary_dir, pub)
     groups = image_groups.load(summary_dir, platform, pub, site_media)
-    # pages load nothing from elsewhere (their CSP allows images from 'self' only,
-    # base.html): the platforms' thumbnails are links; the archive's own copies are shown
-    # (Images shared most) where the search downloads its media
-    media = [dict(m, src=None) for m in media]
-    for c in (*top, *sample):
-        if c.get("media"):
-            c["media"] = [dict(m, src=None) for m in c["media"]]
     sections = sd.count_sections(summary_dir, summary, platform, gaps, pub)
     for s in sections:
         s["chart"] = charts.bar_chart(
