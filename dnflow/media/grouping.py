@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,21 +28,16 @@ from typing import Any
 
 import orjson
 
+from dnflow import atomic
 from dnflow.media.groups import Item, group
 from dnflow.media.hashes import hash_file, to_hex
 from dnflow.media.settings import MediaSettings
 from dnflow.media.store import Entry, Store, read_index
+from dnflow.site.data import to_int
 
 HEADER = ("group", "media_key", "url", "sha256", "phash", "posts", "status")
 TOP_GROUPS = 24  # the page's grid
 VARIANTS_SHOWN = 8  # thumbnails of a group's variants on the page
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class HashCache:
@@ -66,7 +60,7 @@ class HashCache:
         except (OSError, ValueError):  # gone from the store, or no longer decodes
             return None
         self.hashed += 1
-        _write_atomic(path, orjson.dumps({"phash": to_hex(h.phash), "dhash": to_hex(h.dhash)}))
+        atomic.write_bytes(path, orjson.dumps({"phash": to_hex(h.phash), "dhash": to_hex(h.dhash)}))
         return h.phash, h.dhash
 
 
@@ -118,13 +112,6 @@ def first_posts(tweets_csv: Path, keys: set[str]) -> dict[str, dict[str, str]]:
     return first
 
 
-def _to_int(v: Any) -> int:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        return 0
-
-
 def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache,
            downloads: bool) -> list[dict[str, Any]]:
     items = []
@@ -141,7 +128,7 @@ def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache
         else:
             status = "pending" if downloads else "not fetched"
         it: dict[str, Any] = {"media_key": key, "url": (e.url if e else "") or r.get("url") or
-                              r.get("preview_url") or "", "posts": _to_int(r.get("count")),
+                              r.get("preview_url") or "", "posts": to_int(r.get("count")) or 0,
                               "status": status, "sha256": "", "file": "", "phash": None,
                               "dhash": None, "alt_text": (r.get("alt_text") or "").strip(),
                               "first_gone": (e.first_gone if e else "")}
@@ -202,7 +189,7 @@ def write_csv(path: Path, items: Iterable[dict[str, Any]]) -> None:
         w.writerow(("" if it["group"] is None else it["group"], it["media_key"], it["url"],
                     it["sha256"], "" if it["phash"] is None else to_hex(it["phash"]),
                     it["posts"], it["status"]))
-    _write_atomic(path, buf.getvalue().encode())
+    atomic.write_bytes(path, buf.getvalue().encode())
 
 
 def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path: Path, *,
@@ -243,5 +230,5 @@ def run_groups(slug: str, summary_dir: str, settings: MediaSettings, csv_path: s
             record = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
             if not Path(csv_path).exists():
                 write_csv(Path(csv_path), [])
-    _write_atomic(Path(json_path), orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
+    atomic.write_bytes(Path(json_path), orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     return record

@@ -9,11 +9,12 @@ the header before any pixel is decoded (Pillow only warns below twice its limit,
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dnflow import atomic
 
 # formats a page can show; anything else Pillow reads (TIFF, BMP, PSD…) is not a web image
 WEB_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
@@ -80,7 +81,4 @@ def publish(src: Path, dst: Path) -> None:
         clean.save(buf, "WEBP", quality=90)
     else:  # PNG, GIF (the first frame: a post's GIF reaches dnflow as a still preview)
         clean.save(buf, fmt)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{id(buf):x}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, dst)
+    atomic.write_bytes(dst, buf.getvalue())

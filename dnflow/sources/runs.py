@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from dnflow import __version__
+from dnflow import __version__, atomic
 from dnflow.redact import redact
 
 Log = Callable[[str], None]
@@ -88,12 +88,7 @@ def now_iso() -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.write_bytes(path, data, fsync=True)
 
 
 def dump_json(value: Any) -> bytes:
