@@ -127,16 +127,17 @@ class Run:
     def _keep(self, entry: Entry, got: Fetched) -> Entry:
         data = got.data or b""
         try:
-            info = images.inspect(data)
+            info, im = images.decode(data)
         except images.NotAnImage as e:
             entry.status, entry.reason = "failed", str(e)
             return entry
-        entry.sha256 = self.store.put(data, info.ext)
-        entry.ext, entry.bytes = info.ext, str(len(data))
-        entry.width, entry.height = str(info.width), str(info.height)
-        published = self.store.published(entry.sha256, entry.ext)
-        if not published.is_file():
-            images.publish(self.store.original(entry.sha256, entry.ext), published)
+        with im:
+            entry.sha256 = self.store.put(data, info.ext)
+            entry.ext, entry.bytes = info.ext, str(len(data))
+            entry.width, entry.height = str(info.width), str(info.height)
+            published = self.store.published(entry.sha256, entry.ext)
+            if not published.is_file():
+                images.publish(im, published)
         entry.status = "ok"
         self.store.remember(entry)
         with self._lock:
