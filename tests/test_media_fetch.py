@@ -8,8 +8,8 @@ import hashlib
 import io
 import json
 import os
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 import time
