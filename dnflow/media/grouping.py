@@ -112,6 +112,34 @@ def first_posts(tweets_csv: Path, keys: set[str]) -> dict[str, dict[str, str]]:
     return first
 
 
+def media_sets(path: Path, keys: set[str]) -> list[tuple[frozenset[str], int]]:
+    """media-sets.csv's sets (of the summary: posts per set of media keys carried
+    together) with two or more of ``keys``, only those keys, and their posts."""
+    out: list[tuple[frozenset[str], int]] = []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                shared = keys.intersection((row.get("media_keys") or "").split())
+                if len(shared) > 1:
+                    out.append((frozenset(shared), to_int(row.get("count")) or 0))
+    except FileNotFoundError:  # a summary made before the file was: keys are counted apart
+        pass
+    return out
+
+
+def group_posts(members: list[dict[str, Any]],
+                sets: list[tuple[frozenset[str], int]]) -> int:
+    """Posts carrying a group's members: media.csv's posts per member, less the posts
+    that carry more than one member (each counted once, not once per member)."""
+    keys = {it["media_key"] for it in members}
+    posts = sum(it["posts"] for it in members)
+    for together, n in sets:
+        shared = len(together & keys)
+        if shared > 1:
+            posts -= n * (shared - 1)
+    return posts
+
+
 def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache,
            downloads: bool) -> list[dict[str, Any]]:
     items = []
@@ -151,9 +179,27 @@ def assign_groups(items: list[dict[str, Any]]) -> None:
         it["group"] = n
 
 
+def renumber(items: list[dict[str, Any]], sets: list[tuple[frozenset[str], int]]) -> None:
+    """Number the groups again by their posts counted once each (:func:`group_posts`),
+    most first; ties keep their order. Without ``sets`` nothing changes."""
+    if not sets:
+        return
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for it in items:
+        if it["group"] is not None:
+            groups.setdefault(it["group"], []).append(it)
+    posts = {n: group_posts(members, sets) for n, members in groups.items()}
+    number = {n: i for i, n in enumerate(sorted(groups, key=lambda n: (-posts[n], n)), 1)}
+    for it in items:
+        if it["group"] is not None:
+            it["group"] = number[it["group"]]
+
+
 def summary(items: list[dict[str, Any]], first: dict[str, dict[str, str]],
-            top: int = TOP_GROUPS) -> dict[str, Any]:
-    """The counts and top groups the page shows (before publishing levels)."""
+            top: int = TOP_GROUPS,
+            sets: list[tuple[frozenset[str], int]] = ()) -> dict[str, Any]:
+    """The counts and top groups the page shows (before publishing levels); ``sets``:
+    media keys carried together (:func:`media_sets`)."""
     gone = [it for it in items if it["status"] == "gone"]
     groups: dict[int, list[dict[str, Any]]] = {}
     for it in items:
@@ -166,7 +212,7 @@ def summary(items: list[dict[str, Any]], first: dict[str, dict[str, str]],
                   for it in members if it["media_key"] in first]
         earliest = min(firsts, key=lambda p: (p["created_at"], p["id"])) if firsts else None
         alt = next((it["alt_text"] for it in members if it["alt_text"]), "")
-        shown.append({"group": n, "posts": sum(it["posts"] for it in members),
+        shown.append({"group": n, "posts": group_posts(members, sets),
                       "items": len(members), "file": members[0]["file"],
                       "variants": [it["file"] for it in members[1:1 + VARIANTS_SHOWN]],
                       "first_post": earliest, "alt_text": alt})
@@ -205,10 +251,13 @@ def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path
     cache = HashCache(store)
     items = _items(rows, index_rows, cache, settings.download != "none")
     assign_groups(items)
+    sets = media_sets(summary_dir / "media-sets.csv",
+                      {it["media_key"] for it in items if it["group"] is not None})
+    renumber(items, sets)
     first = first_posts(summary_dir / "tweets.csv",
                         {it["media_key"] for it in items if it["group"] is not None})
     write_csv(csv_path, items)
-    out = summary(items, first)
+    out = summary(items, first, sets=sets)
     say(f"{len(items)} items, {out['downloaded']} downloaded, {cache.hashed} hashed now, "
         f"{out['groups']} groups")
     return {"status": "ok", "hashed": cache.hashed, **out}
