@@ -170,9 +170,9 @@ def test_a_post_with_two_images_of_one_group_is_one_post_of_it(tmp_path, server)
     summary = tmp_path / "data" / "s" / "summary"
     summarize([archive], summary, {"slug": "s"})
     counted = {r["media_key"]: int(r["count"]) for r in
-               csv.DictReader(open(summary / "media.csv", encoding="utf-8"))}
+               csv.DictReader(io.StringIO((summary / "media.csv").read_text()))}
     assert counted == {"3_a0": 3, "3_a1": 3, "3_c0": 4}
-    sets = list(csv.DictReader(open(summary / "media-sets.csv", encoding="utf-8")))
+    sets = list(csv.DictReader(io.StringIO((summary / "media-sets.csv").read_text())))
     assert sets == [{"media_keys": "3_a0 3_a1", "count": "3"}]
 
     _, record, table = group_summary(tmp_path, "s")
