@@ -328,6 +328,25 @@ def test_odd_handles_and_text_still_validate(tmp_path):
     assert {"@x<y", '"><edge'} <= set(nodes)
 
 
+def test_a_failed_gexf_leaves_the_last_one(tmp_path):
+    """An error while the file is written: the GEXF made before stays, whole, and no
+    temporary file is left (the next run starts clean)."""
+    from dnflow.networks.gexf import GexfFile
+
+    path = tmp_path / "network.gexf"
+    path.write_text("before")
+
+    def rows():
+        yield "a", "b", 1, None, None
+        raise OSError("disk full")
+
+    with pytest.raises(OSError), GexfFile(path, "x") as gexf:
+        gexf.nodes([("a", 1, "a", None), ("b", None, None, None)])
+        list(gexf.edges("mentions", rows()))
+    assert path.read_text() == "before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["network.gexf"]
+
+
 @pytest.mark.parametrize(("old", "new", "says"), [
     ('xmlns="http://gexf.net/1.3"', 'xmlns="http://www.gexf.net/1.2draft"', "gexf"),
     ('version="1.3">', 'version="1.2">', "version"),
