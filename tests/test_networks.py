@@ -464,6 +464,47 @@ def test_page_escapes_what_accounts_are_called(twosets_summary, tmp_path):
     assert "&lt;script&gt;" in html
 
 
+def test_the_page_reads_each_edge_list_once_or_twice(twosets, twosets_summary,
+                                                    monkeypatch):
+    """Once for the degrees of every network's accounts, and again only for a drawn
+    network's edges between its top accounts (its edges are never all held)."""
+    from dnflow.platforms import PLATFORMS
+    from dnflow.site import networks as page
+    from dnflow.site.text import words
+
+    reads: Counter = Counter()
+    real = page._edges
+
+    def counted(path):
+        reads[path.name] += 1
+        return real(path)
+
+    monkeypatch.setattr(page, "_edges", counted)
+    x = PLATFORMS["x"]
+    shown = page.load_networks(twosets_summary, x, words(x))
+    assert len(shown["drawings"]) == 2 and shown["tags"]
+    assert reads == {"edges-mentions.csv": 2, "edges-retweets.csv": 2,
+                     "edges-quotes.csv": 1, "edges-replies.csv": 1,
+                     "edges-hashtags.csv": 1}
+
+
+def test_the_page_reads_only_the_nodes_of_the_gexf(twosets, tmp_path):
+    """The page's labels come from network.gexf's nodes, which come first: its edges
+    (most of a big file: 330 MB at 1M posts) are not read, so a file cut inside them
+    names every account as the whole file does."""
+    from dnflow.site.networks import labels
+
+    text = (twosets / "network.gexf").read_text(encoding="utf-8")
+    cut = tmp_path / "network.gexf"
+    cut.write_text(text[:text.index("<edges>") + len("<edges>")] + "\n<edge broken",
+                   encoding="utf-8")
+    accounts = {r[1] for r in _rows(twosets / "edges-retweets.csv")}
+    accounts.add("1019555262158524416")
+    want = labels(twosets / "network.gexf", accounts)
+    assert want["1019555262158524416"] == "1_3loona" and len(want) >= 5
+    assert labels(cut, accounts) == want
+
+
 def test_layout_is_deterministic_and_inside_the_drawing():
     from dnflow.site.networks import SIZE, layout
 
