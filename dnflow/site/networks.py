@@ -66,6 +66,7 @@ class Degrees:
 
 
 def degrees(path: Path) -> Degrees:
+    """The degrees of an edge list's accounts, and how many edges it has."""
     d = Degrees()
     for src, tgt, w in _edges(path):
         d.weighted_in[tgt] += w
