@@ -1,6 +1,6 @@
 """posts.parquet: one typed row per counted post, for pandas, R (arrow) and DuckDB.
 
-Made from tweets.csv by a job of its own after the summary (rules/summarize.smk's
+Made from tweets.csv by a job of its own after the summary (rules/package.smk's
 ``parquet``): tweets.csv has a row per counted post in input order, ids as text; DuckDB
 reads it as a stream and writes Parquet in row groups under a memory limit, so the posts
 are never all held, and the summary's pass pays nothing for it. Why DuckDB and not pyarrow: the
@@ -9,21 +9,17 @@ README's "Why each dependency" has the measured costs.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import shutil
 from pathlib import Path
 
+from dnflow import fromsummary
 from dnflow.outputs import PARQUET
-from dnflow.rows import TWEETS_CSV_HEADER
 
 FILE = PARQUET.name
 MEMORY_LIMIT = "160MB"  # DuckDB spills beyond it (its temp folder is beside the file)
 ROW_GROUP = 20_000
-
-# tweets.csv's columns as DuckDB reads them: every one as text, typed in the SELECT
-_COLUMNS = TWEETS_CSV_HEADER
+READ_BUFFER = 16_000_000  # bytes of tweets.csv DuckDB reads at once
 
 
 def _list(col: str) -> str:
@@ -55,6 +51,7 @@ def select() -> str:
 
 
 def write_parquet(csv_path: Path, out: Path, platform: str) -> None:
+    """``out``: a row per row of tweets.csv, typed, ``platform`` in each."""
     import duckdb  # only where a summary writes it: every other job starts faster
 
     tmp = out.with_name(f".{out.name}.tmp")
@@ -63,31 +60,19 @@ def write_parquet(csv_path: Path, out: Path, platform: str) -> None:
                                  "temp_directory": str(spill_dir),
                                  "preserve_insertion_order": True})
     try:
-        # the file's own header: one written before the accounts' columns has fewer
-        with open(csv_path, newline="", encoding="utf-8") as f:
-            have = next(csv.reader(f), None) or list(_COLUMNS)
-        names = "[" + ", ".join(f"'{c}'" for c in have) + "]"
+        # an empty tweets.csv, or one of only its header: a file with no row, typed
+        posts, _ = fromsummary.tweets(csv_path, READ_BUFFER)
         con.execute(
-            f"COPY ({select()} FROM read_csv($path, header=true, names={names}, "
-            "all_varchar=true, quote='\"', escape='\"', parallel=false, "
-            "strict_mode=true, max_line_size=4000000, buffer_size=16000000)) "
-            f"TO '{_sql_path(tmp)}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, "
-            f"COMPRESSION zstd)",
-            {"path": str(csv_path), "platform": platform})
+            f"COPY ({select()} FROM {posts}) TO {fromsummary.sql_text(str(tmp))} "
+            f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION zstd)",
+            {"platform": platform})
     finally:
         con.close()
         shutil.rmtree(spill_dir, ignore_errors=True)
     os.replace(tmp, out)
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def write_search(summary_dir: Path) -> None:
     """posts.parquet of a search's summary folder (its platform from summary.json)."""
-    from dnflow.sources import platform_of
-
-    summary = json.loads((summary_dir / "summary.json").read_text(encoding="utf-8"))
     write_parquet(summary_dir / "tweets.csv", summary_dir / FILE,
-                  platform_of(summary).name if summary.get("tweets") else "")
+                  fromsummary.platform(summary_dir))

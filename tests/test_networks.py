@@ -4,6 +4,7 @@ and network.gexf's structure."""
 
 import csv
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -18,6 +19,7 @@ from .golden.cases import CORPUS
 
 TWOSETS = CORPUS / "twarc-csv" / "test-data" / "2sets.jsonl"
 TWITWI = CORPUS / "bluesky" / "twitwi" / "bluesky-posts.json"
+V11 = CORPUS / "derived" / "v1.1" / "tweepy_v1.1_cassette_tweets.jsonl"
 GEXF = "{http://gexf.net/1.3}"
 
 
@@ -211,6 +213,7 @@ def test_bluesky_replies_and_quotes_go_to_the_did_of_the_uri(tmp_path):
 
 
 def test_gexf_is_gexf_1_3(twosets):
+    assert gexf_problems(twosets / "network.gexf") == []
     root = ET.parse(twosets / "network.gexf").getroot()
     assert root.tag == GEXF + "gexf" and root.get("version") == "1.3"
     graph = root.find(GEXF + "graph")
@@ -220,19 +223,176 @@ def test_gexf_is_gexf_1_3(twosets):
                 graph.findall(GEXF + "attributes")}
     for n in nodes.values():
         assert n.get("label")
-        assert {v.get("for") for v in n.iter(GEXF + "attvalue")} <= declared["node"]
     kinds = Counter(e.get("kind") for e in edges)
     for name in ("mentions", "retweets", "quotes", "replies"):
         assert kinds[name] == len(_rows(twosets / f"edges-{name}.csv"))
-    assert len({e.get("id") for e in edges}) == len(edges)
     for e in edges:
-        assert e.get("source") in nodes and e.get("target") in nodes
         assert {v.get("for") for v in e.iter(GEXF + "attvalue")} == declared["edge"]
     # an author's attributes: @1_3loona posted three times in the file
     loona = nodes["1019555262158524416"]
     assert loona.get("label") == "1_3loona"
     values = {v.get("for"): v.get("value") for v in loona.iter(GEXF + "attvalue")}
     assert values["posts"] == "3" and values["platform"] == "x"
+
+
+# ------------------------------------------------------ network.gexf against GEXF 1.3
+
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "gexf-1.3-dnflow.xsd"
+# what an attvalue's value must look like for its attribute's type (XML Schema's lexical
+# forms, which Gephi and networkx parse): the one check the schema cannot make
+_INTEGER = r"[+-]?[0-9]+"
+_DOUBLE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN"
+LEXICAL = {"integer": _INTEGER, "long": _INTEGER, "double": _DOUBLE, "float": _DOUBLE,
+           "boolean": "true|false|1|0", "string": "(?s:.*)"}
+
+
+def gexf_problems(path: Path) -> list[str]:
+    """What is wrong with a network.gexf, with the line of each: against the schema
+    (tests/schemas), then each attvalue against its attribute's class and type."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    try:
+        doc = etree.parse(str(path))
+    except etree.XMLSyntaxError as e:
+        return [f"{path.name}: not XML: {e}"]
+    if not schema.validate(doc):
+        return [f"{path.name}:{e.line}: {e.message}" for e in schema.error_log]
+    ns = {"g": doc.getroot().nsmap[None]}
+    problems = []
+    for attributes in doc.iterfind("g:graph/g:attributes", ns):
+        cls = attributes.get("class")
+        types = {a.get("id"): a.get("type") for a in attributes.iterfind("g:attribute", ns)}
+        for typ in types.values():
+            if typ not in LEXICAL:  # a new type dnflow writes: say what its values are
+                problems.append(f"{path.name}: no lexical form known for type {typ}")
+        for v in doc.iterfind(f"g:graph/g:{cls}s/g:{cls}/g:attvalues/g:attvalue", ns):
+            typ = types.get(v.get("for"))
+            if typ is None:
+                problems.append(f"{path.name}:{v.sourceline}: a {cls} has a value for "
+                                f"{v.get('for')!r}, no {cls} attribute")
+            elif typ in LEXICAL and not re.fullmatch(LEXICAL[typ], v.get("value")):
+                problems.append(f"{path.name}:{v.sourceline}: {v.get('value')!r} is no "
+                                f"{typ} ({v.get('for')})")
+            elif typ == "long" and not -2**63 <= int(v.get("value")) < 2**63:
+                problems.append(f"{path.name}:{v.sourceline}: {v.get('value')} is no long")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def gexf_files(twosets, tmp_path_factory) -> dict[str, Path]:
+    """network.gexf of real files of each platform, and of an empty search."""
+    out = {"x-v2": twosets / "network.gexf"}
+    for name, src in (("x-v1.1", V11), ("bluesky", TWITWI)):
+        d = tmp_path_factory.mktemp(name)
+        summarize([src], d / "summary", {"slug": "g", "source": "archive"}, workers=1)
+        out[name] = _networks(d / "summary") / "network.gexf"
+    d = tmp_path_factory.mktemp("empty")
+    networks.write_networks(d / "none.csv", None, d / "networks", "x")
+    out["empty"] = d / "networks" / "network.gexf"
+    return out
+
+
+@pytest.mark.parametrize("name", ["x-v2", "x-v1.1", "bluesky", "empty"])
+def test_gexf_validates_against_gexf_1_3(gexf_files, name):
+    path = gexf_files[name]
+    assert gexf_problems(path) == []
+    if name != "empty":
+        edges = ET.parse(path).getroot().iter(GEXF + "edge")
+        assert {e.get("kind") for e in edges} >= {"mentions", "retweets"}
+
+
+def test_odd_handles_and_text_still_validate(tmp_path):
+    """Handles with XML's special characters and characters XML cannot hold: escaped or
+    dropped, the file still valid, the labels what the handles were (less those)."""
+    from dnflow.rows import TWEETS_CSV_HEADER
+
+    odd = ['a<b>&"c\'', "tab\there", "bell\x07\x1b", "Ünï\u00adcode\U0001f600"]
+    with open(tmp_path / "tweets.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(TWEETS_CSV_HEADER)
+        for i, handle in enumerate(odd):
+            row = dict.fromkeys(TWEETS_CSV_HEADER, "")
+            row.update(id=str(i), created_at=f"2026-01-0{i + 1}T00:00:00Z",
+                       author_id=f"id{i}", username=handle, type="tweet", text="x",
+                       hashtags="a b", mentions="x<y" if i else "",
+                       reply_to="r" if i == 1 else "",
+                       reply_to_author_id='"><edge' if i == 1 else "")
+            w.writerow(row.values())
+    networks.write_networks(tmp_path / "tweets.csv", None, tmp_path / "n", "x&y")
+    path = tmp_path / "n" / "network.gexf"
+    assert gexf_problems(path) == []
+    nodes = {n.get("id"): n for n in ET.parse(path).getroot().iter(GEXF + "node")}
+    assert [nodes[f"id{i}"].get("label") for i in range(4)] == [
+        'a<b>&"c\'', "tab\there", "bell", "Ünï\u00adcode\U0001f600"]
+    assert {"@x<y", '"><edge'} <= set(nodes)
+
+
+def test_a_failed_gexf_leaves_the_last_one(tmp_path):
+    """An error while the file is written: the GEXF made before stays, whole, and no
+    temporary file is left (the next run starts clean)."""
+    from dnflow.networks.gexf import GexfFile
+
+    path = tmp_path / "network.gexf"
+    path.write_text("before")
+
+    def rows():
+        yield "a", "b", 1, None, None
+        raise OSError("disk full")
+
+    with pytest.raises(OSError), GexfFile(path, "x") as gexf:
+        gexf.nodes([("a", 1, "a", None), ("b", None, None, None)])
+        list(gexf.edges("mentions", rows()))
+    assert path.read_text() == "before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["network.gexf"]
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ('xmlns="http://gexf.net/1.3"', 'xmlns="http://www.gexf.net/1.2draft"', "gexf"),
+    ('version="1.3">', 'version="1.2">', "version"),
+    (' target="1164497209351479296"', "", "target"),
+    (' weight="3"', ' weight="abc"', "weight"),
+    (' target="1164497209351479296"', ' target="nobody"', "edge-target"),
+    ('<edge id="1" ', '<edge id="0" ', "edge-id"),
+    ('<nodes>', '<nodes><node id=""/>', "minLength"),
+    ('type="integer"', 'type="int"', "type"),
+    ('mode="static">\n    <attributes', 'mode="still">\n    <attributes', "mode"),
+    ('<attvalue for="posts" value="3"/>', '<attvalue for="posts" value="three"/>',
+     "is no integer"),
+    ('<attvalue for="posts" value="3"/>', '<attvalue for="kind" value="3"/>',
+     "no node attribute"),
+    ('<attvalue for="posts" value="3"/>', '<attvalue for="posts" value="3"/><viz/>',
+     "viz"),
+    ("</gexf>", "", "not XML"),
+])
+def test_a_broken_gexf_fails(twosets, tmp_path, old, new, says):
+    """The checks can fail: each change to a real file is found, and said."""
+    text = (twosets / "network.gexf").read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / "network.gexf"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = gexf_problems(broken)
+    assert problems and says in problems[0], problems
+
+
+def test_networkx_reads_the_gexf_back(twosets):
+    """A second reader of GEXF 1.3 (networkx's, version "1.3"): every node, every edge
+    of every network with its weight, kind and times, the nodes' typed attributes."""
+    import networkx as nx
+
+    g = nx.read_gexf(twosets / "network.gexf", version="1.3")
+    root = ET.parse(twosets / "network.gexf").getroot()
+    assert g.number_of_nodes() == sum(1 for _ in root.iter(GEXF + "node"))
+    want = Counter()
+    for name in ("mentions", "retweets", "quotes", "replies"):
+        for src, tgt, w, first, last in _rows(twosets / f"edges-{name}.csv"):
+            want[name, src, tgt, float(w), first, last] += 1
+    got = Counter((d["kind"], s, t, d["weight"], d["first"], d["last"])
+                  for s, t, d in g.edges(data=True))
+    assert got == want
+    loona = g.nodes["1019555262158524416"]
+    assert (loona["label"], loona["posts"], loona["platform"]) == ("1_3loona", 3, "x")
+    assert loona["followers"] == 373
 
 
 # ---------------------------------------------------------------- the page
@@ -302,6 +462,47 @@ def test_page_escapes_what_accounts_are_called(twosets_summary, tmp_path):
     html = _page(tmp_path / "t" / "summary", tmp_path / "site")
     assert "<script>" not in _section(html)
     assert "&lt;script&gt;" in html
+
+
+def test_the_page_reads_each_edge_list_once_or_twice(twosets, twosets_summary,
+                                                    monkeypatch):
+    """Once for the degrees of every network's accounts, and again only for a drawn
+    network's edges between its top accounts (its edges are never all held)."""
+    from dnflow.platforms import PLATFORMS
+    from dnflow.site import networks as page
+    from dnflow.site.text import words
+
+    reads: Counter = Counter()
+    real = page._edges
+
+    def counted(path):
+        reads[path.name] += 1
+        return real(path)
+
+    monkeypatch.setattr(page, "_edges", counted)
+    x = PLATFORMS["x"]
+    shown = page.load_networks(twosets_summary, x, words(x))
+    assert len(shown["drawings"]) == 2 and shown["tags"]
+    assert reads == {"edges-mentions.csv": 2, "edges-retweets.csv": 2,
+                     "edges-quotes.csv": 1, "edges-replies.csv": 1,
+                     "edges-hashtags.csv": 1}
+
+
+def test_the_page_reads_only_the_nodes_of_the_gexf(twosets, tmp_path):
+    """The page's labels come from network.gexf's nodes, which come first: its edges
+    (most of a big file: 330 MB at 1M posts) are not read, so a file cut inside them
+    names every account as the whole file does."""
+    from dnflow.site.networks import labels
+
+    text = (twosets / "network.gexf").read_text(encoding="utf-8")
+    cut = tmp_path / "network.gexf"
+    cut.write_text(text[:text.index("<edges>") + len("<edges>")] + "\n<edge broken",
+                   encoding="utf-8")
+    accounts = {r[1] for r in _rows(twosets / "edges-retweets.csv")}
+    accounts.add("1019555262158524416")
+    want = labels(twosets / "network.gexf", accounts)
+    assert want["1019555262158524416"] == "1_3loona" and len(want) >= 5
+    assert labels(cut, accounts) == want
 
 
 def test_layout_is_deterministic_and_inside_the_drawing():

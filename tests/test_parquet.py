@@ -105,3 +105,33 @@ def test_quotes_and_odd_text_survive(tmp_path):
     ).fetchone()
     assert name == 'say "hi",\r\nthen' and text == 'a "quote", a comma\nand a line'
     assert tags == ["x", "y"] and when == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("content", ["", "header", "old header"])
+def test_an_empty_or_header_only_tweets_csv_gives_an_empty_typed_file(tmp_path, content):
+    """A search that failed before writing a row (an empty tweets.csv), one without a
+    post (its header alone), one of before the accounts' columns: a Parquet file with no
+    row, typed as a full one is."""
+    from dnflow.rows import TWEETS_CSV_HEADER
+
+    full = tmp_path / "full"
+    full.mkdir()
+    summarize([FILES[0]], full, {"slug": "p"})
+    write_search(full)
+    columns = {"": [], "header": TWEETS_CSV_HEADER,
+               "old header": TWEETS_CSV_HEADER[:TWEETS_CSV_HEADER.index("place") + 1]}
+    src = tmp_path / "tweets.csv"
+    src.write_text(",".join(columns[content]) + "\n" if content else "")
+    write_parquet(src, tmp_path / "posts.parquet", "")
+
+    def described(path: Path) -> list[tuple]:
+        return duckdb.connect().execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+            f"read_parquet('{path}'))").fetchall()
+
+    assert described(tmp_path / "posts.parquet") == described(full / "posts.parquet")
+    n = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{tmp_path / 'posts.parquet'}')").fetchone()
+    assert n == (0,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "posts.parquet",
+                                                           "tweets.csv"]

@@ -25,16 +25,15 @@ the files are written from the query results a block of rows at a time.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dnflow import fromsummary
 from dnflow.counting import Output, write_csv
-from dnflow.networks.gexf import write_gexf
+from dnflow.networks.gexf import GexfFile
 from dnflow.rows import TWEETS_CSV_HEADER
 
 EDGE_HEADER = ("source", "target", "weight", "first", "last")
@@ -48,6 +47,7 @@ FOLDER = "networks"  # data/<slug>/networks/: the summarize rule owns summary/
 # Python and DuckDB's own, the job peaks under 300 MB (docs/performance.md)
 MEMORY_LIMIT = "100MB"
 BLOCK = 10_000  # result rows fetched at once
+READ_BUFFER = 8_000_000  # bytes of tweets.csv DuckDB reads at once
 
 _ACCOUNTS = ("source", "target")
 # what each file holds, for the publishing levels (dnflow.publish): account networks
@@ -155,20 +155,14 @@ ORDER BY accounts.a
 """
 
 
-def _source(csv_path: Path, columns: list[str]) -> str:
+def _source(csv_path: Path) -> str:
     """The SELECT of tweets.csv's text columns (a tweets.csv written before the accounts'
     columns were added reads as if they were empty)."""
-    if not columns:  # an empty file (a search that failed before writing a row)
-        return "SELECT " + ", ".join(f"''::VARCHAR AS {c}" for c in TWEETS_CSV_HEADER) \
-            + " WHERE false"
-    names = "[" + ", ".join(_quoted(c) for c in columns) + "]"
+    posts, columns = fromsummary.tweets(csv_path, READ_BUFFER)
     # an empty field is read as NULL or as '' (quoted): '' here, for every test below
     cols = ", ".join(f"coalesce({c}, '') AS {c}" if c in columns else f"'' AS {c}"
                      for c in TWEETS_CSV_HEADER)
-    return (f"SELECT {cols} FROM read_csv({_quoted(str(csv_path))}, header=true, "
-            f"names={names}, all_varchar=true, quote='\"', escape='\"', "
-            "parallel=false, strict_mode=true, max_line_size=4000000, "
-            "buffer_size=8000000)")
+    return f"SELECT {cols} FROM {posts}"
 
 
 def _users(path: Path) -> str:
@@ -176,19 +170,8 @@ def _users(path: Path) -> str:
         return ("SELECT NULL::VARCHAR AS username, NULL::BIGINT AS followers "
                 "WHERE false")
     return (f"SELECT username, max(TRY_CAST(followers AS BIGINT)) AS followers "
-            f"FROM read_csv({_quoted(str(path))}, header=true, all_varchar=true, "
+            f"FROM read_csv({fromsummary.sql_text(str(path))}, header=true, all_varchar=true, "
             "quote='\"', escape='\"') GROUP BY username")
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _header(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return next(csv.reader(f), [])
 
 
 def _fetched(cur: Any) -> Iterator[tuple]:
@@ -196,20 +179,18 @@ def _fetched(cur: Any) -> Iterator[tuple]:
         yield from rows
 
 
-def _csv_rows(rows: Iterator[tuple], counted: list[int]) -> Iterator[tuple]:
-    for src, tgt, w, first, last in rows:
-        counted[0] += 1
-        yield src, tgt, w, first or "", last or ""
+def _write_edges(path: Path, rows: Iterator[tuple]) -> int:
+    """An edge list of ``rows``; how many."""
+    n = 0
 
+    def counted() -> Iterator[tuple]:
+        nonlocal n
+        for src, tgt, w, first, last in rows:
+            n += 1
+            yield src, tgt, w, first or "", last or ""
 
-def _gexf_edges(con: Any) -> Iterator[tuple]:
-    """Every account edge, network by network as the files have them: asked for only
-    once the nodes' results are read (one connection, one result at a time)."""
-    order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KINDS))
-    cur = con.execute("SELECT kind, source, target, weight, first, last FROM edges "
-                      f"ORDER BY CASE kind {order} END, weight DESC, source, target")
-    for kind, *rest in _fetched(cur):
-        yield (KINDS[kind], *rest)
+    write_csv(path, EDGE_HEADER, counted())
+    return n
 
 
 def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
@@ -234,7 +215,7 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
                             side_effects=False)
         for macro in (_FOLD, _DID, _RT):
             con.execute(macro)
-        con.execute(_POSTS.format(source=_source(tweets_csv, _header(tweets_csv))))
+        con.execute(_POSTS.format(source=_source(tweets_csv)))
         # only the posts' rowids need the file's order ("first seen"): the rest is sorted
         # by ORDER BY, and keeping insertion order costs memory DuckDB cannot spill
         con.execute("SET preserve_insertion_order = false")
@@ -242,20 +223,19 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
         con.execute(_RAW_EDGES)
         con.execute(_EDGES)
         con.execute("DROP TABLE raw")
-        for kind, name in KINDS.items():
-            n = [0]
-            cur = con.execute("SELECT source, target, weight, first, last FROM edges "
-                              "WHERE kind = ? ORDER BY weight DESC, source, target",
-                              [kind])
-            write_csv(outdir / FILES[kind], EDGE_HEADER, _csv_rows(_fetched(cur), n))
-            counts[name] = n[0]
-        n = [0]
-        write_csv(outdir / HASHTAGS_FILE, EDGE_HEADER,
-                  _csv_rows(_fetched(con.execute(_PAIRS)), n))
-        counts["hashtags"] = n[0]
         con.execute(f"CREATE TABLE users AS {_users(users_csv or Path('-'))}")
-        write_gexf(outdir / GEXF_FILE, _fetched(con.execute(_NODES)), _gexf_edges(con),
-                   platform)
+        # each network's edges sorted once: its rows are its edge list's and the GEXF's
+        # (the nodes' results read first: one connection, one result at a time)
+        with GexfFile(outdir / GEXF_FILE, platform) as gexf:
+            gexf.nodes(_fetched(con.execute(_NODES)))
+            for kind, name in KINDS.items():
+                cur = con.execute("SELECT source, target, weight, first, last FROM edges "
+                                  "WHERE kind = ? ORDER BY weight DESC, source, target",
+                                  [kind])
+                counts[name] = _write_edges(outdir / FILES[kind],
+                                            gexf.edges(name, _fetched(cur)))
+        counts["hashtags"] = _write_edges(outdir / HASHTAGS_FILE,
+                                          _fetched(con.execute(_PAIRS)))
     finally:
         con.close()
         shutil.rmtree(spill_dir, ignore_errors=True)
@@ -264,11 +244,7 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
 
 def write_search(summary_dir: Path, outdir: Path) -> dict[str, int]:
     """The networks of a search's summary folder (its platform from summary.json)."""
-    from dnflow.sources import platform_of
-
-    summary = json.loads((summary_dir / "summary.json").read_text(encoding="utf-8"))
-    platform = platform_of(summary).name if summary.get("tweets") else ""
     counts = write_networks(summary_dir / "tweets.csv", summary_dir / "users.csv", outdir,
-                            platform)
+                            fromsummary.platform(summary_dir))
     os.utime(outdir)
     return counts

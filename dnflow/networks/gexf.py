@@ -2,16 +2,19 @@
 
 Written as a stream of text, not built as a tree (xml.etree, networkx's write_gexf):
 a big search has millions of edges, and the file is made from the query results of
-dnflow.networks, a block of rows at a time. Every value goes through xml.sax.saxutils'
-escaping; text XML cannot hold (control characters) is dropped.
+dnflow.networks, a block of rows at a time: the nodes, then each network's edges as
+they go by on their way to its edge list (sorted once, for both). Every value goes
+through xml.sax.saxutils' escaping; text XML cannot hold (control characters) is
+dropped. tests/schemas/gexf-1.3-dnflow.xsd is what the file may hold.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -36,6 +39,7 @@ xsi:schemaLocation="{NS} {NS}/gexf.xsd" version="1.3">
     </attributes>
 """
 TAIL = "  </graph>\n</gexf>\n"
+LINES = 4096  # written at once
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -72,30 +76,62 @@ def _edge(n: int, kind: str, src: str, tgt: str, weight: int, first: str | None,
             f"<attvalue for=\"last\" value={_attr(last or '')}/></attvalues></edge>\n")
 
 
-def _written(f: Any, lines: Iterable[str]) -> None:
-    block = []
-    for line in lines:
-        block.append(line)
-        if len(block) >= 4096:
-            f.write("".join(block))
-            block.clear()
-    f.write("".join(block))
+class GexfFile:
+    """network.gexf, written as its parts come: :meth:`nodes` first, then each
+    network's :meth:`edges`. In a ``with`` block: the file is there when the block ends
+    without an error (until then it is a temporary file beside it)."""
 
+    def __init__(self, path: Path, platform: str) -> None:
+        self.path = path
+        self.platform = platform
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._block: list[str] = []  # lines not yet written
+        self._edges = 0  # written, and the next one's id
 
-def write_gexf(path: Path, nodes: Iterable[tuple[str, int | None, str | None, int | None]],
-               edges: Iterable[tuple[str, str, str, int, str | None, str | None]],
-               platform: str) -> None:
-    """The graph: ``nodes`` (account, posts, handle, followers; the last three None
-    for an account that is no author of the search), every account of ``edges`` among
-    them; ``edges`` (network, source, target, weight, first, last), read after the
-    nodes."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(HEAD)
-        f.write("    <nodes>\n")
-        _written(f, (_node(*n, platform) for n in nodes))
-        f.write("    </nodes>\n    <edges>\n")
-        _written(f, (_edge(i, *e) for i, e in enumerate(edges)))
-        f.write("    </edges>\n")
-        f.write(TAIL)
-    os.replace(tmp, path)
+    def __enter__(self) -> GexfFile:
+        self._f = open(self._tmp, "w", encoding="utf-8")
+        self._f.write(HEAD)
+        return self
+
+    def nodes(self, nodes: Iterable[tuple[str, int | None, str | None, int | None]]
+              ) -> None:
+        """Every node: (account, posts, handle, followers; the last three None for an
+        account that is no author of the search), every account of the edges among
+        them."""
+        self._f.write("    <nodes>\n")
+        for n in nodes:
+            self._add(_node(*n, self.platform))
+        self._flush()
+        self._f.write("    </nodes>\n    <edges>\n")
+
+    def edges(self, network: str,
+              rows: Iterable[tuple[str, str, int, str | None, str | None]]
+              ) -> Iterator[tuple[str, str, int, str | None, str | None]]:
+        """The rows (source, target, weight, first, last) of one network, each one
+        passed on once it is an edge of the file."""
+        for row in rows:
+            self._add(_edge(self._edges, network, *row))
+            self._edges += 1
+            yield row
+
+    def _add(self, line: str) -> None:
+        self._block.append(line)
+        if len(self._block) >= LINES:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._f.write("".join(self._block))
+        self._block.clear()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self._flush()
+                self._f.write("    </edges>\n" + TAIL)
+        finally:
+            self._f.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dnflow.publish import ANONYMOUS, Publisher
 
 TOP = 10  # accounts in each table
 DRAWN = 100  # accounts in a drawing
+DRAWN_KINDS = ("M", "R")  # the networks drawn: mentions and reposts
 STEPS = 120
 SIZE = 560
 GRAVITY = 2.0
@@ -52,19 +54,34 @@ def _edges(path: Path) -> Iterator[tuple[str, str, int]]:
                 yield r[0], r[1], int(r[2])
 
 
-def central(path: Path, n: int = TOP) -> tuple[list[tuple[str, int, int]], int]:
+@dataclass
+class Degrees:
+    """An edge list's accounts' degrees, from one read of it: a few numbers per account
+    of the network, never its edges."""
+
+    indegree: Counter = field(default_factory=Counter)
+    weighted_in: Counter = field(default_factory=Counter)
+    weighted: Counter = field(default_factory=Counter)  # in and out
+    edges: int = 0
+
+
+def degrees(path: Path) -> Degrees:
+    """The degrees of an edge list's accounts, and how many edges it has."""
+    d = Degrees()
+    for src, tgt, w in _edges(path):
+        d.weighted_in[tgt] += w
+        d.indegree[tgt] += 1
+        d.weighted[src] += w
+        d.weighted[tgt] += w
+        d.edges += 1
+    return d
+
+
+def central(d: Degrees, n: int = TOP) -> list[tuple[str, int, int]]:
     """The ``n`` accounts with the most weighted in-degree: (account, in-degree,
-    weighted in-degree), ties by in-degree then account; and how many edges there are.
-    Holds a number per target account of the network."""
-    weighted: Counter = Counter()
-    degree: Counter = Counter()
-    edges = 0
-    for _, tgt, w in _edges(path):
-        weighted[tgt] += w
-        degree[tgt] += 1
-        edges += 1
-    top = sorted(weighted, key=lambda a: (-weighted[a], -degree[a], a))[:n]
-    return [(a, degree[a], weighted[a]) for a in top], edges
+    weighted in-degree), ties by in-degree then account."""
+    top = sorted(d.weighted_in, key=lambda a: (-d.weighted_in[a], -d.indegree[a], a))[:n]
+    return [(a, d.indegree[a], d.weighted_in[a]) for a in top]
 
 
 def labels(gexf: Path, accounts: set[str]) -> dict[str, str]:
@@ -72,25 +89,28 @@ def labels(gexf: Path, accounts: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     if not gexf.exists() or not accounts:
         return out
-    for _, el in ET.iterparse(gexf):
-        if el.tag == _GEXF + "node":
-            a, label = el.get("id"), el.get("label")
-            if a in accounts and label and label != a:  # an id alone is no handle
-                out[a] = label
-            el.clear()
-        elif el.tag == _GEXF + "edges":
-            break
+    nodes = None
+    with open(gexf, "rb") as f:
+        for event, el in ET.iterparse(f, events=("start", "end")):
+            if event == "start":
+                if el.tag == _GEXF + "nodes":
+                    nodes = el
+                elif el.tag == _GEXF + "edges":
+                    break  # the nodes come first: the edges (most of the file) are not read
+            elif el.tag == _GEXF + "node":
+                a, label = el.get("id"), el.get("label")
+                if a in accounts and label and label != a:  # an id alone is no handle
+                    out[a] = label
+                if nodes is not None:
+                    nodes.clear()  # a node read is not held
     return out
 
 
-def _top_graph(path: Path, n: int = DRAWN) -> tuple[list[str], list[tuple[int, int, int]]]:
+def _top_graph(path: Path, d: Degrees, n: int = DRAWN
+               ) -> tuple[list[str], list[tuple[int, int, int]]]:
     """The ``n`` accounts with the most weighted degree (in and out), and the edges
-    between them (as indexes into that list)."""
-    degree: Counter = Counter()
-    for src, tgt, w in _edges(path):
-        degree[src] += w
-        degree[tgt] += w
-    nodes = sorted(degree, key=lambda a: (-degree[a], a))[:n]
+    between them (as indexes into that list): the edge list read again."""
+    nodes = sorted(d.weighted, key=lambda a: (-d.weighted[a], a))[:n]
     index = {a: i for i, a in enumerate(nodes)}
     edges = [(index[s], index[t], w) for s, t, w in _edges(path)
              if s in index and t in index and s != t]
@@ -202,12 +222,14 @@ def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
     if not pub.allows("ids") or not d.is_dir():
         return {"tables": [], "drawings": [], "tags": [], "gexf": False, "any": False}
     tables = []
+    graphs = {}
     for kind in KINDS:
-        top, edges = central(d / FILES[kind])
+        deg = degrees(d / FILES[kind])
         title, verb = (t.format(**words) for t in TITLES[kind])
         tables.append({"id": f"net-{KINDS[kind]}", "title": title, "verb": verb,
-                       "top": top, "edges": edges, "csv": FILES[kind]})
-    graphs = {kind: _top_graph(d / FILES[kind]) for kind in ("M", "R")}
+                       "top": central(deg), "edges": deg.edges, "csv": FILES[kind]})
+        if kind in DRAWN_KINDS:
+            graphs[kind] = _top_graph(d / FILES[kind], deg)
     wanted = {a for t in tables for a, *_ in t["top"]}
     wanted |= {a for nodes, _ in graphs.values() for a in nodes}
     names = labels(d / GEXF_FILE, wanted)
