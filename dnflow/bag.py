@@ -15,6 +15,7 @@ validate bags with bagit.py (the Library of Congress's), as archives' tools woul
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -156,18 +157,30 @@ def _load_state(state_dir: Path) -> dict[str, bagzip.Member] | None:
     version is not trusted: the bag is then made whole)."""
     try:
         rec = orjson.loads((state_dir / STATE_RECORD).read_bytes())
-        if rec.get("version") != STATE_VERSION or rec.get("zip") != bagzip.file_key(
-                state_dir / STATE_ZIP):
+        if rec.get("version") != STATE_VERSION or rec.get("zip") != _zip_key(
+                state_dir / STATE_ZIP, int(rec["zip"][2])):
             return None
         return {k: bagzip.Member(**v) for k, v in rec["members"].items()}
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def _save_state(state_dir: Path, members: Mapping[str, bagzip.Member]) -> None:
+def _zip_key(path: Path, directory: int) -> list:
+    """What says a zip is the one recorded: its inode, size and the sha256 of its central
+    directory (from ``directory`` on: every member's offset and CRC). Not its mtime:
+    Snakemake touches a job's outputs after it, and the output is this file."""
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        f.seek(directory)
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return [st.st_dev, st.st_ino, directory, st.st_size, digest]
+
+
+def _save_state(state_dir: Path, members: Mapping[str, bagzip.Member],
+                directory: int) -> None:
     from dataclasses import asdict
 
-    rec = {"version": STATE_VERSION, "zip": bagzip.file_key(state_dir / STATE_ZIP),
+    rec = {"version": STATE_VERSION, "zip": _zip_key(state_dir / STATE_ZIP, directory),
            "members": {k: asdict(m) for k, m in members.items()}}
     tmp = state_dir / f".{STATE_RECORD}.tmp"
     tmp.write_bytes(orjson.dumps(rec))
@@ -210,7 +223,7 @@ def write_bag(zip_path: Path, files: list[tuple[str, Path | bytes]], info: dict,
             w.add(f"{top}/tagmanifest-{alg}.txt",
                   _manifest(alg, [heads[n] for n in tagged], tagged))
     if state_dir is not None:
-        _save_state(state_dir, w.members)
+        _save_state(state_dir, w.members, w.zf.start_dir)
         tmp = zip_path.with_name(f".{zip_path.name}.link")
         tmp.unlink(missing_ok=True)
         from dnflow.site.render import link_or_copy

@@ -3,6 +3,7 @@ sha256 and sha512 manifests, what the page publishes and nothing else, bag-info.
 the summary and searches.yaml's archive: block, the same bytes from the same data."""
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -379,3 +380,29 @@ def test_the_bag_holds_the_searchs_downloaded_images_at_everything(search, tmp_p
                     publish=EVERYTHING, media={**MEDIA, "download": "none"})
     with zipfile.ZipFile(tmp_path / "none" / "t-bag.zip") as zf:
         assert not [n for n in zf.namelist() if "/data/media/" in n]
+
+
+def test_the_bag_job_reuses_its_last_bag_after_an_update(tmp_path):
+    """Through snakemake: a new raw file remakes the bag from bag-state/ (the old file is
+    copied from the last bag, not read), and the bag the page offers is valid."""
+    from .test_pipeline import snakemake, write_config
+
+    work = tmp_path / "w"
+    raw = _chunks(work / "archives", 2, 120)
+    write_config(work, {"g": {"source": "archive", "files": "archives/chunk-00.jsonl",
+                              "publish": "everything"}})
+    snakemake(work)
+    state = work / "data" / "g" / "bag-state"
+    assert (state / "members.json").is_file() and (state / "last.zip").is_file()
+    write_config(work, {"g": {"source": "archive", "files": "archives/chunk-*.jsonl",
+                              "publish": "everything"}})
+    snakemake(work)
+    log = (work / "logs" / "bag" / "g.log").read_text()
+    reused = int(re.search(r"(\d+) bytes copied from the last bag", log).group(1))
+    assert reused >= raw[0].stat().st_size
+    offered = work / "site" / "g" / "downloads" / "g-bag.zip"
+    assert offered.read_bytes() == (state / "last.zip").read_bytes()
+    folder = _unzipped(offered, tmp_path / "x")
+    bagit.Bag(str(folder)).validate()
+    assert sorted(p.name for p in (folder / "data" / "raw").iterdir()) == [
+        "chunk-00.jsonl", "chunk-01.jsonl"]
