@@ -3,7 +3,8 @@
 P1/P2 summarize vs the parse floor (and its memory), P3 a hundred searches through a
 real snakemake run and its reruns (bench/searches.py), P4 the incremental rebuild after a
 new chunk (bench/incremental.py), P5 X and Mastodon collection against the fakes
-(bench/collect.py, bench/collect_mastodon.py), P5B Bluesky collection against the fake
+(bench/collect.py, bench/collect_mastodon.py), NET the networks and posts.parquet jobs
+on P1's summary (bench/products.py), P5B Bluesky collection against the fake
 Bluesky API (bench/collect_bluesky.py), MEDIA near-duplicate images: precision and recall
 on the labelled photographs and grouping 50,000 images (bench/media.py), BAG a search's
 BagIt bag remade after an update of 1% (bench/bag.py).
@@ -28,12 +29,14 @@ from bench import (
     incremental,
     media,
     memory,
+    products,
     searches,
     summarize,
 )
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("P1", "P3", "P4", "P4S", "P5", "P5B", "MEM", "MEDIA", "BAG")  # P2 is measured with P1
+# P2 is measured with P1
+PARTS = ("P1", "NET", "P3", "P4", "P4S", "P5", "P5B", "MEM", "MEDIA", "BAG")
 
 
 def machine() -> str:
@@ -85,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     if "P1" in parts:
         r = summarize.run(args.out, tweets, repeat)
         sections.append(("P1/P2 summarize vs the parse floor", summarize.rows(r)))
+        print(table(sections[-1][1]), flush=True)
+    if "NET" in parts:
+        r = products.run(args.out, tweets, 1 if args.quick else 2)
+        sections.append(("NET the jobs after the summary", products.rows(r)))
         print(table(sections[-1][1]), flush=True)
     if "P4" in parts:
         r = incremental.run(args.out, tweets if not args.quick else 20_000)

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from dnflow import __version__, bagzip, outputs
+from dnflow import __version__, atomic, bagzip, outputs
 from dnflow.publish import Publisher, publish_file
 from dnflow.sources import platform_of
 
@@ -182,9 +182,7 @@ def _save_state(state_dir: Path, members: Mapping[str, bagzip.Member],
 
     rec = {"version": STATE_VERSION, "zip": _zip_key(state_dir / STATE_ZIP, directory),
            "members": {k: asdict(m) for k, m in members.items()}}
-    tmp = state_dir / f".{STATE_RECORD}.tmp"
-    tmp.write_bytes(orjson.dumps(rec))
-    os.replace(tmp, state_dir / STATE_RECORD)
+    atomic.write_bytes(state_dir / STATE_RECORD, orjson.dumps(rec))
 
 
 def write_bag(zip_path: Path, files: list[tuple[str, Path | bytes]], info: dict,

@@ -516,6 +516,9 @@ class FakeState:
 
 class _Handler(JSONHandler):
 
+    def pool_newest(self, newest: Any) -> dict[str, Any]:
+        return {"newest_id": str(newest.id) if newest else None}
+
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         body = self._json_body()
@@ -540,13 +543,8 @@ class _Handler(JSONHandler):
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         st = self.server.state
-        if url.path == "/_admin/log":
-            with st.lock:
-                return self._send(200, list(st.log))
-        if url.path == "/_admin/pool":
-            newest = st.pool.newest()
-            return self._send(200, {"size": len(st.pool),
-                                    "newest_id": str(newest.id) if newest else None})
+        if self._admin_get(url.path):
+            return None
         routes = {"/2/tweets/search/recent": ("search", "recent"),
                   "/2/tweets/search/all": ("search", "all"),
                   "/2/tweets/counts/recent": ("counts", "recent"),

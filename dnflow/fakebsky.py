@@ -380,6 +380,9 @@ class _BadRequest(Exception):
 
 class _Handler(JSONHandler):
 
+    def pool_newest(self, newest: Any) -> dict[str, Any]:
+        return {"newest": _iso(newest.time) if newest else None}
+
     def _bearer(self) -> str:
         auth = self.headers.get("authorization") or ""
         return auth[7:].strip() if auth.startswith("Bearer ") else ""
@@ -481,13 +484,8 @@ class _Handler(JSONHandler):
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         st = self.server.state
-        if url.path == "/_admin/log":
-            with st.lock:
-                return self._send(200, list(st.log))
-        if url.path == "/_admin/pool":
-            newest = st.pool.newest()
-            return self._send(200, {"size": len(st.pool),
-                                    "newest": _iso(newest.time) if newest else None})
+        if self._admin_get(url.path):
+            return None
         if url.path not in (SEARCH, GET_POSTS):
             return self._send(404, _xrpc_error("MethodNotImplemented",
                                                f"Method Not Implemented: {url.path}"))

@@ -316,9 +316,7 @@ class _Handler(JSONHandler):
     def do_GET(self) -> None:  # noqa: N802
         url = urlsplit(self.path)
         st = self.server.state
-        if url.path == "/_admin/log":
-            with st.lock:
-                self._send(200, list(st.log))
+        if self._admin_get(url.path):
             return
         parts = url.path.split("/")
         if len(parts) == 6 and parts[2:5] == ["api", "v1", "statuses"]:

@@ -154,6 +154,23 @@ class JSONHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
+    def pool_newest(self, newest: Any) -> dict[str, Any]:
+        """What /_admin/pool says of the pool's newest item (a fake with a pool)."""
+        return {}
+
+    def _admin_get(self, path: str) -> bool:
+        """The fakes' shared admin reads, answered here (True) or not: /_admin/log, the
+        request log, and /_admin/pool, the pool's size and :meth:`pool_newest`."""
+        st = self.server.state  # type: ignore[attr-defined]
+        if path == "/_admin/log":
+            with st.lock:
+                self._send(200, list(st.log))
+            return True
+        if path == "/_admin/pool" and hasattr(st, "pool"):
+            self._send(200, {"size": len(st.pool), **self.pool_newest(st.pool.newest())})
+            return True
+        return False
+
     def _json_body(self) -> Any:
         length = int(self.headers.get("content-length") or 0)
         return orjson.loads(self.rfile.read(length)) if length else {}

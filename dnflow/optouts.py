@@ -150,14 +150,19 @@ def hide_mentions_in_card(card: dict, hidden: set[str]) -> dict:
 
 def hide_handles(data: bytes, handles: list[str]) -> bytes:
     """tweets.csv's bytes with every mention of ``handles`` (withheld authors) hidden: in
-    a post's text as "[an account]", in the mentions column as the account's key."""
-    for h in handles:
-        key = account_key(h).encode()
-        data = re.sub(rb"(?<![\w@.-])" + re.escape(h.encode()) + rb"(?![\w.-]*\w)", key, data,
-                      flags=re.IGNORECASE)
-        data = re.sub(_written(h).encode(), f"[{ANONYMOUS}]".encode(), data,
-                      flags=re.IGNORECASE)
-    return data
+    a post's text as "[an account]", in the mentions column as the account's key. One
+    pass of each kind for all handles (a file can be large, and the handles many); the
+    longest first, so ``bob@server`` is not taken for ``bob``."""
+    if not handles:
+        return data
+    ordered = sorted(set(handles), key=lambda h: (-len(h), h))
+    keys = {h.casefold(): account_key(h).encode() for h in ordered}
+    bare = re.compile(rb"(?<![\w@.-])(?:" + b"|".join(re.escape(h.encode()) for h in ordered)
+                      + rb")(?![\w.@-]*\w)", flags=re.IGNORECASE)
+    data = bare.sub(lambda m: keys[m.group().decode().casefold()], data)
+    written = re.compile("|".join(f"(?:{_written(h)})" for h in ordered).encode(),
+                         flags=re.IGNORECASE)
+    return written.sub(f"[{ANONYMOUS}]".encode(), data)
 
 
 def withhold(rec: Post) -> Post:

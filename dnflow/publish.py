@@ -140,7 +140,9 @@ class Publisher:
         return at_least(self.level, level)
 
     def shows(self, output: Output) -> bool:
-        return self.allows(output.level)
+        """Whether ``output`` is published at this level: a file naming accounts never
+        at ``counts``, whatever level it declares."""
+        return self.allows(output.level) and (not output.accounts or self.allows("ids"))
 
     def is_public(self, handle: str | None) -> bool:
         return self.everything or bool(handle) and handle_key(handle) in self.public
@@ -259,7 +261,7 @@ def publish_file(src: Path, dst: Path, output: Output, pub: Publisher) -> int | 
     published at all) and without rows whose ``scan`` columns name a hidden account.
     Returns how many rows (lines) were left out so; None when the file is not
     published at this level."""
-    if not pub.shows(output) or (output.accounts and not pub.allows("ids")):
+    if not pub.shows(output):
         return None
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")

@@ -13,13 +13,14 @@ from .conftest import ROOT
 
 def test_quick_bench_runs(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "P1,P4,P4S,MEM",
+        [sys.executable, "-m", "bench", "--quick", "--only", "P1,NET,P4,P4S,MEM",
          "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     for figure in ("P1 ratio summarize / floor", "P2 peak RSS", "P4 rebuild after a new chunk",
                    "P4S rebuild after a new chunk", "MEM 20,000 posts",
-                   "byte-identical to the incremental ones: yes"):
+                   "byte-identical to the incremental ones: yes", "NET networks job",
+                   "NET posts.parquet job"):
         assert figure in res.stdout, figure
     assert "byte-identical to the incremental ones: NO" not in res.stdout
     assert not (tmp_path / "results.md").exists()

@@ -419,3 +419,28 @@ def test_error_answers_are_explained_by_their_own_platform():
     assert "an XRPC error answer: InvalidRequest" in said
     # Mastodon's error answers have no message: not Bluesky's to explain
     assert not any(f.explain({"error": "Record not found"}) for f in bsky)
+
+
+def test_an_archive_of_x_and_bluesky_files_speaks_of_posts_and_links_only_known_urls(
+        tmp_path):
+    from dnflow.site.render import build_page
+
+    x_file = CORPUS / "twarc-csv" / "test-data" / "2sets.jsonl"
+    s = summarize([x_file, TWITWI], tmp_path / "summary", {"slug": "m", "source": "archive"})
+    assert {f for src in s["sources"] for f in src["formats"]} >= {"bsky-list"}
+    platform = platform_of(s)
+    assert platform.name == "mixed" and platform.words["posts"] == "posts"
+    build_page(tmp_path / "summary", tmp_path / "site" / "index.html",
+               tmp_path / "site" / "downloads", "m",
+               publish={"level": "everything", "followers": 5000})
+    page = (tmp_path / "site" / "index.html").read_text()
+    import re
+
+    words = re.sub(r"<[^>]*>", " ", page).lower()  # what a reader sees (file names aside)
+    words = re.sub(r"\S*\.(csv|txt|json|zip)\b", " ", words)
+    assert "tweet" not in words and "posts" in words
+    # a Bluesky post or account is never linked as an X one (nor the other way round):
+    # no link is made from a handle or id of an unknown platform
+    assert "x.com/" not in page and "twitter.com/" not in page
+    assert "bsky.app/profile/" not in page
+    assert page.count('class="tweet"') >= 10  # the cards are there, unlinked

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -453,3 +454,46 @@ def test_the_image_host_serves_from_the_command_line():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_host_is_looked_up_once_per_job_and_a_failed_lookup_again(monkeypatch):
+    from dnflow.media import fetch
+
+    calls: list[str] = []
+
+    def lookup(host, port, proto=0):
+        calls.append(host)
+        if host == "down.example":
+            raise OSError("no answer")
+        address = "10.1.2.3" if host == "inside.example" else "93.184.216.34"
+        return [(socket.AF_INET, socket.SOCK_STREAM, proto, "", (address, port))]
+
+    fetch._resolved.cache_clear()
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", lookup)
+    try:
+        for n in range(3):
+            assert refusal(f"https://media.example/{n}.jpg") is None
+            assert "10.1.2.3" in refusal(f"https://inside.example/{n}.jpg")
+            assert refusal(f"https://down.example/{n}.jpg") is None  # left to the request
+        assert calls.count("media.example") == calls.count("inside.example") == 1
+        assert calls.count("down.example") == 3
+    finally:
+        fetch._resolved.cache_clear()
+
+
+def test_the_published_copy_made_from_the_download_is_the_one_made_from_the_file(tmp_path):
+    from dnflow.media import images
+
+    originals = {"rotated.jpg": _exif_jpeg(orientation=6), "notes.png": _png_with_text(),
+                 **{p.name: p.read_bytes() for p in sorted(IMAGES.iterdir())
+                    if p.suffix in (".jpg", ".png")}}
+    for name, data in originals.items():
+        src = tmp_path / name
+        src.write_bytes(data)
+        info, im = images.decode(data)
+        with im:
+            images.publish(im, tmp_path / f"from-download-{name}")
+        images.publish(src, tmp_path / f"from-file-{name}")
+        made = (tmp_path / f"from-download-{name}").read_bytes()
+        assert made == (tmp_path / f"from-file-{name}").read_bytes(), name
+        assert images.inspect(data) == info

@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from PIL import Image
 
@@ -71,6 +72,12 @@ def write_summary(d: Path, rows: list[tuple[str, str, int, str]],
 def fetch_and_group(work: Path, slug: str, server, rows, posts):
     summary = work / "data" / slug / "summary"
     write_summary(summary, rows, posts)
+    return group_summary(work, slug)
+
+
+def group_summary(work: Path, slug: str):
+    """The media job and the groups job over data/<slug>/summary as it is."""
+    summary = work / "data" / slug / "summary"
     settings = MediaSettings("full", 2000, 5_000_000)
     fetcher = Fetcher(5_000_000, timeout=(5, 5), backoff=FAST, allow_hosts={"127.0.0.1"})
     fetched = job.fetch_search(slug, summary / "media.csv", settings, workdir=work,
@@ -130,6 +137,49 @@ def test_variants_of_one_photograph_are_one_group_and_photographs_never_share(
     # another search with the same images hashes nothing either (cached per sha256)
     _, record3, _ = fetch_and_group(tmp_path, "t", server, rows[:3], posts[:3])
     assert record3["hashed"] == 0 and record3["groups"] == 1
+
+
+def test_a_post_with_two_images_of_one_group_is_one_post_of_it(tmp_path, server):
+    """A real summary: one post carries two variants of the astronaut and is reposted
+    twice (3 posts, though media.csv counts each variant 3 times); four posts carry
+    the coffee. The coffee group comes first, and each group says its own posts."""
+    from dnflow.summary import summarize
+
+    def tweet(tid, keys=(), of=None):
+        t = {"id": tid, "author_id": "7", "text": "look", "created_at":
+             f"2023-01-01T00:00:{tid[-2:]}.000Z", "lang": "en",
+             "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
+                                "quote_count": 0}}
+        if keys:
+            t["attachments"] = {"media_keys": list(keys)}
+        if of:
+            t["referenced_tweets"] = [{"type": "retweeted", "id": of}]
+        return t
+
+    both = tweet("1600000000000000010", ("3_a0", "3_a1"))
+    data = [both, tweet("1600000000000000011", of=both["id"]),
+            tweet("1600000000000000012", of=both["id"]),
+            *(tweet(f"16000000000000000{20 + n}", ("3_c0",)) for n in range(4))]
+    media = [{"media_key": k, "type": "photo", "url": f"{server.url}/v-{stem}-{n}.png"}
+             for k, stem, n in (("3_a0", "astronaut", 0), ("3_a1", "astronaut", 1),
+                                ("3_c0", "coffee", 0))]
+    page = {"data": data, "includes": {"users": [{"id": "7", "username": "snapper"}],
+                                       "tweets": [both], "media": media}}
+    archive = tmp_path / "archive.jsonl"
+    archive.write_bytes(orjson.dumps(page) + b"\n")
+    summary = tmp_path / "data" / "s" / "summary"
+    summarize([archive], summary, {"slug": "s"})
+    counted = {r["media_key"]: int(r["count"]) for r in
+               csv.DictReader(io.StringIO((summary / "media.csv").read_text()))}
+    assert counted == {"3_a0": 3, "3_a1": 3, "3_c0": 4}
+    sets = list(csv.DictReader(io.StringIO((summary / "media-sets.csv").read_text())))
+    assert sets == [{"media_keys": "3_a0 3_a1", "count": "3"}]
+
+    _, record, table = group_summary(tmp_path, "s")
+    assert [(g["group"], g["posts"], g["items"]) for g in record["top"]] == [(1, 4, 1),
+                                                                             (2, 3, 2)]
+    assert {r["media_key"]: r["group"] for r in table} == {"3_c0": "1", "3_a0": "2",
+                                                           "3_a1": "2"}
 
 
 def test_nothing_downloaded_still_lists_every_item(tmp_path):

@@ -384,3 +384,14 @@ def test_changing_the_level_rerenders_the_site_and_keeps_data(tmp_path):
     assert "Published as ids" in (tmp_path / "site" / "sets" / "index.html").read_text()
     assert "Published as ids" in (tmp_path / "site" / "index.html").read_text()
     assert (tmp_path / "data" / "sets" / "summary" / "tweets.csv").exists()
+
+
+def test_a_file_naming_accounts_is_never_published_at_counts_whatever_it_declares():
+    from dnflow.counting import Output
+
+    careless = Output("toy.csv", ("username", "count"), level="counts", accounts=("username",))
+    aggregate = Output("toy-langs.csv", ("lang", "count"), level="counts")
+    for level, shown in (("counts", False), ("ids", True), ("everything", True)):
+        pub = publish.Publisher("s", level=level)
+        assert pub.shows(careless) is shown, level
+        assert pub.shows(aggregate)

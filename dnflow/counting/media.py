@@ -13,6 +13,7 @@ from dnflow.counting import (
     Page,
     write_csv,
 )
+from dnflow.counting.keys import KeyCount
 
 HEADER = ("media_key", "type", "url", "count", "preview_url", "alt_text")
 
@@ -54,3 +55,30 @@ class Media(KeyInfoCount):
         write_csv(outdir / "media.csv", HEADER,
                   ((k, i[0] or "", i[1] or "", c, i[2] or "", i[3] or "")
                    for k, c, i in self.ranked(part)))
+
+
+@COUNTS.register
+class MediaSets(KeyCount):
+    """Posts per set of two or more media keys carried together (a repost counts its
+    original's): what turns media.csv's posts per key into posts per group of
+    near-identical images (dnflow.media.grouping), where a post with two images of one
+    group is one post, not two. Keys space-separated, sorted."""
+
+    name = "media_sets"
+    file = "media-sets.csv"
+    header = ("media_keys", "count")
+    note = "media keys carried together, {posts}"
+    level = "ids"
+
+    def keys(self, posts: Page) -> list:
+        out = []
+        for p in posts.sources:
+            media = p.media
+            if len(media) > 1:
+                keys = {m["key"] for m in media if m["key"] is not None}
+                if len(keys) > 1:
+                    out.append(" ".join(sorted(keys)))
+        return out
+
+    def distinct(self, part: Any) -> dict[str, int]:
+        return {}

@@ -21,6 +21,7 @@ recorded, is dnflow.media.job's.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import socket
 import threading
@@ -61,14 +62,21 @@ def refusal(url: str, allow: Iterable[str] = ()) -> str | None:
         addresses = {ipaddress.ip_address(host)}
     except ValueError:
         try:
-            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
+            addresses = _resolved(host, parts.port or 80)
         except (OSError, UnicodeError):
             return None
-        addresses = {ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]) for i in infos}
     inner = sorted(str(a) for a in addresses if not a.is_global)
     if inner:
         return f"refused: {host} is not a public address ({', '.join(inner)})"
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(host: str, port: int) -> frozenset[Any]:
+    """The addresses of ``host``, looked up once per job (its media come from a few hosts,
+    thousands of URLs each); a failed lookup is not kept, and is tried again."""
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return frozenset(ipaddress.ip_address(str(i[4][0]).split("%", 1)[0]) for i in infos)
 
 
 @dataclass

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,21 +28,16 @@ from typing import Any
 
 import orjson
 
+from dnflow import atomic
 from dnflow.media.groups import Item, group
 from dnflow.media.hashes import hash_file, to_hex
 from dnflow.media.settings import MediaSettings
 from dnflow.media.store import Entry, Store, read_index
+from dnflow.site.data import to_int
 
 HEADER = ("group", "media_key", "url", "sha256", "phash", "posts", "status")
 TOP_GROUPS = 24  # the page's grid
 VARIANTS_SHOWN = 8  # thumbnails of a group's variants on the page
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class HashCache:
@@ -66,7 +60,7 @@ class HashCache:
         except (OSError, ValueError):  # gone from the store, or no longer decodes
             return None
         self.hashed += 1
-        _write_atomic(path, orjson.dumps({"phash": to_hex(h.phash), "dhash": to_hex(h.dhash)}))
+        atomic.write_bytes(path, orjson.dumps({"phash": to_hex(h.phash), "dhash": to_hex(h.dhash)}))
         return h.phash, h.dhash
 
 
@@ -118,11 +112,32 @@ def first_posts(tweets_csv: Path, keys: set[str]) -> dict[str, dict[str, str]]:
     return first
 
 
-def _to_int(v: Any) -> int:
+def media_sets(path: Path, keys: set[str]) -> list[tuple[frozenset[str], int]]:
+    """media-sets.csv's sets (of the summary: posts per set of media keys carried
+    together) with two or more of ``keys``, only those keys, and their posts."""
+    out: list[tuple[frozenset[str], int]] = []
     try:
-        return int(v)
-    except (TypeError, ValueError):
-        return 0
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                shared = keys.intersection((row.get("media_keys") or "").split())
+                if len(shared) > 1:
+                    out.append((frozenset(shared), to_int(row.get("count")) or 0))
+    except FileNotFoundError:  # a summary made before the file was: keys are counted apart
+        pass
+    return out
+
+
+def group_posts(members: list[dict[str, Any]],
+                sets: list[tuple[frozenset[str], int]]) -> int:
+    """Posts carrying a group's members: media.csv's posts per member, less the posts
+    that carry more than one member (each counted once, not once per member)."""
+    keys = {it["media_key"] for it in members}
+    posts = sum(it["posts"] for it in members)
+    for together, n in sets:
+        shared = len(together & keys)
+        if shared > 1:
+            posts -= n * (shared - 1)
+    return posts
 
 
 def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache,
@@ -141,7 +156,7 @@ def _items(rows: list[dict[str, str]], index: dict[str, Entry], cache: HashCache
         else:
             status = "pending" if downloads else "not fetched"
         it: dict[str, Any] = {"media_key": key, "url": (e.url if e else "") or r.get("url") or
-                              r.get("preview_url") or "", "posts": _to_int(r.get("count")),
+                              r.get("preview_url") or "", "posts": to_int(r.get("count")) or 0,
                               "status": status, "sha256": "", "file": "", "phash": None,
                               "dhash": None, "alt_text": (r.get("alt_text") or "").strip(),
                               "first_gone": (e.first_gone if e else "")}
@@ -164,9 +179,27 @@ def assign_groups(items: list[dict[str, Any]]) -> None:
         it["group"] = n
 
 
+def renumber(items: list[dict[str, Any]], sets: list[tuple[frozenset[str], int]]) -> None:
+    """Number the groups again by their posts counted once each (:func:`group_posts`),
+    most first; ties keep their order. Without ``sets`` nothing changes."""
+    if not sets:
+        return
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for it in items:
+        if it["group"] is not None:
+            groups.setdefault(it["group"], []).append(it)
+    posts = {n: group_posts(members, sets) for n, members in groups.items()}
+    number = {n: i for i, n in enumerate(sorted(groups, key=lambda n: (-posts[n], n)), 1)}
+    for it in items:
+        if it["group"] is not None:
+            it["group"] = number[it["group"]]
+
+
 def summary(items: list[dict[str, Any]], first: dict[str, dict[str, str]],
-            top: int = TOP_GROUPS) -> dict[str, Any]:
-    """The counts and top groups the page shows (before publishing levels)."""
+            top: int = TOP_GROUPS,
+            sets: list[tuple[frozenset[str], int]] = ()) -> dict[str, Any]:
+    """The counts and top groups the page shows (before publishing levels); ``sets``:
+    media keys carried together (:func:`media_sets`)."""
     gone = [it for it in items if it["status"] == "gone"]
     groups: dict[int, list[dict[str, Any]]] = {}
     for it in items:
@@ -179,7 +212,7 @@ def summary(items: list[dict[str, Any]], first: dict[str, dict[str, str]],
                   for it in members if it["media_key"] in first]
         earliest = min(firsts, key=lambda p: (p["created_at"], p["id"])) if firsts else None
         alt = next((it["alt_text"] for it in members if it["alt_text"]), "")
-        shown.append({"group": n, "posts": sum(it["posts"] for it in members),
+        shown.append({"group": n, "posts": group_posts(members, sets),
                       "items": len(members), "file": members[0]["file"],
                       "variants": [it["file"] for it in members[1:1 + VARIANTS_SHOWN]],
                       "first_post": earliest, "alt_text": alt})
@@ -202,7 +235,7 @@ def write_csv(path: Path, items: Iterable[dict[str, Any]]) -> None:
         w.writerow(("" if it["group"] is None else it["group"], it["media_key"], it["url"],
                     it["sha256"], "" if it["phash"] is None else to_hex(it["phash"]),
                     it["posts"], it["status"]))
-    _write_atomic(path, buf.getvalue().encode())
+    atomic.write_bytes(path, buf.getvalue().encode())
 
 
 def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path: Path, *,
@@ -218,10 +251,13 @@ def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path
     cache = HashCache(store)
     items = _items(rows, index_rows, cache, settings.download != "none")
     assign_groups(items)
+    sets = media_sets(summary_dir / "media-sets.csv",
+                      {it["media_key"] for it in items if it["group"] is not None})
+    renumber(items, sets)
     first = first_posts(summary_dir / "tweets.csv",
                         {it["media_key"] for it in items if it["group"] is not None})
     write_csv(csv_path, items)
-    out = summary(items, first)
+    out = summary(items, first, sets=sets)
     say(f"{len(items)} items, {out['downloaded']} downloaded, {cache.hashed} hashed now, "
         f"{out['groups']} groups")
     return {"status": "ok", "hashed": cache.hashed, **out}
@@ -243,5 +279,5 @@ def run_groups(slug: str, summary_dir: str, settings: MediaSettings, csv_path: s
             record = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
             if not Path(csv_path).exists():
                 write_csv(Path(csv_path), [])
-    _write_atomic(Path(json_path), orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
+    atomic.write_bytes(Path(json_path), orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     return record

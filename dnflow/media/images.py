@@ -9,11 +9,12 @@ the header before any pixel is decoded (Pillow only warns below twice its limit,
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dnflow import atomic
 
 # formats a page can show; anything else Pillow reads (TIFF, BMP, PSD…) is not a web image
 WEB_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
@@ -41,36 +42,57 @@ def max_pixels() -> int:
 
 def inspect(data: bytes) -> ImageInfo:
     """Decode ``data`` whole: its format and size, or NotAnImage with the reason."""
+    info, im = decode(data)
+    im.close()
+    return info
+
+
+def decode(data: bytes) -> tuple[ImageInfo, Image.Image]:
+    """:func:`inspect`, and the decoded image (the caller closes it): the media job
+    publishes its copy from it rather than decoding the stored file again."""
     if not data:
         raise NotAnImage("empty file")
+    im = None
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = im.format or ""
-            if fmt not in WEB_FORMATS:
-                raise NotAnImage(f"not a web image ({fmt or 'unknown'} format)")
-            width, height = im.size
-            if width * height > max_pixels():
-                raise NotAnImage(f"decompression bomb: {width}x{height} pixels is over "
-                                 f"Pillow's limit of {max_pixels():,}")
-            im.load()  # every pixel: a truncated file fails here
-    except Image.DecompressionBombError as e:
-        raise NotAnImage(f"decompression bomb: {e}") from None
-    except UnidentifiedImageError:
-        raise NotAnImage("not an image (Pillow cannot identify it)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        im = Image.open(io.BytesIO(data))
+        fmt = im.format or ""
+        if fmt not in WEB_FORMATS:
+            raise NotAnImage(f"not a web image ({fmt or 'unknown'} format)")
+        width, height = im.size
+        if width * height > max_pixels():
+            raise NotAnImage(f"decompression bomb: {width}x{height} pixels is over "
+                             f"Pillow's limit of {max_pixels():,}")
+        im.load()  # every pixel: a truncated file fails here
+    except BaseException as e:
+        if im is not None:
+            im.close()
         if isinstance(e, NotAnImage):
             raise
-        raise NotAnImage(f"not a complete image ({type(e).__name__}: {e})") from None
-    return ImageInfo(fmt, WEB_FORMATS[fmt], width, height)
+        if isinstance(e, Image.DecompressionBombError):
+            raise NotAnImage(f"decompression bomb: {e}") from None
+        if isinstance(e, UnidentifiedImageError):
+            raise NotAnImage("not an image (Pillow cannot identify it)") from None
+        if isinstance(e, OSError | SyntaxError | ValueError | EOFError):
+            raise NotAnImage(f"not a complete image ({type(e).__name__}: {e})") from None
+        raise
+    return ImageInfo(fmt, WEB_FORMATS[fmt], width, height), im
 
 
-def publish(src: Path, dst: Path) -> None:
-    """Write ``dst``, the copy of the stored original ``src`` the site shows: the same
-    pixels (turned upright as its EXIF orientation said), in the same format, without
-    EXIF, GPS, ICC, XMP, comments or text chunks. Written atomically."""
+def publish(src: Path | Image.Image, dst: Path) -> None:
+    """Write ``dst``, the copy of the stored original ``src`` (its file, or the image
+    :func:`decode` made of it) the site shows: the same pixels (turned upright as its
+    EXIF orientation said), in the same format, without EXIF, GPS, ICC, XMP, comments or
+    text chunks. Written atomically."""
+    if isinstance(src, Image.Image):
+        _publish(src, dst)
+        return
     with Image.open(src) as im:
-        fmt = im.format or "PNG"
-        upright = ImageOps.exif_transpose(im)  # a copy: the orientation is in the pixels
+        _publish(im, dst)
+
+
+def _publish(im: Image.Image, dst: Path) -> None:
+    fmt = im.format or "PNG"
+    upright = ImageOps.exif_transpose(im)  # a copy: the orientation is in the pixels
     clean = upright.copy()
     clean.info = {k: v for k, v in upright.info.items() if k in KEEP_INFO}
     buf = io.BytesIO()
@@ -80,7 +102,4 @@ def publish(src: Path, dst: Path) -> None:
         clean.save(buf, "WEBP", quality=90)
     else:  # PNG, GIF (the first frame: a post's GIF reaches dnflow as a still preview)
         clean.save(buf, fmt)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{id(buf):x}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, dst)
+    atomic.write_bytes(dst, buf.getvalue())

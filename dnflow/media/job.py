@@ -20,25 +20,22 @@ import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import orjson
 
+from dnflow import atomic
 from dnflow.media import images
 from dnflow.media.fetch import Backoff, Fetched, Fetcher, allowed_hosts
 from dnflow.media.settings import MediaSettings
 from dnflow.media.store import Entry, Store, read_index, write_index
+from dnflow.sources.runs import now_iso
 
 WORKERS = 8  # threads of one job (per-host limits apply within them)
 TIME_BUDGET_ENV = "DNFLOW_MEDIA_TIME_BUDGET"  # seconds one job may spend (default 3600)
 TIMEOUT_ENV = "DNFLOW_MEDIA_TIMEOUT"  # seconds to wait for a connection or a read
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -130,16 +127,17 @@ class Run:
     def _keep(self, entry: Entry, got: Fetched) -> Entry:
         data = got.data or b""
         try:
-            info = images.inspect(data)
+            info, im = images.decode(data)
         except images.NotAnImage as e:
             entry.status, entry.reason = "failed", str(e)
             return entry
-        entry.sha256 = self.store.put(data, info.ext)
-        entry.ext, entry.bytes = info.ext, str(len(data))
-        entry.width, entry.height = str(info.width), str(info.height)
-        published = self.store.published(entry.sha256, entry.ext)
-        if not published.is_file():
-            images.publish(self.store.original(entry.sha256, entry.ext), published)
+        with im:
+            entry.sha256 = self.store.put(data, info.ext)
+            entry.ext, entry.bytes = info.ext, str(len(data))
+            entry.width, entry.height = str(info.width), str(info.height)
+            published = self.store.published(entry.sha256, entry.ext)
+            if not published.is_file():
+                images.publish(im, published)
         entry.status = "ok"
         self.store.remember(entry)
         with self._lock:
@@ -210,10 +208,7 @@ def retry_token(media_dir: str | Path) -> str:
 
 
 def _mark_retry(media_dir: Path) -> None:
-    media_dir.mkdir(parents=True, exist_ok=True)
-    tmp = media_dir / ".retry.tmp"
-    tmp.write_text(f"{time.time_ns():x}-{os.getpid():x}\n", encoding="ascii")
-    os.replace(tmp, media_dir / "retry")
+    atomic.write_bytes(media_dir / "retry", f"{time.time_ns():x}-{os.getpid():x}\n".encode())
 
 
 def _fetcher(settings: MediaSettings, log: Callable[[str], None]) -> Fetcher:
@@ -291,9 +286,6 @@ def run_job(slug: str, media_csv: str, settings: MediaSettings, record_path: str
                 log.write(f"could not write the retry token: {err}\n")
             log.write("failed: the next run fetches this search's media again\n")
         Path(site_dir).mkdir(parents=True, exist_ok=True)
-        path = Path(record_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
-        os.replace(tmp, path)
+        atomic.write_bytes(Path(record_path),
+                           orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     return record

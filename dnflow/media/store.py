@@ -40,13 +40,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import orjson
+
+from dnflow import atomic
 
 STATUSES = ("ok", "gone", "failed", "pending")
 
@@ -77,18 +77,6 @@ class Entry:
 HEADER = tuple(f.name for f in fields(Entry))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # one temporary name per process and thread: two threads may store one image at once
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident():x}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class Store:
     """Content-addressed files under ``root`` (data/media)."""
 
@@ -106,7 +94,7 @@ class Store:
         sha = hashlib.sha256(data).hexdigest()
         path = self.original(sha, ext)
         if not path.is_file() or path.stat().st_size != len(data):
-            _write_atomic(path, data)
+            atomic.write_bytes(path, data)
         return sha
 
     def has(self, entry: Entry) -> bool:
@@ -120,7 +108,7 @@ class Store:
         """Keep what ``entry``'s URL gave (ok or gone) for every search."""
         if entry.status in ("ok", "gone"):
             row = {k: v for k, v in asdict(entry).items() if k != "media_key"}
-            _write_atomic(self._url_path(entry.url), orjson.dumps(row))
+            atomic.write_bytes(self._url_path(entry.url), orjson.dumps(row))
 
     def recall(self, url: str, media_key: str) -> Entry | None:
         """What ``url`` gave a search before (ok and still stored, or gone), or None."""
@@ -170,4 +158,4 @@ def index_bytes(entries: Iterable[Entry]) -> bytes:
 
 
 def write_index(path: str | Path, entries: Iterable[Entry]) -> None:
-    _write_atomic(Path(path), index_bytes(entries))
+    atomic.write_bytes(Path(path), index_bytes(entries))

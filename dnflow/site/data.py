@@ -327,8 +327,7 @@ def count_sections(d: Path, summary: Mapping[str, Any], platform: Platform,
     for spec in specs:
         table = spec.table
         out = files.get(spec.csv)
-        if out is not None and not (pub.shows(out) and (
-                pub.allows("ids") or not out.accounts)):
+        if out is not None and not pub.shows(out):
             continue
         gap = gaps.get(spec.needs) if spec.needs else None
         if gap is not None:

@@ -522,8 +522,7 @@ def compare_block(spec: Section, searches: Sequence[tuple[dict[str, Any], Path]]
     naming an account it does not show are not compared (dnflow.publish)."""
     out = {o.name: o for o in outputs.manifest()}.get(spec.csv)
     if out is not None:
-        searches = [(e, d) for e, d in searches if e["pub"].shows(out)
-                    and (e["pub"].allows("ids") or not out.accounts)]
+        searches = [(e, d) for e, d in searches if e["pub"].shows(out)]
     if not searches:
         return None
     scanned = out is not None and spec.key in out.scan

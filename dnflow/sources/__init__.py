@@ -169,7 +169,21 @@ def platform_of(summary: Mapping[str, Any]) -> Platform:
     seen = {FORMATS[f].platform for s in summary.get("sources") or ()
             if isinstance(s, Mapping) for f in s.get("formats") or ()
             if isinstance(f, str) and f in FORMATS}
-    return PLATFORMS[seen.pop() if len(seen) == 1 else _LEGACY_PLATFORM].for_search(summary)
+    if len(seen) > 1:
+        return MIXED  # an archive of several platforms' files: no one platform's words
+    return PLATFORMS[seen.pop() if seen else _LEGACY_PLATFORM].for_search(summary)
+
+
+class _Mixed(Platform):
+    """A search of several platforms' files: the generic words, and a card links to its
+    post where its record carries the post's URL (no URL is made from a handle and id
+    of an unknown platform)."""
+
+    name = "mixed"
+    post_urls_in_records = True
+
+
+MIXED = _Mixed()
 
 
 def gaps_of(summary: Mapping[str, Any]) -> dict[str, str]:

@@ -233,7 +233,7 @@ class Stats(runs.Stats):
     limit: dict[str, str] = field(default_factory=dict)  # the last RateLimit-* headers
 
 
-class Client:
+class Client(runs.ResetWaits):
     """searchPosts with a shared, renewed session, bounded retries and rate-limit pacing."""
 
     def __init__(self, creds: Credentials, store: SessionStore, *, service: str = API_URL,
@@ -413,19 +413,8 @@ class Client:
                     tmp.write_bytes(orjson.dumps({**h, "at": round(self.clock(), 3)}))
                     os.replace(tmp, self.shared_limits)
 
-    def _until(self, reset: float) -> float:
-        wait = min(max(reset - self.clock(), 0.0), self.backoff.reset_cap)
-        return wait + self.rng.uniform(0, self.backoff.jitter)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retry) and exc.status == 429 and exc.reset is not None:
-            return max(self._until(exc.reset), 0.1)
-        return self.backoff.exp(state.attempt_number)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
-                                     state.upcoming_sleep)
+    def reset_of(self, exc: BaseException) -> float | None:
+        return exc.reset if isinstance(exc, _Retry) and exc.status == 429 else None
 
     def _before_sleep(self, state: RetryCallState) -> None:
         exc, wait = self.stats.slept(state, _rate_limited)

@@ -226,7 +226,7 @@ class Page:
     params: dict[str, Any]
 
 
-class Client:
+class Client(runs.ResetWaits):
     """Hashtag timelines of any instance, with bounded retries and rate-limit pacing."""
 
     def __init__(self, tokens: Tokens, *, backoff: Backoff | None = None,
@@ -306,21 +306,11 @@ class Client:
         self.sleep(wait)
         rate["x-ratelimit-remaining"] = ""  # waited: the next answer says what is left
 
-    def _until(self, reset: float) -> float:
-        wait = min(max(reset - self.clock(), 0.0), self.backoff.reset_cap)
-        return wait + self.rng.uniform(0, self.backoff.jitter)
 
     # -- one request, retried
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.reset is not None:
-            return max(self._until(exc.reset), 0.1)
-        return self.backoff.exp(state.attempt_number)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
-                                     state.upcoming_sleep)
+    def reset_of(self, exc: BaseException) -> float | None:
+        return exc.reset if isinstance(exc, _Retryable) else None
 
     def _before_sleep(self, inst: Instance) -> Callable[[RetryCallState], None]:
         def note(state: RetryCallState) -> None:

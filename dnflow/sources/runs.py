@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from dnflow import __version__
+from dnflow import __version__, atomic
 from dnflow.redact import redact
 
 Log = Callable[[str], None]
@@ -88,12 +88,7 @@ def now_iso() -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic.write_bytes(path, data, fsync=True)
 
 
 def dump_json(value: Any) -> bytes:
@@ -227,3 +222,35 @@ class Backoff:
             if env.get(f"{prefix}_{name}"):
                 setattr(b, attr, kind(env[f"{prefix}_{name}"]))
         return b
+
+
+class ResetWaits:
+    """The tenacity hooks the API clients share. An answer that says when its rate limit
+    resets is waited out to then (capped by ``reset_cap``: further is clock skew; with
+    jitter, so parallel clients do not stampede); any other retry waits exponentially;
+    the run gives up as its Backoff says. A client has ``backoff``, ``stats``, ``clock``
+    and ``rng``, and says which of its exceptions carry a reset time (:meth:`reset_of`)."""
+
+    backoff: Backoff
+    stats: Stats
+    clock: Callable[[], float]
+    rng: Any  # random.Random
+
+    def reset_of(self, exc: BaseException) -> float | None:
+        """The time (epoch seconds) the limit ``exc`` reports resets at, if it says."""
+        return None
+
+    def _until(self, reset: float) -> float:
+        wait = min(max(reset - self.clock(), 0.0), self.backoff.reset_cap)
+        return wait + self.rng.uniform(0, self.backoff.jitter)
+
+    def _wait(self, state: Any) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        reset = self.reset_of(exc) if exc is not None else None
+        if reset is not None:
+            return max(self._until(reset), 0.1)
+        return self.backoff.exp(state.attempt_number)
+
+    def _stop(self, state: Any) -> bool:
+        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
+                                     state.upcoming_sleep)

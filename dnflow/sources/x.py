@@ -195,7 +195,7 @@ def _rate_limited(exc: BaseException) -> bool:
     return isinstance(exc, tweepy.TooManyRequests)
 
 
-class Transport:
+class Transport(runs.ResetWaits):
     """A tweepy client with bounded retries, request counting and rate-limit awareness."""
 
     def __init__(
@@ -290,20 +290,8 @@ class Transport:
 
     # -- waiting
 
-    def _until_reset(self, reset: float) -> float:
-        wait = reset - self.clock()
-        return min(max(wait, 0.0), self.backoff.reset_cap) + self.rng.uniform(
-            0, self.backoff.jitter)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, tweepy.TooManyRequests) and exc.reset_time is not None:
-            return max(self._until_reset(exc.reset_time), 0.1)
-        return self.backoff.exp(state.attempt_number)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        return self.backoff.gives_up(state.attempt_number, self.stats.waits,
-                                     state.upcoming_sleep)
+    def reset_of(self, exc: BaseException) -> float | None:
+        return exc.reset_time if isinstance(exc, tweepy.TooManyRequests) else None
 
     def _before_sleep(self, state: RetryCallState) -> None:
         exc, wait = self.stats.slept(state, _rate_limited)
@@ -358,7 +346,7 @@ class Transport:
         h = self.stats.last_headers
         if not more or h.get("x-rate-limit-remaining") != "0" or "x-rate-limit-reset" not in h:
             return
-        wait = self._until_reset(float(h["x-rate-limit-reset"]))
+        wait = self._until(float(h["x-rate-limit-reset"]))
         if self.stats.waits + wait > self.backoff.max_wait:
             raise CollectError(f"rate limit exhausted and the reset is {wait:.0f}s away, more "
                                f"than the wait budget left (the window is tried again on the "
