@@ -6,7 +6,8 @@ new chunk (bench/incremental.py), P5 X and Mastodon collection against the fakes
 (bench/collect.py, bench/collect_mastodon.py), NET the networks and posts.parquet jobs
 on P1's summary (bench/products.py), P5B Bluesky collection against the fake
 Bluesky API (bench/collect_bluesky.py), MEDIA near-duplicate images: precision and recall
-on the labelled photographs and grouping 50,000 images (bench/media.py).
+on the labelled photographs and grouping 50,000 images (bench/media.py), BAG a search's
+BagIt bag remade after an update of 1% (bench/bag.py).
 The full mode writes bench/results.md (the parts run) with the machine; ``--quick`` runs
 every part small and checks only that it runs.
 """
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench import (
+    bag,
     collect,
     collect_bluesky,
     collect_mastodon,
@@ -33,7 +35,8 @@ from bench import (
 )
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("P1", "NET", "P3", "P4", "P4S", "P5", "P5B", "MEM", "MEDIA")  # P2 is measured with P1
+# P2 is measured with P1
+PARTS = ("P1", "NET", "P3", "P4", "P4S", "P5", "P5B", "MEM", "MEDIA", "BAG")
 
 
 def machine() -> str:
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = media.run(args.quick)
         sections.append(("MEDIA near-duplicate images", rows))
         print(table(rows), flush=True)
+    if "BAG" in parts:
+        r = bag.run(args.out, 2000 if args.quick else 200_000)
+        if not r["identical"]:
+            raise SystemExit("BAG: the rebuilt bag differs from one made whole")
+        sections.append(("BAG the bag remade after an update", bag.rows(r)))
+        print(table(sections[-1][1]), flush=True)
     took = time.perf_counter() - t0
     print(f"bench: {', '.join(sorted(parts))} in {took:.0f} s", file=sys.stderr)
 

@@ -3,7 +3,8 @@
 # DuckDB (dnflow.parquet), the networks (dnflow.networks: edge lists and network.gexf,
 # in data/<slug>/networks/), and the search's BagIt bag (dnflow.bag), which the page offers.
 # Needs collected_runs (rules/collect.smk): the bag holds every run record, as the page;
-# and SUMMARY_FILES (rules/summarize.smk).
+# SUMMARY_FILES (rules/summarize.smk); MEDIA_SETTINGS and dnmedia_grouping
+# (rules/media.smk): the bag holds the search's downloaded images at everything.
 import json
 
 from dnflow import networks as dnnetworks
@@ -57,6 +58,18 @@ rule bag:
         archive=json.dumps(config.get("archive") or {}, sort_keys=True),
         # what the search publishes (the bag holds what its page offers)
         publish=lambda wc: PUBLISH[wc.slug],
+        # its downloaded images are bagged at everything (as the page publishes them):
+        # the media settings, and the index's token (rules/media.smk's media_groups), so
+        # a run after downloads bags them; read as the index is, no bag waits for them
+        media=lambda wc: json.dumps(MEDIA_SETTINGS[wc.slug].params(), sort_keys=True),
+        media_index=lambda wc: (
+            dnmedia_grouping.index_token(f"data/{wc.slug}/media")
+            if PUBLISH[wc.slug]["level"] == "everything"
+            else ""
+        ),
+        # the last bag and its checksums: outside the outputs, which Snakemake deletes
+        # before a job, so an update re-reads and recompresses only what changed
+        state=lambda wc: f"data/{wc.slug}/bag-state",
     conda:
         "../envs/dnflow.yaml"
     log:

@@ -3,6 +3,8 @@ sha256 and sha512 manifests, what the page publishes and nothing else, bag-info.
 the summary and searches.yaml's archive: block, the same bytes from the same data."""
 
 import json
+import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -198,3 +200,209 @@ def test_below_everything_the_bag_holds_the_published_copies(search, tmp_path):
     names = {p.name for p in (folder / "data").iterdir()}
     assert "edges-hashtags.csv" in names
     assert not names & {"edges-mentions.csv", "edges-retweets.csv", "users.csv"}
+
+
+# ------------------------------------------------------------------ remade after an update
+
+
+def _chunks(folder: Path, n: int, posts: int) -> list[Path]:
+    from dnflow.generate import write_archive
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = folder / f"chunk-{i:02d}.jsonl"
+        if not p.exists():
+            write_archive(p, posts, 40 + i, start=f"2026-11-{1 + 2 * i:02d}T00:00:00Z",
+                          days=1.5)
+        out.append(p)
+    return out
+
+
+def _products(files: list[Path], slug_dir: Path) -> Path:
+    summary = slug_dir / "summary"
+    summarize(files, summary, {"slug": "g", "title": "G", "source": "archive"},
+              state_dir=slug_dir / "state")
+    write_search(summary)
+    networks.write_search(summary, slug_dir / "networks")
+    return summary
+
+
+def test_an_update_reuses_the_last_bag_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    """After a new raw chunk, the bag is remade from its state: the unchanged raw chunks
+    are neither read nor compressed again, tweets.csv (appended to) is compressed only
+    from its last segment on, and the bag is byte for byte the one made whole from the
+    same data, and valid."""
+    from dnflow import bagzip
+
+    monkeypatch.setattr(bagzip, "SEGMENT", 32 << 10)  # tweets.csv: several segments
+    monkeypatch.setattr(bagzip, "PIECE", 8 << 10)
+    raw = _chunks(tmp_path / "raw", 4, 150)
+    slug_dir = tmp_path / "data" / "g"
+    summary = _products(raw[:3], slug_dir)
+    state, zip_path = slug_dir / "bag-state", slug_dir / "bag" / "g-bag.zip"
+    first = make_search_bag(summary, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                            state_dir=state)
+    assert first.reused == 0 and first.compressed > 0
+    old_csv = (summary / "tweets.csv").stat().st_size
+    zip_path.unlink()  # as Snakemake does before the job
+    again = make_search_bag(summary, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                            state_dir=state)
+    assert again.compressed == 0  # nothing changed: nothing compressed again
+    summary = _products(raw, slug_dir)  # a new chunk: tweets.csv grows, the rest rewritten
+    assert (summary / "tweets.csv").stat().st_size > old_csv > 3 * bagzip.SEGMENT
+    zip_path.unlink()
+    update = make_search_bag(summary, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                             state_dir=state)
+    old_raw = sum(p.stat().st_size for p in raw[:3])
+    assert update.reused >= old_raw  # the old chunks: copied from the last bag, unread
+    members = update.members
+    csv_member = members["g-bag/data/tweets.csv"]
+    assert csv_member.size > old_csv
+    # of tweets.csv, only what follows its last whole segment before the update
+    assert update.compressed < update.read - (old_csv // bagzip.SEGMENT) * bagzip.SEGMENT
+    whole = make_search_bag(summary, tmp_path / "whole" / "g-bag.zip", ARCHIVE,
+                            base=Path("/"), publish=EVERYTHING)
+    assert whole.compressed > update.compressed
+    assert zip_path.read_bytes() == (tmp_path / "whole" / "g-bag.zip").read_bytes()
+    folder = _unzipped(zip_path, tmp_path / "x")
+    bagit.Bag(str(folder)).validate()
+    assert (folder / "data" / "raw" / "chunk-03.jsonl").read_bytes() == raw[3].read_bytes()
+    assert (folder / "data" / "tweets.csv").read_bytes() == (summary / "tweets.csv"
+                                                             ).read_bytes()
+    # the output is the state's bag (a hard link): nothing big is written twice
+    assert zip_path.stat().st_ino == (state / "last.zip").stat().st_ino
+
+
+@pytest.mark.parametrize("damage", ["record", "zip", "version"])
+def test_a_damaged_or_stale_state_makes_the_bag_whole(search, tmp_path, damage):
+    state, zip_path = tmp_path / "state", tmp_path / "t-bag.zip"
+    make_search_bag(search, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                    state_dir=state)
+    want = zip_path.read_bytes()
+    if damage == "record":
+        (state / "members.json").write_bytes(b"{not json")
+    elif damage == "zip":  # the last bag is not the one recorded: its bytes are not used
+        data = bytearray((state / "last.zip").read_bytes())
+        data[100:200] = bytes(100)
+        (state / "last.zip").unlink()
+        (state / "last.zip").write_bytes(bytes(data))
+    else:
+        rec = json.loads((state / "members.json").read_text())
+        (state / "members.json").write_text(json.dumps({**rec, "version": 0}))
+    zip_path.unlink()
+    w = make_search_bag(search, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                        state_dir=state)
+    assert w.reused == 0 and zip_path.read_bytes() == want
+    bagit.Bag(str(_unzipped(zip_path, tmp_path / "x"))).validate()
+
+
+def test_segmented_members_are_plain_zip_members(tmp_path):
+    """Any unzip reads them: the segments are one deflate stream (and stored files
+    stay stored); an empty file too."""
+    from dnflow import bagzip
+
+    text = b"".join(b"%d,some row of text %d\n" % (i, i * i) for i in range(400_000))
+    with bagzip.writing(tmp_path / "a.zip") as w:
+        w.add("a/empty.txt", b"")
+        w.add("a/posts.parquet", text[:1000])
+        w.add("a/rows.csv", text)
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.testzip() is None
+        assert zf.read("a/rows.csv") == text and zf.read("a/empty.txt") == b""
+        assert zf.getinfo("a/posts.parquet").compress_type == zipfile.ZIP_STORED
+        assert zf.getinfo("a/rows.csv").compress_size < len(text) / 3
+    assert w.members["a/rows.csv"].segments[-1][0] == len(text)
+    assert len(w.members["a/rows.csv"].segments) == -(-len(text) // bagzip.SEGMENT)
+
+
+# ------------------------------------------------------------------ media
+
+
+def _media_search(search: Path, tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of the search with a media index: its first item stored, its second gone,
+    and a stored item whose media key media.csv no longer has (a removed post's)."""
+    import csv
+
+    from dnflow.media.store import Entry, Store, write_index
+
+    shutil.copytree(search.parent, tmp_path / "data" / "t")
+    summary = tmp_path / "data" / "t" / "summary"
+    rows = list(csv.DictReader((summary / "media.csv").open(encoding="utf-8")))
+    rows = [r for r in rows if r["media_key"] and (r["preview_url"] or r["url"])]
+    store = Store(tmp_path / "data" / "media")
+    entries, files = [], {}
+    for i, r in enumerate(rows[:2]):
+        url = r["preview_url"] or r["url"]
+        e = Entry(r["media_key"], url, "gone" if i else "ok", "200")
+        if not i:
+            data = b"\x89PNG not really " + url.encode()
+            e.sha256, e.ext = store.put(data, "png"), "png"
+            store.published(e.sha256, e.ext).parent.mkdir(parents=True, exist_ok=True)
+            store.published(e.sha256, e.ext).write_bytes(b"published " + data)
+            files[e.name] = b"published " + data
+        entries.append(e)
+    gone = Entry("3_removed", "https://pbs.twimg.com/media/removed.jpg", "ok", "200")
+    gone.sha256, gone.ext = store.put(b"a removed post's image", "jpg"), "jpg"
+    store.published(gone.sha256, "jpg").parent.mkdir(parents=True, exist_ok=True)
+    store.published(gone.sha256, "jpg").write_bytes(b"removed")
+    write_index(summary.parent / "media" / "index.csv", [*entries, gone])
+    return summary, {"entries": entries, "files": files, "removed": gone}
+
+
+MEDIA = {"download": "thumbnails", "max_items": 2000, "max_bytes": 5_000_000}
+
+
+def test_the_bag_holds_the_searchs_downloaded_images_at_everything(search, tmp_path):
+    summary, m = _media_search(search, tmp_path)
+    zip_path = tmp_path / "t-bag.zip"
+    make_search_bag(summary, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                    media=MEDIA)
+    folder = _unzipped(zip_path, tmp_path / "x")
+    bagit.Bag(str(folder)).validate()
+    media = folder / "data" / "media"
+    # the published copies (what site/<slug>/media links to), by their names
+    assert {p.name: p.read_bytes() for p in media.iterdir() if p.name != "index.csv"} == \
+        m["files"]
+    index = (media / "index.csv").read_text()
+    assert [r.split(",")[0] for r in index.splitlines()[1:]] == [
+        e.media_key for e in m["entries"]]
+    assert m["removed"].url not in index and m["removed"].sha256 not in str(
+        sorted(p.name for p in media.iterdir()))
+    # below everything the page publishes no images: nor does the bag
+    for level in ("ids", "counts"):
+        make_search_bag(summary, tmp_path / level / "t-bag.zip", ARCHIVE, base=Path("/"),
+                        publish={"level": level, "followers": 5000}, media=MEDIA)
+        with zipfile.ZipFile(tmp_path / level / "t-bag.zip") as zf:
+            assert not [n for n in zf.namelist() if "/data/media/" in n], level
+    # a search that downloads nothing bags none
+    make_search_bag(summary, tmp_path / "none" / "t-bag.zip", ARCHIVE, base=Path("/"),
+                    publish=EVERYTHING, media={**MEDIA, "download": "none"})
+    with zipfile.ZipFile(tmp_path / "none" / "t-bag.zip") as zf:
+        assert not [n for n in zf.namelist() if "/data/media/" in n]
+
+
+def test_the_bag_job_reuses_its_last_bag_after_an_update(tmp_path):
+    """Through snakemake: a new raw file remakes the bag from bag-state/ (the old file is
+    copied from the last bag, not read), and the bag the page offers is valid."""
+    from .test_pipeline import snakemake, write_config
+
+    work = tmp_path / "w"
+    raw = _chunks(work / "archives", 2, 120)
+    write_config(work, {"g": {"source": "archive", "files": "archives/chunk-00.jsonl",
+                              "publish": "everything"}})
+    snakemake(work)
+    state = work / "data" / "g" / "bag-state"
+    assert (state / "members.json").is_file() and (state / "last.zip").is_file()
+    write_config(work, {"g": {"source": "archive", "files": "archives/chunk-*.jsonl",
+                              "publish": "everything"}})
+    snakemake(work)
+    log = (work / "logs" / "bag" / "g.log").read_text()
+    reused = int(re.search(r"(\d+) bytes copied from the last bag", log).group(1))
+    assert reused >= raw[0].stat().st_size
+    offered = work / "site" / "g" / "downloads" / "g-bag.zip"
+    assert offered.read_bytes() == (state / "last.zip").read_bytes()
+    folder = _unzipped(offered, tmp_path / "x")
+    bagit.Bag(str(folder)).validate()
+    assert sorted(p.name for p in (folder / "data" / "raw").iterdir()) == [
+        "chunk-00.jsonl", "chunk-01.jsonl"]

@@ -4,6 +4,7 @@ P3 and P5 are left out here: tests/test_bench_searches.py and tests/test_bench_c
 run their quick modes and check what they show.
 """
 
+import re
 import subprocess
 import sys
 
@@ -33,4 +34,19 @@ def test_quick_media_bench_runs_and_its_fast_pairs_are_all_pairs(tmp_path):
     for figure in ("MEDIA hash the labelled set", "**chosen**", "MEDIA group 5,000 images",
                    "same pairs: yes", "0 groups mixing pictures"):
         assert figure in res.stdout, figure
+    assert not (tmp_path / "results.md").exists()
+
+
+def test_quick_bag_bench_runs_and_the_rebuilt_bag_is_the_whole_one(tmp_path):
+    """BAG: both bags validate (bagit.py, in bench/bag.py) and the bag remade from its
+    state is the same bytes as one made whole; the rebuild reused the unchanged chunks."""
+    res = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "BAG", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for figure in ("BAG first build", "BAG rebuild after a new chunk of 1%",
+                   "byte-identical to the rebuilt one: yes"):
+        assert figure in res.stdout, figure
+    reused = re.search(r"(\d+) MB of unchanged files copied from the last bag", res.stdout)
+    assert reused and int(reused.group(1)) >= 2  # the 100 old chunks (3 MB in all)
     assert not (tmp_path / "results.md").exists()

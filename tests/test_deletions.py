@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import msgspec
@@ -374,6 +375,16 @@ def test_pipeline_reruns_when_deletions_change(picked, tmp_path, monkeypatch):
     assert f'"id":"{top}"' not in raw.read_text().replace(" ", "")
     for name in ("tweet-ids.txt", "tweets.csv", "cards.json"):
         text = (downloads / name).read_text()
+        assert f'"{top}"' not in text and f"\n{top}\n" not in f"\n{text}"
+    # nor does the bag: its raw file is the page's filtered copy (made once, by the bag
+    # job, which runs first; the page job finds it made), its other files the summary's
+    copy = work / "data" / "k" / "published" / "raw" / raw.name
+    assert raw.read_bytes() == copy.read_bytes()
+    with zipfile.ZipFile(downloads / "k-bag.zip") as zf:
+        bagged = {n.split("/data/", 1)[1]: zf.read(n) for n in zf.namelist() if "/data/" in n}
+    assert bagged[f"raw/{raw.name}"] == copy.read_bytes()
+    for name in ("tweet-ids.txt", "tweets.csv", "cards.json"):
+        text = bagged[name].decode()
         assert f'"{top}"' not in text and f"\n{top}\n" not in f"\n{text}"
 
 

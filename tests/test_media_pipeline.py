@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -129,5 +130,22 @@ def test_failed_downloads_leave_the_site_building_and_are_tried_again(tmp_path, 
     assert groups.count(",ok\n") == 2 and groups.count(",gone\n") == 1
     page = (work / "site" / "photos" / "index.html").read_text()
     assert "Images shared most" in page and "img-src 'self' file:;" in page
+    # and the bag holds them (bagged by the run after the downloads, as the groups) as
+    # the page publishes them: at everything, site/<slug>/media's files; at the archive
+    # searches' default level (ids) the page publishes no image, nor does the bag
+    site_media = {p.name: p.read_bytes() for p in (work / "site" / "photos" / "media")
+                  .iterdir() if not p.name.startswith(".")}
+    assert len(site_media) == 2
+    bagged = bag_media(work, "photos")
+    index = bagged.pop("index.csv").decode()
+    assert bagged == site_media
+    assert [r.split(",")[2] for r in index.splitlines()[1:]] == ["ok", "ok", "gone"]
+    assert bag_media(work, "broken") == {}
     code, out = snakemake(work)
     assert code == 0 and "Nothing to be done" in out
+
+
+def bag_media(work: Path, slug: str) -> dict[str, bytes]:
+    with zipfile.ZipFile(work / "data" / slug / "bag" / f"{slug}-bag.zip") as zf:
+        return {n.split("/data/media/", 1)[1]: zf.read(n) for n in zf.namelist()
+                if "/data/media/" in n}

@@ -147,10 +147,15 @@ def read_index(path: str | Path) -> tuple[dict[str, Entry], list[str]]:
     return out, problems
 
 
-def write_index(path: str | Path, entries: Iterable[Entry]) -> None:
+def index_bytes(entries: Iterable[Entry]) -> bytes:
+    """index.csv's bytes (its header, a row per entry)."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
     for e in entries:
         w.writerow(asdict(e).values())
-    atomic.write_bytes(Path(path), buf.getvalue().encode("utf-8"))
+    return buf.getvalue().encode("utf-8")
+
+
+def write_index(path: str | Path, entries: Iterable[Entry]) -> None:
+    atomic.write_bytes(Path(path), index_bytes(entries))
