@@ -33,21 +33,22 @@ print(orjson.dumps({"seconds": dt, "cpu": r.ru_utime + r.ru_stime + c.ru_utime +
 """
 
 
-def _summary(out: Path, path: Path, tweets: int) -> tuple[Path, dict | None]:
-    """P1's summary folder if it is this archive's, else a new one (and its figures)."""
+def _summary(out: Path, path: Path, tweets: int) -> Path:
+    """P1's summary folder if it is this archive's, else a new one."""
     folder = out / "summary"
     try:
         if json.loads((folder / "summary.json").read_text())["tweets"] == tweets:
-            return folder, None
+            return folder
     except (OSError, ValueError, KeyError):
         pass
     shutil.rmtree(folder, ignore_errors=True)
-    return folder, summarize._child(summarize.DNFLOW, str(path), str(folder))
+    summarize._child(summarize.DNFLOW, str(path), str(folder))
+    return folder
 
 
 def run(out: Path, tweets: int, repeat: int = 1) -> dict:
     path = summarize.archive(out, tweets)
-    folder, made = _summary(out, path, tweets)
+    folder = _summary(out, path, tweets)
     nets = out / "networks"
     floors, jobs = [], {"networks": [], "parquet": []}
     for _ in range(repeat):
@@ -58,7 +59,7 @@ def run(out: Path, tweets: int, repeat: int = 1) -> dict:
             jobs[kind].append(summarize._child(JOB, kind, str(folder), str(nets)))
     floor = min(floors, key=lambda r: r["seconds"])
     best = {k: min(v, key=lambda r: r["seconds"]) for k, v in jobs.items()}
-    return {"tweets": tweets, "floor": floor, "jobs": best, "summary": made,
+    return {"tweets": tweets, "floor": floor, "jobs": best,
             "tweets_csv_mb": (folder / "tweets.csv").stat().st_size / 2**20,
             "gexf_mb": (nets / "network.gexf").stat().st_size / 2**20
             if (nets / "network.gexf").exists() else 0.0}

@@ -25,9 +25,8 @@ from typing import Any
 
 import orjson
 
-from dnflow import __version__, atomic, bagzip, outputs
+from dnflow import __version__, atomic, bagzip, fromsummary, outputs
 from dnflow.publish import Publisher, publish_file
-from dnflow.sources import platform_of
 
 CHECKSUMS = ("sha256", "sha512")
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -124,12 +123,12 @@ def bag_info(summary: Mapping[str, Any], archive: Mapping[str, Any] | None) -> d
     newest = summary.get("last") or summary.get("generated") or ""
     info["Bagging-Date"] = str(newest)[:10] or "1970-01-01"
     info["Bag-Software-Agent"] = f"dnflow {__version__}"
-    info["Platform"] = platform_of(summary).name
+    info["Platform"] = fromsummary.platform_name(summary)
     info["Retrieval-Time"] = [r["finished"] for r in summary.get("runs") or ()
                               if isinstance(r, Mapping) and r.get("finished")]
     info["Posts"] = str(summary.get("tweets") or 0)
     info["Count"] = [f"{k}={v}" for k, v in sorted((summary.get("counts") or {}).items())]
-    return {k: v for k, v in info.items() if v != []}
+    return {k: v for k, v in info.items() if v not in ([], "")}
 
 
 def _tag_file(info: Mapping[str, Any]) -> bytes:

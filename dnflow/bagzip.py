@@ -30,7 +30,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -140,11 +140,11 @@ class Writer:
         key = None if isinstance(source, bytes) else file_key(source)
         old = self.previous.get(name) if self.previous else None
         method = method_of(name)
-        if old is not None and (old.method != method or old.name != name):
+        if old is not None and old.method != method:
             old = None
         start = self.out.tell()
         if old is not None and key is not None and old.key == key:
-            m = Member(**{**asdict(old), "key": key})
+            m = replace(old)
             self._header(name, m)
             m.offset = self.out.tell()
             _copy_range(self.fd, self.out, old.offset, old.csize)

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from dnflow import atomic
 from dnflow.optouts import account_key, hidden_key
 from dnflow.record import Post
 
@@ -324,9 +325,7 @@ def write_removed(path: Path, removed: Iterable[Any]) -> None:
     if not keys:
         path.unlink(missing_ok=True)
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(k + "\n" for k in keys), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_bytes(path, "".join(k + "\n" for k in keys).encode("utf-8"))
 
 
 def read_removed(path: Path) -> set[str]:

@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dnflow.rows import TWEETS_CSV_HEADER
 
 
 def platform(summary_dir: Path) -> str:
-    """The name of the search's platform, from its summary.json; "" for a search without
-    posts (no row of its files has a platform to name)."""
+    """The name of the search's platform, from its summary.json (:func:`platform_name`)."""
+    return platform_name(json.loads((summary_dir / "summary.json").read_text(
+        encoding="utf-8")))
+
+
+def platform_name(summary: Mapping[str, Any]) -> str:
+    """The name of a search's platform; "" for a search without posts (no row of its
+    files has a platform to name)."""
     from dnflow.sources import platform_of  # the registries: only when a job needs them
 
-    summary = json.loads((summary_dir / "summary.json").read_text(encoding="utf-8"))
     return platform_of(summary).name if summary.get("tweets") else ""
 
 

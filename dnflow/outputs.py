@@ -27,7 +27,7 @@ SKIPPED = Output("skipped.csv", ("file", "line", "reason"),
                  level="counts")
 
 
-# made from the summary by a job of its own (rules/summarize.smk), not by the pass
+# made from the summary by a job of its own (rules/package.smk), not by the pass
 PARQUET = Output("posts.parquet", (), "one typed row per {post} (Parquet: pandas, R, "
                  "DuckDB)", zipped=False)
 PRODUCTS = (PARQUET,)

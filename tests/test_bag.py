@@ -106,6 +106,16 @@ def test_run_records_and_no_archive_block(search, tmp_path):
     assert [v for k, v in _info(folder) if k == "Retrieval-Time"] == info["Retrieval-Time"]
 
 
+def test_a_search_without_posts_names_no_platform(search, tmp_path):
+    """Its files hold no row with a platform (as posts.parquet and the networks say): no
+    Platform tag, rather than the legacy default's."""
+    empty = {"slug": "e", "tweets": 0, "counts": {}, "source": "archive", "sources": []}
+    info = bag_info(empty, None)
+    assert "Platform" not in info and info["Posts"] == "0"
+    write_bag(tmp_path / "e-bag.zip", [("summary.json", search / "summary.json")], info)
+    bagit.Bag(str(_unzipped(tmp_path / "e-bag.zip", tmp_path / "x"))).validate()
+
+
 def test_contents_are_a_function_of_the_file_list(search, tmp_path):
     """A publishing level that offers less gives a bag of less: the list decides."""
     files = published_files(search, {"slug": "t", "source": "archive"}, Path("/"))

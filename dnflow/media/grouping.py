@@ -251,11 +251,10 @@ def group_search(slug: str, summary_dir: Path, settings: MediaSettings, csv_path
     cache = HashCache(store)
     items = _items(rows, index_rows, cache, settings.download != "none")
     assign_groups(items)
-    sets = media_sets(summary_dir / "media-sets.csv",
-                      {it["media_key"] for it in items if it["group"] is not None})
+    grouped = {it["media_key"] for it in items if it["group"] is not None}
+    sets = media_sets(summary_dir / "media-sets.csv", grouped)
     renumber(items, sets)
-    first = first_posts(summary_dir / "tweets.csv",
-                        {it["media_key"] for it in items if it["group"] is not None})
+    first = first_posts(summary_dir / "tweets.csv", grouped)
     write_csv(csv_path, items)
     out = summary(items, first, sets=sets)
     say(f"{len(items)} items, {out['downloaded']} downloaded, {cache.hashed} hashed now, "

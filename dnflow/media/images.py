@@ -52,29 +52,28 @@ def decode(data: bytes) -> tuple[ImageInfo, Image.Image]:
     publishes its copy from it rather than decoding the stored file again."""
     if not data:
         raise NotAnImage("empty file")
-    im = None
     try:
         im = Image.open(io.BytesIO(data))
-        fmt = im.format or ""
-        if fmt not in WEB_FORMATS:
-            raise NotAnImage(f"not a web image ({fmt or 'unknown'} format)")
-        width, height = im.size
-        if width * height > max_pixels():
-            raise NotAnImage(f"decompression bomb: {width}x{height} pixels is over "
-                             f"Pillow's limit of {max_pixels():,}")
-        im.load()  # every pixel: a truncated file fails here
-    except BaseException as e:
-        if im is not None:
+        try:
+            fmt = im.format or ""
+            if fmt not in WEB_FORMATS:
+                raise NotAnImage(f"not a web image ({fmt or 'unknown'} format)")
+            width, height = im.size
+            if width * height > max_pixels():
+                raise NotAnImage(f"decompression bomb: {width}x{height} pixels is over "
+                                 f"Pillow's limit of {max_pixels():,}")
+            im.load()  # every pixel: a truncated file fails here
+        except BaseException:
             im.close()
-        if isinstance(e, NotAnImage):
             raise
-        if isinstance(e, Image.DecompressionBombError):
-            raise NotAnImage(f"decompression bomb: {e}") from None
-        if isinstance(e, UnidentifiedImageError):
-            raise NotAnImage("not an image (Pillow cannot identify it)") from None
-        if isinstance(e, OSError | SyntaxError | ValueError | EOFError):
-            raise NotAnImage(f"not a complete image ({type(e).__name__}: {e})") from None
+    except NotAnImage:
         raise
+    except Image.DecompressionBombError as e:
+        raise NotAnImage(f"decompression bomb: {e}") from None
+    except UnidentifiedImageError:
+        raise NotAnImage("not an image (Pillow cannot identify it)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise NotAnImage(f"not a complete image ({type(e).__name__}: {e})") from None
     return ImageInfo(fmt, WEB_FORMATS[fmt], width, height), im
 
 

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from dnflow.networks import FILES, FOLDER, GEXF_FILE, HASHTAGS_FILE, KINDS
 from dnflow.platforms import Platform
 from dnflow.publish import ANONYMOUS, Publisher
+from dnflow.site import text as tx
 
 TOP = 10  # accounts in each table
 DRAWN = 100  # accounts in a drawing
@@ -193,24 +194,18 @@ def drawing(nodes: list[str], edges: list[tuple[int, int, int]], names: dict[str
     return Markup("").join(parts)
 
 
-def _http(url: str | None) -> str | None:
-    return url if url and url.startswith(("https://", "http://")) else None
+def _named(a: str, names: dict[str, str], pub: Publisher) -> tuple[str | None, str]:
+    """An account's handle as published (None: not shown) and how the page names it:
+    its handle, else its id at everything, else "an account"."""
+    handle = pub.label(names.get(a) or (a[1:] if a.startswith("@") else None))
+    return handle, handle or (a if pub.everything else ANONYMOUS)
 
 
 def _account(a: str, names: dict[str, str], platform: Platform,
              pub: Publisher) -> dict[str, Any]:
-    handle = pub.label(names.get(a) or (a[1:] if a.startswith("@") else None))
-    url = platform.profile_url(handle) if handle else None
-    return {"label": handle or (a if pub.everything else ANONYMOUS), "href": _http(url)}
-
-
-def _shown(nodes: list[str], names: dict[str, str], pub: Publisher) -> dict[str, str]:
-    """How a drawing names each account: its handle, at ids "an account" where small."""
-    out = {}
-    for a in nodes:
-        handle = names.get(a) or (a[1:] if a.startswith("@") else None)
-        out[a] = pub.label(handle) or (handle or a if pub.everything else ANONYMOUS)
-    return out
+    handle, label = _named(a, names, pub)
+    return {"label": label,
+            "href": tx.safe_url(platform.profile_url(handle)) if handle else None}
 
 
 def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
@@ -243,13 +238,14 @@ def load_networks(summary_dir: Path, platform: Platform, words: dict[str, str],
         title = TITLES[kind][0].format(**words)
         drawings.append({
             "title": title,
-            "svg": drawing(nodes, edges, _shown(nodes, names, pub), f"chart-net-{KINDS[kind]}",
+            "svg": drawing(nodes, edges, {a: _named(a, names, pub)[1] for a in nodes},
+                           f"chart-net-{KINDS[kind]}",
                            f"{title} network: the {len(nodes)} accounts with the most "
                            f"{title.lower()} and the {len(edges)} links between them "
                            "(the tables beside it list the most central accounts)"),
         })
-    tags = [{"a": a, "b": b, "weight": w, "a_href": _http(platform.hashtag_url(a)),
-             "b_href": _http(platform.hashtag_url(b))}
+    tags = [{"a": a, "b": b, "weight": w, "a_href": tx.safe_url(platform.hashtag_url(a)),
+             "b_href": tx.safe_url(platform.hashtag_url(b))}
             for (a, b, w), _ in zip(_edges(d / HASHTAGS_FILE), range(15), strict=False)]
     return {"tables": tables, "drawings": drawings, "tags": tags,
             "gexf": pub.everything,  # its labels are handles: published at everything only
