@@ -4,8 +4,10 @@ and network.gexf's structure."""
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -357,6 +359,8 @@ def test_a_failed_gexf_leaves_the_last_one(tmp_path):
     ('<nodes>', '<nodes><node id=""/>', "minLength"),
     ('type="integer"', 'type="int"', "type"),
     ('mode="static">\n    <attributes', 'mode="still">\n    <attributes', "mode"),
+    # the official 1.3 grammar (gexf.rng) has no mode on attributes, though its XSD has
+    ('<attributes class="node">', '<attributes class="node" mode="static">', "mode"),
     ('<attvalue for="posts" value="3"/>', '<attvalue for="posts" value="three"/>',
      "is no integer"),
     ('<attvalue for="posts" value="3"/>', '<attvalue for="kind" value="3"/>',
@@ -393,6 +397,47 @@ def test_networkx_reads_the_gexf_back(twosets):
     loona = g.nodes["1019555262158524416"]
     assert (loona["label"], loona["posts"], loona["platform"]) == ("1_3loona", 3, "x")
     assert loona["followers"] == 373
+
+
+GEPHI_LITE = Path(__file__).resolve().parent / "gephi_lite"
+
+
+def _gephi_lite() -> list[str]:
+    """The command that opens a GEXF file as Gephi Lite does (tests/gephi_lite/open.js:
+    graphology-gexf, installed by `make test` where npm is)."""
+    node = shutil.which("node")
+    if node and (GEPHI_LITE / "node_modules" / "graphology-gexf").is_dir():
+        return [node, str(GEPHI_LITE / "open.js")]
+    why = "node or tests/gephi_lite/node_modules is missing (make test installs them)"
+    if os.environ.get("DNFLOW_REQUIRE_NODE") == "1":
+        pytest.fail(why + "; DNFLOW_REQUIRE_NODE=1")
+    pytest.skip(why)
+
+
+def test_gephi_lite_opens_the_gexf(twosets):
+    """Gephi's web version reads the file with graphology-gexf, as its import does: a
+    directed multigraph (an account's mention and repost of another are two edges) with
+    every edge of every network, its weight, kind and times, and the nodes' attributes
+    typed."""
+    done = subprocess.run([*_gephi_lite(), str(twosets / "network.gexf")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    head, *items = [json.loads(line) for line in done.stdout.splitlines()]
+    nodes = {i["node"]: i for i in items if "node" in i}
+    edges = [i for i in items if "source" in i]
+    want = Counter()
+    for name in ("mentions", "retweets", "quotes", "replies"):
+        for src, tgt, w, first, last in _rows(twosets / f"edges-{name}.csv"):
+            want[name, src, tgt, float(w), first, last] += 1
+    got = Counter((e["kind"], e["source"], e["target"], float(e["weight"]), e["first"],
+                   e["last"]) for e in edges)
+    assert got == want
+    assert (head["type"], head["multi"]) == ("directed", True)
+    assert head["size"] == len(edges) == sum(want.values())
+    root = ET.parse(twosets / "network.gexf").getroot()
+    assert head["order"] == len(nodes) == sum(1 for _ in root.iter(GEXF + "node"))
+    loona = nodes["1019555262158524416"]
+    assert (loona["label"], loona["posts"], loona["followers"], loona["platform"]) == (
+        "1_3loona", 3, 373, "x")
 
 
 # ---------------------------------------------------------------- the page

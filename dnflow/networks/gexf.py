@@ -20,19 +20,18 @@ from xml.sax.saxutils import quoteattr
 
 NS = "http://gexf.net/1.3"
 HEAD = f"""<?xml version="1.0" encoding="UTF-8"?>
-<gexf xmlns="{NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" \
-xsi:schemaLocation="{NS} {NS}/gexf.xsd" version="1.3">
+<gexf xmlns="{NS}" version="1.3">
   <meta>
     <creator>dnflow</creator>
     <description>who mentions, reposts, quotes and replies to whom</description>
   </meta>
   <graph defaultedgetype="directed" mode="static">
-    <attributes class="node" mode="static">
+    <attributes class="node">
       <attribute id="posts" title="posts" type="integer"/>
       <attribute id="followers" title="followers" type="integer"/>
       <attribute id="platform" title="platform" type="string"/>
     </attributes>
-    <attributes class="edge" mode="static">
+    <attributes class="edge">
       <attribute id="kind" title="kind" type="string"/>
       <attribute id="first" title="first" type="string"/>
       <attribute id="last" title="last" type="string"/>
