@@ -34,7 +34,7 @@ RUNS = "runs.json"
 STATE = "bag-state"  # data/<slug>/bag-state/: the last bag and what it records
 STATE_ZIP = "last.zip"
 STATE_RECORD = "members.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: segments carry CRC-32 and SHA-512 states
 _NEWLINES = re.compile(r"[\r\n]")
 CR, LF = "\r", "\n"
 

@@ -14,7 +14,9 @@ bytes up to there. The next zip then:
   state and the filtered raw copies use), and its checksums from the record;
 - reads a changed file (it must: its checksums are new), and copies the compressed bytes
   of each segment whose prefix digest is the recorded one (a file that grew by
-  appending: all but its last segments), compressing only the rest.
+  appending: all but its last segments), compressing only the rest; the CRC-32 and
+  SHA-512 of those segments are not computed again but taken up from the record
+  (dnflow.hashstate), so of a grown file's front only its sha256 is.
 
 The bytes depend only on the members' bytes and names, never on what the last zip
 was, so the same data gives the same zip however it was reached. Python's zipfile
@@ -33,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from dnflow.hashstate import Sha512, resumable
 
 SEGMENT = 4 << 20  # input bytes per independent segment
 PIECE = 1 << 20  # read and compressed in these (always the same cut: same bytes out)
@@ -56,7 +60,9 @@ class Member:
     offset: int = 0  # of its compressed data in the zip
     csize: int = 0
     key: list[int] | None = None  # device, inode, size, mtime_ns of its file
-    segments: list[list[Any]] = field(default_factory=list)  # [end, csize, prefix sha256]
+    # per segment: [end, csize, sha256 of the bytes up to end, CRC-32 there, SHA-512
+    # state there (dnflow.hashstate; "" where it cannot be saved)]
+    segments: list[list[Any]] = field(default_factory=list)
 
 
 Source = Path | bytes
@@ -122,6 +128,58 @@ def _segments(source: Source) -> Iterator[list[bytes]]:
         yield seg
 
 
+class _Hashes:
+    """A member's checksums as its segments go by. sha256 runs over every byte (its value
+    at each segment's end tells the segments the last zip had); CRC-32 and SHA-512 are
+    not computed over a run of such segments at all: their values at the run's end are
+    taken from the last zip's record (:meth:`skip`), and computing goes on from there
+    when a changed segment or the end comes. So a file that only grew is read with
+    sha256 alone up to its new bytes."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self._sha512 = Sha512()
+        self._crc = 0
+        self._behind: list[Any] | None = None  # the record to take CRC and SHA-512 from
+        self.hashed = 0  # bytes run through CRC-32 and SHA-512
+
+    def skip(self, recorded: list[Any]) -> bool:
+        """Leave CRC-32 and SHA-512 at ``recorded``'s (a segment of the last zip with
+        the same bytes up to its end), if it has their values."""
+        if len(recorded) < 5 or not resumable(recorded[4]):
+            return False
+        self._behind = recorded
+        return True
+
+    def _catch_up(self) -> None:
+        if self._behind is not None:
+            self._crc = self._behind[3]
+            if not self._sha512.resume(self._behind[4]):
+                raise ValueError("a resumable SHA-512 state did not resume")
+            self._behind = None
+
+    def rest(self, seg: list[bytes]) -> None:
+        self._catch_up()
+        for piece in seg:
+            self._sha512.update(piece)
+            self._crc = zlib.crc32(piece, self._crc)
+            self.hashed += len(piece)
+
+    def state(self) -> list[Any]:
+        """CRC-32 and SHA-512 state at this segment's end (a skipped one's: recorded)."""
+        if self._behind is not None:
+            return [self._behind[3], self._behind[4]]
+        return [self._crc, self._sha512.save()]
+
+    def crc_value(self) -> int:
+        self._catch_up()
+        return self._crc
+
+    def sha512_hex(self) -> str:
+        self._catch_up()
+        return self._sha512.hexdigest()
+
+
 class Writer:
     """Members written in the order given (sorted by the caller), reusing ``previous``'s
     (the last zip's records, its file open as ``previous_fd``)."""
@@ -133,8 +191,9 @@ class Writer:
         self.previous = previous if previous_fd is not None else None
         self.fd = previous_fd
         self.members: dict[str, Member] = {}
-        # bytes of members copied whole / read and hashed / of those, compressed anew
-        self.reused = self.read = self.compressed = 0
+        # bytes of members copied whole / read / of those, compressed anew, and run
+        # through SHA-512 (not those of a grown file's front: _Hashes)
+        self.reused = self.read = self.compressed = self.hashed = 0
 
     def add(self, name: str, source: Source) -> Member:
         key = None if isinstance(source, bytes) else file_key(source)
@@ -169,21 +228,22 @@ class Writer:
         m = Member(name, size, 0, "", "", method, key=key)
         info = self._header(name, m)
         m.offset = self.out.tell()
-        h256, h512, crc, done, csize = hashlib.sha256(), hashlib.sha512(), 0, 0, 0
+        h = _Hashes()
+        done = csize = 0
         same = old is not None and old.method == zipfile.ZIP_DEFLATED
         for i, seg in enumerate(_segments(source)):
             for piece in seg:
-                h256.update(piece)
-                h512.update(piece)
-                crc = zlib.crc32(piece, crc)
+                h.sha256.update(piece)
                 done += len(piece)
-                if method == zipfile.ZIP_STORED:
-                    self.out.write(piece)
             if method == zipfile.ZIP_STORED:
+                h.rest(seg)
+                self.out.write(b"".join(seg))
                 continue
-            prefix = h256.copy().hexdigest()
+            prefix = h.sha256.copy().hexdigest()
             same = same and i < len(old.segments) and old.segments[i][0] == done and \
                 old.segments[i][2] == prefix
+            if not (same and h.skip(old.segments[i])):
+                h.rest(seg)
             if same:  # the same bytes up to here: the last zip's compression of them
                 seg_csize = old.segments[i][1]
                 _copy_range(self.fd, self.out, old.offset + csize, seg_csize)
@@ -194,14 +254,15 @@ class Writer:
                 self.out.write(data)
                 seg_csize = len(data)
             csize += seg_csize
-            m.segments.append([done, seg_csize, prefix])
+            m.segments.append([done, seg_csize, prefix, *h.state()])
         if method == zipfile.ZIP_DEFLATED:
             self.out.write(FINAL)
             csize += len(FINAL)
         else:
             csize = done
-        m.size, m.crc, m.csize = done, crc, csize
-        m.sha256, m.sha512 = h256.hexdigest(), h512.hexdigest()
+        m.size, m.crc, m.csize = done, h.crc_value(), csize
+        m.sha256, m.sha512 = h.sha256.hexdigest(), h.sha512_hex()
+        self.hashed += h.hashed
         end = self.out.tell()
         info.file_size, info.compress_size, info.CRC = m.size, m.csize, m.crc
         self.out.seek(start)  # the header again, now with the sizes and CRC

@@ -243,7 +243,7 @@ def test_an_update_reuses_the_last_bag_and_gives_the_same_bytes(tmp_path, monkey
     are neither read nor compressed again, tweets.csv (appended to) is compressed only
     from its last segment on, and the bag is byte for byte the one made whole from the
     same data, and valid."""
-    from dnflow import bagzip
+    from dnflow import bagzip, hashstate
 
     monkeypatch.setattr(bagzip, "SEGMENT", 32 << 10)  # tweets.csv: several segments
     monkeypatch.setattr(bagzip, "PIECE", 8 << 10)
@@ -271,6 +271,9 @@ def test_an_update_reuses_the_last_bag_and_gives_the_same_bytes(tmp_path, monkey
     assert csv_member.size > old_csv
     # of tweets.csv, only what follows its last whole segment before the update
     assert update.compressed < update.read - (old_csv // bagzip.SEGMENT) * bagzip.SEGMENT
+    # nor run through SHA-512 and CRC-32 (their states at that segment's end were kept)
+    front = (old_csv // bagzip.SEGMENT) * bagzip.SEGMENT if hashstate.tag() else 0
+    assert update.hashed <= update.read - front  # (and of a file rewritten the same)
     whole = make_search_bag(summary, tmp_path / "whole" / "g-bag.zip", ARCHIVE,
                             base=Path("/"), publish=EVERYTHING)
     assert whole.compressed > update.compressed
