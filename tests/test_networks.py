@@ -338,15 +338,42 @@ def test_a_failed_gexf_leaves_the_last_one(tmp_path):
     path = tmp_path / "network.gexf"
     path.write_text("before")
 
-    def rows():
-        yield "a", "b", 1, None, None
-        raise OSError("disk full")
-
     with pytest.raises(OSError), GexfFile(path, "x") as gexf:
-        gexf.nodes([("a", 1, "a", None), ("b", None, None, None)])
-        list(gexf.edges("mentions", rows()))
+        gexf.nodes([[("a", 1, "a", None), ("b", None, None, None)]])
+        gexf.edges("mentions", [("a", "b", 1, None, None)])
+        raise OSError("disk full")
     assert path.read_text() == "before"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["network.gexf"]
+
+
+def test_a_block_of_edges_or_nodes_is_each_ones_line(twosets):
+    """The GEXF's edges and nodes are written a block at a time, every value checked at
+    once: the same text as each line made by the rule (dnflow.networks.gexf._edge,
+    _node), for a real network's rows and nodes, and for blocks where one value needs
+    escaping or is no text."""
+    from dnflow.networks.gexf import _edge, _edges_text, _node, _nodes_text
+
+    rows = [(s, t, int(w), f or None, last or None) for name in ("mentions", "retweets")
+            for s, t, w, f, last in _rows(twosets / f"edges-{name}.csv")]
+    assert len(rows) > 50
+    odd = [rows[:5] + [("a<b", "c&d", 2, None, '"x"')] + rows[5:9],
+           rows[:3] + [("tab\there", "bell\x07", 1, "2026", "")],
+           [(1234, "b", 1, None, None)], []]
+    for n, block in [(0, rows), (7, rows[:1]), *((i, b) for i, b in enumerate(odd))]:
+        for kind in ("mentions", "a&b"):
+            want = "".join(_edge(n + i, kind, *row) for i, row in enumerate(block))
+            assert _edges_text(n, kind, block) == want
+    nodes = [(n.get("id"), int(v["posts"]) if "posts" in v else None, n.get("label"),
+              int(v["followers"]) if "followers" in v else None)
+             for n in ET.parse(twosets / "network.gexf").getroot().iter(GEXF + "node")
+             for v in [{a.get("for"): a.get("value") for a in n.iter(GEXF + "attvalue")}]]
+    assert any(p is None for _, p, _, _ in nodes) and any(f for *_, f in nodes)
+    odd = [nodes[:4] + [("@a<b", None, None, None)], [("x", 1, "tab\there", 2)],
+           [(5, 1, "x", None)], [("@h", None, None, None)], []]
+    for block in [nodes, *odd]:
+        for platform in ("x", "a&b"):
+            want = "".join(_node(*row, platform) for row in block)
+            assert _nodes_text(block, platform) == want
 
 
 @pytest.mark.parametrize(("old", "new", "says"), [

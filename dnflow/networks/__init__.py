@@ -174,22 +174,30 @@ def _users(path: Path) -> str:
             "quote='\"', escape='\"') GROUP BY username")
 
 
-def _fetched(cur: Any) -> Iterator[tuple]:
+def _blocks(cur: Any) -> Iterator[list[tuple]]:
     while rows := cur.fetchmany(BLOCK):
+        yield rows
+
+
+def _fetched(cur: Any) -> Iterator[tuple]:
+    for rows in _blocks(cur):
         yield from rows
 
 
-def _write_edges(path: Path, rows: Iterator[tuple]) -> int:
-    """An edge list of ``rows``; how many."""
+def _write_edges(path: Path, blocks: Iterator[list[tuple]], gexf: GexfFile | None = None,
+                 network: str = "") -> int:
+    """An edge list of the blocks of rows (each also added to ``gexf``); how many."""
     n = 0
 
-    def counted() -> Iterator[tuple]:
+    def rows() -> Iterator[tuple]:
         nonlocal n
-        for src, tgt, w, first, last in rows:
-            n += 1
-            yield src, tgt, w, first or "", last or ""
+        for block in blocks:
+            if gexf is not None:
+                gexf.edges(network, block)
+            n += len(block)
+            yield from block  # first and last may be None: the csv module writes ""
 
-    write_csv(path, EDGE_HEADER, counted())
+    write_csv(path, EDGE_HEADER, rows())
     return n
 
 
@@ -227,15 +235,15 @@ def write_networks(tweets_csv: Path, users_csv: Path | None, outdir: Path,
         # each network's edges sorted once: its rows are its edge list's and the GEXF's
         # (the nodes' results read first: one connection, one result at a time)
         with GexfFile(outdir / GEXF_FILE, platform) as gexf:
-            gexf.nodes(_fetched(con.execute(_NODES)))
+            gexf.nodes(_blocks(con.execute(_NODES)))
             for kind, name in KINDS.items():
                 cur = con.execute("SELECT source, target, weight, first, last FROM edges "
                                   "WHERE kind = ? ORDER BY weight DESC, source, target",
                                   [kind])
-                counts[name] = _write_edges(outdir / FILES[kind],
-                                            gexf.edges(name, _fetched(cur)))
+                counts[name] = _write_edges(outdir / FILES[kind], _blocks(cur), gexf,
+                                            name)
         counts["hashtags"] = _write_edges(outdir / HASHTAGS_FILE,
-                                          _fetched(con.execute(_PAIRS)))
+                                          _blocks(con.execute(_PAIRS)))
     finally:
         con.close()
         shutil.rmtree(spill_dir, ignore_errors=True)

@@ -2,8 +2,8 @@
 
 Written as a stream of text, not built as a tree (xml.etree, networkx's write_gexf):
 a big search has millions of edges, and the file is made from the query results of
-dnflow.networks, a block of rows at a time: the nodes, then each network's edges as
-they go by on their way to its edge list (sorted once, for both). Every value goes
+dnflow.networks, a block of rows at a time: the nodes, then each network's edges a
+block at a time on their way to its edge list (sorted once, for both). Every value goes
 through xml.sax.saxutils' escaping; text XML cannot hold (control characters) is
 dropped. tests/schemas/gexf-1.3-dnflow.xsd is what the file may hold.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,7 +38,6 @@ HEAD = f"""<?xml version="1.0" encoding="UTF-8"?>
     </attributes>
 """
 TAIL = "  </graph>\n</gexf>\n"
-LINES = 4096  # written at once
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -54,16 +53,39 @@ def _attr(value: Any) -> str:
     return quoteattr(_NOT_XML.sub("", text))
 
 
+_POSTS = '<attvalue for="posts" value="{}"/>'
+_FOLLOWERS = '<attvalue for="followers" value="{}"/>'
+
+
 def _node(account: str, posts: int | None, handle: str | None, followers: int | None,
           platform: str) -> str:
     label = handle or account.removeprefix("@")
     values = [f'<attvalue for="platform" value={_attr(platform)}/>']
     if posts is not None:
-        values.append(f'<attvalue for="posts" value="{int(posts)}"/>')
+        values.append(_POSTS.format(int(posts)))
     if followers is not None:
-        values.append(f'<attvalue for="followers" value="{int(followers)}"/>')
+        values.append(_FOLLOWERS.format(int(followers)))
     return (f"      <node id={_attr(account)} label={_attr(label)}><attvalues>"
             f"{''.join(values)}</attvalues></node>\n")
+
+
+def _nodes_text(rows: Sequence[tuple[str, int | None, str | None, int | None]],
+                platform: str) -> str:
+    """The lines of a block of nodes: :func:`_node`'s, made as :func:`_edges_text` makes
+    edges' (tests/test_networks.py holds it to :func:`_node`)."""
+    try:
+        values = [platform, *(v for a, _p, h, _f in rows for v in (a, h or ""))]
+        plain = _PLAIN.search(" ".join(values)) is None
+    except TypeError:
+        plain = False
+    if not plain:
+        return "".join(_node(*row, platform) for row in rows)
+    return "".join(
+        f'      <node id="{a}" label="{h or a.removeprefix("@")}"><attvalues>'
+        f'<attvalue for="platform" value="{platform}"/>'
+        f'{"" if p is None else _POSTS.format(int(p))}'
+        f'{"" if f is None else _FOLLOWERS.format(int(f))}'
+        "</attvalues></node>\n" for a, p, h, f in rows)
 
 
 def _edge(n: int, kind: str, src: str, tgt: str, weight: int, first: str | None,
@@ -75,6 +97,27 @@ def _edge(n: int, kind: str, src: str, tgt: str, weight: int, first: str | None,
             f"<attvalue for=\"last\" value={_attr(last or '')}/></attvalues></edge>\n")
 
 
+def _edges_text(n: int, kind: str, rows: Sequence[tuple[str, str, int, str | None,
+                                                        str | None]]) -> str:
+    """The lines of ``rows``, the first one's id ``n``: :func:`_edge`'s, made without
+    checking each value when no value of the block needs escaping (one search of them
+    all: nearly always; tests/test_networks.py holds it to :func:`_edge`)."""
+    try:
+        values = [kind, *(v for s, t, _w, f, last in rows
+                          for v in (s, t, f or "", last or ""))]
+        plain = _PLAIN.search(" ".join(values)) is None
+    except TypeError:  # a value that is no text: each by the rule
+        plain = False
+    if not plain:
+        return "".join(_edge(n + i, kind, *row) for i, row in enumerate(rows))
+    k = f'kind="{kind}"><attvalues><attvalue for="kind" value="{kind}"/>'
+    return "".join(
+        f'      <edge id="{n + i}" source="{s}" target="{t}" weight="{int(w)}" {k}'
+        f'<attvalue for="first" value="{f or ""}"/><attvalue for="last" '
+        f'value="{last or ""}"/></attvalues></edge>\n'
+        for i, (s, t, w, f, last) in enumerate(rows))
+
+
 class GexfFile:
     """network.gexf, written as its parts come: :meth:`nodes` first, then each
     network's :meth:`edges`. In a ``with`` block: the file is there when the block ends
@@ -84,7 +127,6 @@ class GexfFile:
         self.path = path
         self.platform = platform
         self._tmp = path.with_name(f".{path.name}.tmp")
-        self._block: list[str] = []  # lines not yet written
         self._edges = 0  # written, and the next one's id
 
     def __enter__(self) -> GexfFile:
@@ -92,41 +134,26 @@ class GexfFile:
         self._f.write(HEAD)
         return self
 
-    def nodes(self, nodes: Iterable[tuple[str, int | None, str | None, int | None]]
-              ) -> None:
-        """Every node: (account, posts, handle, followers; the last three None for an
-        account that is no author of the search), every account of the edges among
-        them."""
+    def nodes(self, nodes: Iterable[Sequence[tuple[str, int | None, str | None,
+                                                    int | None]]]) -> None:
+        """Every node, in blocks: (account, posts, handle, followers; the last three None
+        for an account that is no author of the search), every account of the edges
+        among them."""
         self._f.write("    <nodes>\n")
-        for n in nodes:
-            self._add(_node(*n, self.platform))
-        self._flush()
+        for block in nodes:
+            self._f.write(_nodes_text(block, self.platform))
         self._f.write("    </nodes>\n    <edges>\n")
 
     def edges(self, network: str,
-              rows: Iterable[tuple[str, str, int, str | None, str | None]]
-              ) -> Iterator[tuple[str, str, int, str | None, str | None]]:
-        """The rows (source, target, weight, first, last) of one network, each one
-        passed on once it is an edge of the file."""
-        for row in rows:
-            self._add(_edge(self._edges, network, *row))
-            self._edges += 1
-            yield row
-
-    def _add(self, line: str) -> None:
-        self._block.append(line)
-        if len(self._block) >= LINES:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._f.write("".join(self._block))
-        self._block.clear()
+              rows: Sequence[tuple[str, str, int, str | None, str | None]]) -> None:
+        """Add a block of one network's rows (source, target, weight, first, last)."""
+        self._f.write(_edges_text(self._edges, network, rows))
+        self._edges += len(rows)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
             if exc_type is None:
-                self._flush()
                 self._f.write("    </edges>\n" + TAIL)
         finally:
             self._f.close()
