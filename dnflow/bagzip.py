@@ -146,7 +146,9 @@ class _Hashes:
     def skip(self, recorded: list[Any]) -> bool:
         """Leave CRC-32 and SHA-512 at ``recorded``'s (a segment of the last zip with
         the same bytes up to its end), if it has their values."""
-        if len(recorded) < 5 or not resumable(recorded[4]):
+        # a record that is not what this code saves (damaged, or another library's)
+        # only costs the hashing
+        if len(recorded) < 5 or type(recorded[3]) is not int or not resumable(recorded[4]):
             return False
         self._behind = recorded
         return True

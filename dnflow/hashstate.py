@@ -14,9 +14,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import re
 from functools import cache
+from typing import Any
 
 CTX_SIZE = 216  # sizeof(SHA512_CTX): h[8], Nl, Nh (8 bytes each), 128-byte block, num, md_len
+_HEX = re.compile("[0-9a-f]*")
 
 
 @cache
@@ -64,12 +67,9 @@ class Sha512:
 
     def resume(self, state: str) -> bool:
         """Take up a state :meth:`save` gave; False (nothing changed) if it cannot be."""
-        if self._h is not None or not state.startswith(self._tag + ":"):
+        if self._h is not None or not resumable(state):
             return False
-        raw = bytes.fromhex(state[len(self._tag) + 1:])
-        if len(raw) != CTX_SIZE:
-            return False
-        ctypes.memmove(self._ctx, raw, CTX_SIZE)
+        ctypes.memmove(self._ctx, bytes.fromhex(state[len(self._tag) + 1:]), CTX_SIZE)
         return True
 
     def hexdigest(self) -> str:
@@ -82,7 +82,10 @@ class Sha512:
         return out.raw.hex()
 
 
-def resumable(state: str) -> bool:
-    """Whether a saved state can be taken up here."""
+def resumable(state: Any) -> bool:
+    """Whether a saved state can be taken up here (of this library, whole, hex)."""
     t = tag()
-    return bool(t and state.startswith(t + ":"))
+    if not (t and isinstance(state, str) and state.startswith(t + ":")):
+        return False
+    text = state[len(t) + 1:]
+    return len(text) == 2 * CTX_SIZE and _HEX.fullmatch(text) is not None

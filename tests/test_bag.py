@@ -3,6 +3,7 @@ sha256 and sha512 manifests, what the page publishes and nothing else, bag-info.
 the summary and searches.yaml's archive: block, the same bytes from the same data."""
 
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from dnflow import config, deletions, networks
+from dnflow import config, deletions, hashstate, networks
 from dnflow.bag import bag_info, make_search_bag, published_files, write_bag
 from dnflow.outputs import downloads, path
 from dnflow.parquet import write_search
@@ -308,6 +309,38 @@ def test_a_damaged_or_stale_state_makes_the_bag_whole(search, tmp_path, damage):
                         state_dir=state)
     assert w.reused == 0 and zip_path.read_bytes() == want
     bagit.Bag(str(_unzipped(zip_path, tmp_path / "x"))).validate()
+
+
+def test_damaged_hash_states_cost_only_hashing(search, tmp_path):
+    """A record whose CRC-32 or SHA-512 states are not what dnflow saves (damaged, or
+    another library's): the files are hashed whole again, the bag is the same bytes and
+    valid, and the next run's record is whole again (no failure sticks)."""
+    state, zip_path = tmp_path / "state", tmp_path / "t-bag.zip"
+    make_search_bag(search, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                    state_dir=state)
+    want = zip_path.read_bytes()
+    rec = json.loads((state / "members.json").read_text())
+    own = f"{hashstate.tag()}:"
+    bad = [own + "zz" * 216, own + "00" * 215, "openssl9-216:" + "00" * 216, None, 7]
+    n = 0
+    for m in rec["members"].values():
+        for seg in m["segments"]:
+            seg[3], seg[4] = ("x", 0)[n % 2], bad[n % len(bad)]
+            n += 1
+    assert n
+    (state / "members.json").write_text(json.dumps(rec))
+    for f in search.iterdir():  # every file "changed" (its mtime), its bytes the same
+        os.utime(f)
+    zip_path.unlink()
+    w = make_search_bag(search, zip_path, ARCHIVE, base=Path("/"), publish=EVERYTHING,
+                        state_dir=state)
+    assert zip_path.read_bytes() == want and w.hashed == w.read
+    bagit.Bag(str(_unzipped(zip_path, tmp_path / "x"))).validate()
+    # the files read again have whole states (those not read keep their records)
+    read = {f.name for f in search.iterdir()}
+    segs = [s for name, m in json.loads((state / "members.json").read_text())[
+        "members"].items() if name.rsplit("/", 1)[-1] in read for s in m["segments"]]
+    assert segs and all(hashstate.resumable(s[4]) for s in segs)
 
 
 def test_segmented_members_are_plain_zip_members(tmp_path):
