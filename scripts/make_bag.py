@@ -13,5 +13,6 @@ w = make_search_bag(Path(sm.input.summary).parent, Path(sm.output.bag),
                     json.loads(sm.params.archive), runs=list(sm.input.runs),
                     publish=dict(sm.params.publish), media=json.loads(sm.params.media),
                     state_dir=Path(sm.params.state))
-logging.info("bag %s: %d members, %d bytes copied from the last bag, %d read", sm.output.bag,
-             len(w.members), w.reused, w.read)
+logging.info("bag %s: %d members, %d bytes copied from the last bag, %d read, %d "
+             "compressed, %d through SHA-512", sm.output.bag, len(w.members), w.reused,
+             w.read, w.compressed, w.hashed)
