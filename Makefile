@@ -26,9 +26,10 @@ site: $(VENV)/.installed
 # graphology-gexf, which Gephi Lite opens GEXF files with (tests/test_networks.py)
 GEPHI_LITE := tests/gephi_lite
 $(GEPHI_LITE)/node_modules/.installed: $(GEPHI_LITE)/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  npm ci --prefix $(GEPHI_LITE) --no-audit --no-fund --silent && touch $@; \
-	else echo "npm not found: the Gephi Lite test is skipped (Debian: apt-get install npm)"; fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: the Gephi Lite test is skipped (Debian: apt-get install npm)"; \
+	elif npm ci --prefix $(GEPHI_LITE) --no-audit --no-fund --silent; then touch $@; \
+	else echo "npm ci failed: the Gephi Lite test is skipped"; fi
 
 test: $(VENV)/.installed-test $(GEPHI_LITE)/node_modules/.installed
 	$(BIN)/pytest
