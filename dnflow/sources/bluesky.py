@@ -63,10 +63,11 @@ from dnflow.sources.runs import (
     _read_json,
     _split_stamp,
     attempt_stamp,
+    checked_checkpoint,
     chunk_files,
     dump_json,
-    logger,
     now_iso,
+    start_window,
     write_atomic,
 )
 
@@ -177,10 +178,7 @@ class _Run:
         if cp is not None and cp.get("search") != _fingerprint(self.search):
             self.log("the search changed since the checkpoint: starting the window afresh")
             cp = None
-        if cp is not None and (not p.partial.exists()
-                               or p.partial.stat().st_size < cp.get("bytes", 0)):
-            self.log("checkpoint and partial file disagree: starting the window afresh")
-            cp = None
+        cp = checked_checkpoint(cp, p, self.log)
         if cp is not None:
             with open(p.partial, "r+b") as f:
                 f.truncate(cp["bytes"])
@@ -388,12 +386,9 @@ def collect_window(
 ) -> dict[str, Any]:
     """Collect one window of one Bluesky search, as dnflow.sources.x.collect_window
     does for X: the run record written and returned, expected failures in it."""
-    env = os.environ if env is None else env
-    base = Path(datadir) / slug
-    window, _ = _split_stamp(stamp)
-    paths = WindowPaths(base, window)
+    env, paths, out = start_window(slug, stamp, datadir, env, log)
+    base, window = paths.base, paths.window
     record = _new_record(slug, search, stamp)
-    out = logger(log, slug, stamp)
     if paths.chunk.exists():
         out(f"chunk {paths.chunk} already complete: record recovered")
         return _finish(paths.record(stamp), _recover(paths, record))

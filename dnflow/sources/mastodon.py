@@ -72,8 +72,10 @@ from dnflow.sources.runs import (
     _read_json,
     _split_stamp,
     attempt_stamp,
+    checked_checkpoint,
     chunk_files,
     run_records,
+    start_window,
 )
 
 Log = Callable[[str], None]
@@ -251,10 +253,7 @@ class _Window:
             self.log("the search's hashtags or opt-out setting changed since the "
                      "checkpoint: starting the window afresh")
             cp = None
-        if cp is not None and (not p.partial.exists()
-                               or p.partial.stat().st_size < cp.get("bytes", 0)):
-            self.log("checkpoint and partial file disagree: starting the window afresh")
-            cp = None
+        cp = checked_checkpoint(cp, p, self.log)
         chunks = [Path(c) for c in chunk_files(p.raw)]
         if cp is not None:
             # a page written after the last checkpoint is cut off and fetched again
@@ -479,9 +478,6 @@ def _finish(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-_logger = runs.logger
-
-
 def collect_window(slug: str, search: Mapping[str, Any], stamp: str,
                    datadir: str | Path = "data", *, env: Mapping[str, str] | None = None,
                    log: TextIO | Log | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -493,12 +489,9 @@ def collect_window(slug: str, search: Mapping[str, Any], stamp: str,
     record with ``status: failed`` and a one-line ``error`` naming the instance; only
     unexpected errors raise (the checkpoint then still holds everything fetched).
     """
-    env = os.environ if env is None else env
-    base = Path(datadir) / slug
-    window, _ = _split_stamp(stamp)
-    paths = WindowPaths(base, window)
+    env, paths, out = start_window(slug, stamp, datadir, env, log)
+    base, window = paths.base, paths.window
     record = _new_record(slug, search, stamp)
-    out = _logger(log, slug, stamp)
     # the policy the withheld/left-out decisions of keep() use (dnflow.optouts)
     optouts.set_policy(search)
 

@@ -146,6 +146,26 @@ def logger(log: TextIO | Log | None, slug: str, stamp: str) -> Log:
     return write
 
 
+def start_window(slug: str, stamp: str, datadir: str | Path,
+                 env: Mapping[str, str] | None, log: TextIO | Log | None
+                 ) -> tuple[Mapping[str, str], WindowPaths, Log]:
+    """What every source's ``collect_window`` starts from: its environment (the process's
+    by default), the window's files (``stamp`` may name an attempt) and its log."""
+    return (os.environ if env is None else env,
+            WindowPaths(Path(datadir) / slug, _split_stamp(stamp)[0]),
+            logger(log, slug, stamp))
+
+
+def checked_checkpoint(cp: dict | None, paths: WindowPaths, log: Log) -> dict | None:
+    """The checkpoint to resume from: none when the partial file is missing or shorter
+    than it says (the pages it speaks of are not all there: trust neither)."""
+    if cp is not None and (not paths.partial.exists()
+                           or paths.partial.stat().st_size < cp.get("bytes", 0)):
+        log("checkpoint and partial file disagree: starting the window afresh")
+        return None
+    return cp
+
+
 # ---------------------------------------------------------------- waiting
 
 

@@ -62,12 +62,13 @@ from dnflow.sources.runs import (
     _read_json,
     _split_stamp,
     attempt_stamp,
+    checked_checkpoint,
     chunk_files,
     run_records,
+    start_window,
 )
 from dnflow.sources.runs import WindowPaths as _Paths
 from dnflow.sources.runs import dump_json as _dump
-from dnflow.sources.runs import logger as _logger
 from dnflow.sources.runs import now_iso as _now_iso
 from dnflow.sources.runs import write_atomic as _write_atomic
 
@@ -484,11 +485,7 @@ class _Run:
             self.log("the search's query or endpoint changed since the checkpoint: "
                      "starting the window afresh")
             cp = None
-        if cp is not None and (not p.partial.exists()
-                               or p.partial.stat().st_size < cp.get("bytes", 0)):
-            # the pages the checkpoint speaks of are not all there: trust neither
-            self.log("checkpoint and partial file disagree: starting the window afresh")
-            cp = None
+        cp = checked_checkpoint(cp, p, self.log)
         if cp is not None:
             # cut off whatever was written after the last checkpoint (a page whose
             # checkpoint never landed is fetched again): this is what prevents doubles
@@ -696,14 +693,11 @@ def collect_window(
     record with ``status: failed`` and a one-line ``error``; only unexpected errors raise
     (the checkpoint then still holds everything fetched).
     """
-    env = os.environ if env is None else env
-    base = Path(datadir) / slug
-    window, _ = _split_stamp(stamp)
-    paths = _Paths(base, window)
+    env, paths, out = start_window(slug, stamp, datadir, env, log)
+    base, window = paths.base, paths.window
     month = dnwindows.month_of(dnwindows.now(env))
     record = _new_record(slug, search, stamp, month)
     record_path = paths.record(stamp)
-    out = _logger(log, slug, stamp)
 
     if paths.chunk.exists():
         # the chunk landed but the run stopped before its record: nothing to fetch
