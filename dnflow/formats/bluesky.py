@@ -30,6 +30,7 @@ This module only reshapes: it never reads files and never counts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -500,6 +501,18 @@ def _is_item(v: Any) -> bool:
 
 
 _PAGE_KEYS = {"posts", "cursor", "hitsTotal", "uri", "cid", "__dnflow"}
+_FEED_KEYS = {"feed", "cursor", "__dnflow"}
+
+
+def _listed(value: Any, key: str, is_first: Callable[[Any], bool],
+            keys: set[str]) -> list | None:
+    """The list under ``key`` of a page: one whose first element passes ``is_first``,
+    or an empty one on a page holding nothing but ``keys``."""
+    if value.__class__ is dict:
+        items = value.get(key)
+        if items.__class__ is list and (is_first(items[0]) if items else value.keys() <= keys):
+            return items
+    return None
 
 
 @FORMATS.register
@@ -510,12 +523,9 @@ class SearchPage(_Bluesky):
     gaps = {"reposts": NO_REPOSTS, "followers": NO_FOLLOWERS}
 
     def split(self, value: Any) -> Batch | None:
-        if value.__class__ is dict:
-            posts = value.get("posts")
-            if posts.__class__ is list and (
-                    _is_view(posts[0]) if posts else value.keys() <= _PAGE_KEYS):
-                return Batch(self.name, posts, None, _view_id, normalize_view)
-        return None
+        posts = _listed(value, "posts", _is_view, _PAGE_KEYS)
+        return None if posts is None else Batch(self.name, posts, None, _view_id,
+                                                normalize_view)
 
 
 @FORMATS.register
@@ -525,13 +535,9 @@ class FeedPage(_Bluesky):
     name = "bsky-feed"
 
     def split(self, value: Any) -> Batch | None:
-        if value.__class__ is dict:
-            feed = value.get("feed")
-            if feed.__class__ is list and (
-                    _is_item(feed[0]) if feed else value.keys() <= {"feed", "cursor",
-                                                                    "__dnflow"}):
-                return Batch(self.name, feed, None, item_id, normalize_item)
-        return None
+        feed = _listed(value, "feed", _is_item, _FEED_KEYS)
+        return None if feed is None else Batch(self.name, feed, None, item_id,
+                                               normalize_item)
 
 
 @FORMATS.register
