@@ -20,6 +20,7 @@ from typing import Any
 
 CTX_SIZE = 216  # sizeof(SHA512_CTX): h[8], Nl, Nh (8 bytes each), 128-byte block, num, md_len
 _HEX = re.compile("[0-9a-f]*")
+_BUFFER = 512  # what a context is given: room beyond CTX_SIZE (see _saves_and_resumes)
 
 
 @cache
@@ -33,8 +34,24 @@ def _lib() -> tuple[ctypes.CDLL, str] | None:
         lib.SHA512_Update.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t)
     except (OSError, AttributeError):
         return None
+    if not _saves_and_resumes(lib):
+        return None
     # the struct's layout has not changed since OpenSSL 0.9.8; the major version guards it
     return lib, f"openssl{lib.OpenSSL_version_num() >> 28}-{CTX_SIZE}"
+
+
+def _saves_and_resumes(lib: ctypes.CDLL) -> bool:
+    """Whether CTX_SIZE bytes are the whole state here: a hash saved mid-block, taken up
+    in a fresh buffer, gives hashlib's digest (the buffers are larger than CTX_SIZE, so a
+    larger struct spoils no memory: it fails this instead)."""
+    data = bytes(range(256)) * 3
+    ctx, again, out = (ctypes.create_string_buffer(_BUFFER) for _ in range(3))
+    lib.SHA512_Init(ctx)
+    lib.SHA512_Update(ctx, data[:300], 300)
+    ctypes.memmove(again, ctx.raw[:CTX_SIZE], CTX_SIZE)
+    lib.SHA512_Update(again, data[300:], len(data) - 300)
+    lib.SHA512_Final(out, again)
+    return out.raw[:64] == hashlib.sha512(data).digest()
 
 
 def tag() -> str | None:
@@ -51,7 +68,7 @@ class Sha512:
         self._h = None if found else hashlib.sha512()
         if found:
             self._lib, self._tag = found
-            self._ctx = ctypes.create_string_buffer(CTX_SIZE)
+            self._ctx = ctypes.create_string_buffer(_BUFFER)
             if self._lib.SHA512_Init(self._ctx) != 1:
                 raise OSError("SHA512_Init failed")
 
@@ -63,7 +80,7 @@ class Sha512:
 
     def save(self) -> str:
         """The state as text (``""`` where states are not saved)."""
-        return "" if self._h is not None else f"{self._tag}:{self._ctx.raw.hex()}"
+        return "" if self._h is not None else f"{self._tag}:{self._ctx.raw[:CTX_SIZE].hex()}"
 
     def resume(self, state: str) -> bool:
         """Take up a state :meth:`save` gave; False (nothing changed) if it cannot be."""
@@ -75,7 +92,7 @@ class Sha512:
     def hexdigest(self) -> str:
         if self._h is not None:
             return self._h.hexdigest()
-        ctx = ctypes.create_string_buffer(self._ctx.raw, CTX_SIZE)  # Final spoils its ctx
+        ctx = ctypes.create_string_buffer(self._ctx.raw, _BUFFER)  # Final spoils its ctx
         out = ctypes.create_string_buffer(64)
         if self._lib.SHA512_Final(out, ctx) != 1:
             raise OSError("SHA512_Final failed")

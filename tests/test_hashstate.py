@@ -57,3 +57,12 @@ def test_a_foreign_or_damaged_state_is_not_taken_up(state):
     h.update(b"abc")
     assert not h.resume(state)
     assert h.hexdigest() == hashlib.sha512(b"abc").hexdigest()
+
+
+def test_a_state_of_another_size_is_found_out(monkeypatch):
+    """The check made before any state is saved: were the struct larger than the bytes
+    saved, a resumed hash would differ from hashlib's, and states would not be used."""
+    lib = hashstate._lib()[0]
+    assert hashstate._saves_and_resumes(lib)
+    monkeypatch.setattr(hashstate, "CTX_SIZE", hashstate.CTX_SIZE - 8)  # num, md_len lost
+    assert not hashstate._saves_and_resumes(lib)
