@@ -2,8 +2,10 @@
 rewrite (tests/golden/summaries.json), on every X file of the corpus and on generated
 archives, in one process and shared between workers. The networks made from each
 case's tweets.csv (dnflow.networks) are byte for byte what the pass made when it
-counted them itself (tests/golden/networks.json: written once from that code, never
-regenerated: the two ways of counting are checked against each other)."""
+counted them itself (tests/golden/networks.json: written once from that code and never
+counted again, so the two ways of counting are checked against each other; only
+network.gexf's digests were moved once, for its new head, each proven to be the old
+bytes with the old head put back)."""
 
 import json
 

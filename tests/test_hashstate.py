@@ -52,7 +52,7 @@ def test_a_state_is_taken_up_in_another_process():
 def test_a_foreign_or_damaged_state_is_not_taken_up(state):
     """A state of another library, layout or length: refused, and the hash unchanged."""
     state = state(hashstate.tag()) if callable(state) else state
-    assert not hashstate.resumable(state) or len(state.split(":")[1]) != 432
+    assert not hashstate.resumable(state)
     h = Sha512()
     h.update(b"abc")
     assert not h.resume(state)

@@ -179,11 +179,6 @@ def _blocks(cur: Any) -> Iterator[list[tuple]]:
         yield rows
 
 
-def _fetched(cur: Any) -> Iterator[tuple]:
-    for rows in _blocks(cur):
-        yield from rows
-
-
 def _write_edges(path: Path, blocks: Iterator[list[tuple]], gexf: GexfFile | None = None,
                  network: str = "") -> int:
     """An edge list of the blocks of rows (each also added to ``gexf``); how many."""

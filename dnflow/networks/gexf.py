@@ -53,6 +53,15 @@ def _attr(value: Any) -> str:
     return quoteattr(_NOT_XML.sub("", text))
 
 
+def _plain(values: list[Any]) -> bool:
+    """Whether no value of a block needs escaping (one search of them all); a value
+    that is no text makes the block go value by value through :func:`_attr`."""
+    try:
+        return _PLAIN.search(" ".join(values)) is None
+    except TypeError:
+        return False
+
+
 _POSTS = '<attvalue for="posts" value="{}"/>'
 _FOLLOWERS = '<attvalue for="followers" value="{}"/>'
 
@@ -73,12 +82,7 @@ def _nodes_text(rows: Sequence[tuple[str, int | None, str | None, int | None]],
                 platform: str) -> str:
     """The lines of a block of nodes: :func:`_node`'s, made as :func:`_edges_text` makes
     edges' (tests/test_networks.py holds it to :func:`_node`)."""
-    try:
-        values = [platform, *(v for a, _p, h, _f in rows for v in (a, h or ""))]
-        plain = _PLAIN.search(" ".join(values)) is None
-    except TypeError:
-        plain = False
-    if not plain:
+    if not _plain([platform, *(v for a, _p, h, _f in rows for v in (a, h or ""))]):
         return "".join(_node(*row, platform) for row in rows)
     return "".join(
         f'      <node id="{a}" label="{h or a.removeprefix("@")}"><attvalues>'
@@ -102,13 +106,8 @@ def _edges_text(n: int, kind: str, rows: Sequence[tuple[str, str, int, str | Non
     """The lines of ``rows``, the first one's id ``n``: :func:`_edge`'s, made without
     checking each value when no value of the block needs escaping (one search of them
     all: nearly always; tests/test_networks.py holds it to :func:`_edge`)."""
-    try:
-        values = [kind, *(v for s, t, _w, f, last in rows
-                          for v in (s, t, f or "", last or ""))]
-        plain = _PLAIN.search(" ".join(values)) is None
-    except TypeError:  # a value that is no text: each by the rule
-        plain = False
-    if not plain:
+    if not _plain([kind, *(v for s, t, _w, f, last in rows
+                           for v in (s, t, f or "", last or ""))]):
         return "".join(_edge(n + i, kind, *row) for i, row in enumerate(rows))
     k = f'kind="{kind}"><attvalues><attvalue for="kind" value="{kind}"/>'
     return "".join(
