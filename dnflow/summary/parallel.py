@@ -265,6 +265,10 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             if p.spiller is None and (check or not last):  # later ones are checked too
                 theirs = _part_seen(paths)
                 disjoint = not check or p.tally.seen.isdisjoint(theirs)
+            copying = p.spiller is None and disjoint  # known now, unless runs must meet
+            if copying:
+                # the kernel copies the worker's rows while its other messages come
+                copies.append(copier.submit(_append_parts, p.streams, paths))
             kind, part = next(messages)
             assert kind == "users"
             if disjoint:
@@ -280,8 +284,8 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
                     for r in spilled:
                         r.drop()
             if disjoint:
-                # the kernel copies the worker's rows while this thread merges its counts
-                copies.append(copier.submit(_append_parts, p.streams, paths))
+                if not copying:
+                    copies.append(copier.submit(_append_parts, p.streams, paths))
                 p.merge(value)
                 if theirs is not None:
                     p.tally.seen |= theirs
@@ -318,6 +322,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
         return
     try:
         p.run(runs[0])
+        hand_over(p, authors)  # ours come first whatever the workers' ids: meanwhile
         merge_workers(p, jobs, authors)
     finally:
         end_workers(jobs)
