@@ -33,6 +33,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dnflow import sealed, spill
 from dnflow.children import die_with_parent
 
@@ -89,22 +91,81 @@ def _save_order(path: Path, token: Any, order: array, lengths: array, crc: int) 
     _replace(path, [sealed.seal(pickle.dumps((token, order, lengths, crc), protocol=5))])
 
 
+def order(rows: list[bytes], extra: list[int]) -> list[int]:
+    """First-seen indexes in users.csv's order: by tweets (descending), then case-folded
+    username, then first seen. By numpy when every username is short plain ASCII (the
+    rule of X's handles), else by two stable sorts in Python (:func:`order_by_names`)."""
+    fast = _order_ascii(rows, extra)
+    return order_by_names(rows, extra) if fast is None else fast
+
+
+def order_by_names(rows: list[bytes], extra: list[int]) -> list[int]:
+    """:func:`order` for any usernames: two stable sorts on plain keys (not one on
+    tuples)."""
+    names = _names(rows)
+    by_name = sorted(range(len(names)), key=names.__getitem__)
+    del names
+    by_name.sort(key=extra.__getitem__, reverse=True)
+    return by_name
+
+
+_ASCII_WIDTH = 64  # longer usernames go the Python way (a column of the key per byte)
+
+
+def _order_ascii(rows: list[bytes], extra: list[int]) -> list[int] | None:
+    """:func:`order` by one numpy lexsort, or None when a username is quoted, not ASCII
+    or longer than ``_ASCII_WIDTH`` (ASCII case folding is lower()).
+
+    Each username becomes its bytes lowered and padded with zeros (which order a
+    prefix first, as str comparison does), read as big-endian 64-bit words: comparing
+    the words in turn compares the names. The sort is stable, so equal keys keep
+    their first-seen order.
+    """
+    n = len(rows)
+    if not n:
+        return []
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths + TIME_KEY  # each username's first byte
+    data = np.frombuffer(b"".join(rows), dtype=np.uint8)
+    commas = np.flatnonzero(data == ord(","))
+    after = np.searchsorted(commas, starts)
+    if after[-1] >= len(commas):
+        return None
+    stops = commas[after]
+    if (stops >= ends).any() or (data[np.minimum(starts, len(data) - 1)] == ord('"')).any():
+        return None
+    sizes = stops - starts
+    width = int(sizes.max())
+    if width > _ASCII_WIDTH:
+        return None
+    names = np.zeros((n, max(8, -(-width // 8) * 8)), dtype=np.uint8)
+    for j in range(width):
+        inside = sizes > j
+        names[:, j] = np.where(inside, data[np.where(inside, starts + j, 0)], 0)
+    if (names >= 0x80).any():
+        return None
+    names += ((names >= ord("A")) & (names <= ord("Z"))).astype(np.uint8) * 32
+    words = names.view(">u8")
+    counts = np.fromiter(extra, dtype=np.int64, count=n)
+    # lexsort's last key sorts first
+    keys = [words[:, j] for j in reversed(range(words.shape[1]))]
+    return np.lexsort([*keys, -counts]).tolist()
+
+
 def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = None,
           token: Any = None) -> None:
     """users.csv from ``rows`` (profiles in first-seen order) and ``extra`` (their tweets
-    beyond the first): two stable sorts on plain keys (not one on tuples), then the lines
-    in order; with ``state``, also what a later :func:`splice` needs there."""
-    names = _names(rows)
+    beyond the first), in :func:`order`; with ``state``, also what a later
+    :func:`splice` needs there."""
     # formatted in first-seen order: in sorted order the rows are read all over memory
     lines = list(map(_AFTER_TIME_KEY, map(bytes.replace, rows, repeat(COUNT_SLOT), map(
         b"%d".__mod__, map((1).__add__, extra)))))
-    order = sorted(range(len(names)), key=names.__getitem__)
-    del names
-    order.sort(key=extra.__getitem__, reverse=True)
-    lines = list(map(lines.__getitem__, order))
+    ranked = order(rows, extra)
+    lines = list(map(lines.__getitem__, ranked))
     crc = _replace(path, [HEADER, *lines])
     if state is not None:
-        _save_order(state / ORDER, token, array("q", order), array("q", map(len, lines)),
+        _save_order(state / ORDER, token, array("q", ranked), array("q", map(len, lines)),
                     crc)
 
 

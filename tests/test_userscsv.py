@@ -78,9 +78,11 @@ def one_process(tweets: list[tuple[int, bytes]]) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("helper", [False, True])
-def test_parts_merge_as_one_process_counts(tmp_path, seed, helper):
+@pytest.mark.parametrize("authors", [60, 3000])  # the table finds shared authors two ways
+def test_parts_merge_as_one_process_counts(tmp_path, seed, helper, authors):
     rng = random.Random(seed)
-    tweets = [(rng.randrange(60), profile(rng, rng.choice([1, 2, 2, 3]))) for _ in range(400)]
+    tweets = [(rng.randrange(authors), profile(rng, rng.choice([1, 2, 2, 3])))
+              for _ in range(authors * 7)]
     cuts = sorted(rng.sample(range(1, len(tweets)), rng.randrange(0, 5)))
     table = userscsv.Writer() if helper else userscsv.Table()
     try:
@@ -123,3 +125,36 @@ def test_a_table_saved_with_a_state_loads_and_splices(tmp_path):
     assert (state / "users.csv").read_bytes() == whole.read_bytes()
     userscsv.drop_tables(state, "t2")
     assert [p.name for p in state.glob("users.*.marshal")] == ["users.t2.marshal"]
+
+
+ASCII = ["alice", "Alice", "ALICE", "al", "al_", "alice_", "a" * 8, "a" * 9, "A" * 16,
+         "abcdefgh1", "abcdefgh", "b0b", "B0b", "zz", "_x", "x" * 15, "", "9lives"]
+
+
+def ascii_rows(rng: random.Random, n: int) -> tuple[list[bytes], list[int]]:
+    rows = []
+    for _ in range(n):
+        name = rng.choice(ASCII)
+        t = NOBODY if not name else f"2026-11-{rng.randrange(1, 29):02d}T10:00:00Z"
+        rows.append(user_row(t, name, rng.choice(["N", "Na, me", 'q"t', ""]), 1, None))
+    return rows, [rng.choice([0, 0, 0, 1, 2, 7]) for _ in rows]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_numpy_order_is_the_python_order(seed):
+    """users.csv's order by numpy (plain ASCII usernames) against the reference: case,
+    prefixes, names across the 8-byte words, equal names and counts in first-seen order."""
+    rng = random.Random(seed)
+    rows, extra = ascii_rows(rng, rng.choice([1, 2, 50, 2000]))
+    fast = userscsv._order_ascii(rows, extra)
+    assert fast is not None
+    assert fast == userscsv.order_by_names(rows, extra)
+
+
+@pytest.mark.parametrize("odd", ['qu"ote', "com,ma", "zoë", "ZOË", "x" * 65, "ǅ"])
+def test_usernames_numpy_cannot_order_go_the_python_way(odd):
+    rng = random.Random(7)
+    rows, extra = ascii_rows(rng, 300)
+    rows[rng.randrange(300)] = user_row("2026-11-02T10:00:00Z", odd, "N", 1, None)
+    assert userscsv._order_ascii(rows, extra) is None
+    assert userscsv.order(rows, extra) == userscsv.order_by_names(rows, extra)
