@@ -33,8 +33,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dnflow import sealed, spill
 from dnflow.children import die_with_parent
 
@@ -95,7 +93,7 @@ def order(rows: list[bytes], extra: list[int]) -> list[int]:
     """First-seen indexes in users.csv's order: by tweets (descending), then case-folded
     username, then first seen. By numpy when every username is short plain ASCII (the
     rule of X's handles), else by two stable sorts in Python (:func:`order_by_names`)."""
-    fast = _order_ascii(rows, extra)
+    fast = _order_ascii(rows, extra) if len(rows) >= NUMPY_MIN_ROWS else None
     return order_by_names(rows, extra) if fast is None else fast
 
 
@@ -110,6 +108,9 @@ def order_by_names(rows: list[bytes], extra: list[int]) -> list[int]:
 
 
 _ASCII_WIDTH = 64  # longer usernames go the Python way (a column of the key per byte)
+# below this many authors the Python sorts take less than importing numpy (0.1 s), which
+# a small search's job then never does; the users.csv helper imports it while it waits
+NUMPY_MIN_ROWS = 20_000
 
 
 def _order_ascii(rows: list[bytes], extra: list[int]) -> list[int] | None:
@@ -121,6 +122,8 @@ def _order_ascii(rows: list[bytes], extra: list[int]) -> list[int] | None:
     the words in turn compares the names. The sort is stable, so equal keys keep
     their first-seen order.
     """
+    import numpy as np
+
     n = len(rows)
     if not n:
         return []
@@ -424,6 +427,8 @@ class Writer:
     def _child(recv: Any, done: Any, parent: int) -> None:
         die_with_parent(parent)
         try:
+            import numpy  # noqa: F401 - for order(), now rather than when the sort waits
+
             table = Table()
             while True:
                 msg = recv.recv_bytes()
