@@ -120,7 +120,8 @@ def _order_ascii(rows: list[bytes], extra: list[int]) -> list[int] | None:
     Each username becomes its bytes lowered and padded with zeros (which order a
     prefix first, as str comparison does), read as big-endian 64-bit words: comparing
     the words in turn compares the names. The sort is stable, so equal keys keep
-    their first-seen order.
+    their first-seen order. The usernames are read a column (a byte of every row) at a
+    time, up to each row's first comma.
     """
     import numpy as np
 
@@ -130,24 +131,28 @@ def _order_ascii(rows: list[bytes], extra: list[int]) -> list[int] | None:
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
     ends = np.cumsum(lengths)
     starts = ends - lengths + TIME_KEY  # each username's first byte
+    del lengths
     data = np.frombuffer(b"".join(rows), dtype=np.uint8)
-    commas = np.flatnonzero(data == ord(","))
-    after = np.searchsorted(commas, starts)
-    if after[-1] >= len(commas):
-        return None
-    stops = commas[after]
-    if (stops >= ends).any() or (data[np.minimum(starts, len(data) - 1)] == ord('"')).any():
-        return None
-    sizes = stops - starts
-    width = int(sizes.max())
-    if width > _ASCII_WIDTH:
-        return None
-    names = np.zeros((n, max(8, -(-width // 8) * 8)), dtype=np.uint8)
-    for j in range(width):
-        inside = sizes > j
-        names[:, j] = np.where(inside, data[np.where(inside, starts + j, 0)], 0)
-    if (names >= 0x80).any():
-        return None
+    last = len(data) - 1
+    going = np.ones(n, dtype=bool)  # rows whose username has not ended yet
+    columns = []
+    for j in range(_ASCII_WIDTH + 1):
+        at = starts + j
+        if (at >= ends)[going].any():  # no comma after the username: not a users.csv row
+            return None
+        byte = data[np.minimum(at, last)]
+        if j == 0 and (byte == ord('"')).any():
+            return None
+        going &= byte != ord(",")
+        if not going.any():
+            break
+        if j == _ASCII_WIDTH or (byte[going] >= 0x80).any():
+            return None
+        columns.append(np.where(going, byte, 0).astype(np.uint8))
+    del data, starts, ends
+    columns += [np.zeros(n, dtype=np.uint8)] * (-len(columns) % 8 if columns else 8)
+    names = np.stack(columns, axis=1)
+    del columns
     names += ((names >= ord("A")) & (names <= ord("Z"))).astype(np.uint8) * 32
     words = names.view(">u8")
     counts = np.fromiter(extra, dtype=np.int64, count=n)
@@ -161,10 +166,10 @@ def write(path: Path, rows: list[bytes], extra: list[int], state: Path | None = 
     """users.csv from ``rows`` (profiles in first-seen order) and ``extra`` (their tweets
     beyond the first), in :func:`order`; with ``state``, also what a later
     :func:`splice` needs there."""
+    ranked = order(rows, extra)  # first: its work memory is gone before the lines come
     # formatted in first-seen order: in sorted order the rows are read all over memory
     lines = list(map(_AFTER_TIME_KEY, map(bytes.replace, rows, repeat(COUNT_SLOT), map(
         b"%d".__mod__, map((1).__add__, extra)))))
-    ranked = order(rows, extra)
     lines = list(map(lines.__getitem__, ranked))
     crc = _replace(path, [HEADER, *lines])
     if state is not None:

@@ -149,6 +149,8 @@ def test_the_numpy_order_is_the_python_order(seed):
     fast = userscsv._order_ascii(rows, extra)
     assert fast is not None
     assert fast == userscsv.order_by_names(rows, extra)
+    nobody = [user_row(NOBODY, "", "N", 1, None) for _ in rows]  # no username at all
+    assert userscsv._order_ascii(nobody, extra) == userscsv.order_by_names(nobody, extra)
 
 
 @pytest.mark.parametrize("odd", ['qu"ote', "com,ma", "zoë", "ZOË", "x" * 65, "ǅ"])
