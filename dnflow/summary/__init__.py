@@ -161,30 +161,17 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
         log.write(f"incremental: {done} files already counted, {len(files) - done} new"
                   f"{' (counted while the state loaded)' if early else ''}\n")
     todo = sum(f.stat().st_size for f in files[done:])
-    # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
-    tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
-    started: list[bool] = []
-
-    def finish_authors() -> None:
-        """Start users.csv (once) when every author is handed over: the helper writes
-        it while the workers' counts merge. A spilling pass's authors are in its runs."""
-        if spiller is None and not started:
-            started.append(True)
-            authors.finish(outdir / "users.csv", state_dir,
-                           tokens if state_dir is not None else None)
-
     try:
         with Progress(lambda: p.tally.posts, todo, log):
             if early is not None:
                 # new posts are newer than the counted ones, usually: then ids need no lookup
                 tally = p.tally
                 merge_workers(p, early, authors,
-                              lambda: tally.seen.update(st.read_seen(state_dir, state)),
-                              finish_authors)
+                              lambda: tally.seen.update(st.read_seen(state_dir, state)))
             else:
                 runs = plan(files[done:], workers, min_parallel_bytes)
                 runs = [[(seg[0] + done, *seg[1:]) for seg in run] for run in runs]
-                count_all(p, runs, stream_dir, authors, finish_authors)
+                count_all(p, runs, stream_dir, authors)
         hand_over(p, authors)
     except BaseException:
         streams.close()
@@ -195,9 +182,8 @@ def _summarize(files: list[Path], outdir: str | Path, meta: dict[str, Any] | Non
     finally:
         if early is not None:
             end_workers(early)
-    finish_authors()
     return _finish(p, streams, files, keys, outdir, meta, log, state_dir, state,
-                   stream_paths, authors, done, tokens)
+                   stream_paths, authors, done)
 
 
 def _open_state(state_dir: Path, files: list[Path],
@@ -250,16 +236,20 @@ def _pass_from(state: dict | None, streams: Streams, log: Any) -> Pass:
 def _finish(p: Pass, streams: Streams, files: list[Path], keys: list[tuple[str, int, int]],
             outdir: Path, meta: dict[str, Any] | None, log: Any, state_dir: Path | None,
             state: dict | None, stream_paths: dict[str, Path], authors: userscsv.Authors,
-            done: int, tokens: tuple[Any, str]) -> dict[str, Any]:
-    """The state and every other output, once every post is counted and users.csv is
-    started (by the authors' table: in a helper, beside all this).
-    ``keys``: the files' sizes and times before they were read (st.file_keys).
-    ``tokens``: users.csv's last writing's and this one's."""
+            done: int) -> dict[str, Any]:
+    """users.csv, the state and every other output, once every post is counted.
+    ``keys``: the files' sizes and times before they were read (st.file_keys)."""
+    # users.csv's last writing (see dnflow.userscsv) and this one's, kept by the state
+    tokens = ((state or {}).get("users_token"), os.urandom(8).hex())
     spilled = seen_run = None
     if p.spiller is not None:
         # the authors too: users.csv is theirs to write
         seen_run = p.tally.settle(p.spiller, keep_seen=state_dir is not None)
         spilled = {c.name: p.tally.parts[c.name].run for c in p.tally.counts if c.spills}
+    else:
+        # in a helper, the authors' merge and sort run beside the state and the rest
+        authors.finish(outdir / "users.csv", state_dir,
+                       tokens if state_dir is not None else None)
     # a first state's ids: all ints (canonical) or not, and their span
     first_span = p.span if state_dir is not None and not state else None
     p.tally.seen = set()  # no longer needed (a state keeps its ids in tweet-ids.txt)

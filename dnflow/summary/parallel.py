@@ -26,7 +26,7 @@ import os
 import pickle
 import shutil
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -238,16 +238,13 @@ def hand_over(p: Pass, authors: userscsv.Authors) -> None:
 
 
 def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
-                   load_seen: Any = None, all_handed: Callable[[], None] | None = None,
-                   ) -> None:
+                   load_seen: Any = None) -> None:
     """Merge the workers' results into ``p``, in order, after what ``p`` has counted.
 
     X ids grow with time and a run is a stretch of the archive: when the span of ids
     ``p`` has seen (``p.span``) and a worker's do not meet, no id needs looking up.
     ``authors``: the authors' table (userscsv), which gets each part in order.
     ``load_seen``: fills ``p.tally.seen`` when one must be after all.
-    ``all_handed``: called once the table has every author (the last worker's part),
-    before that worker's counts are merged; not when a run must be counted again.
     """
     copier = ThreadPoolExecutor(max_workers=1)  # one thread: the parts are appended in order
     copies: list[Future] = []
@@ -277,8 +274,6 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             if disjoint:
                 hand_over(p, authors)  # ours come first
                 authors.add_packed(part)
-                if last and all_handed is not None:
-                    all_handed()
             del part
             kind, value = next(messages)
             assert kind == "result"
@@ -314,10 +309,8 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
         copier.shutdown(wait=True)
 
 
-def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors,
-              all_handed: Callable[[], None] | None = None) -> None:
-    """Count every run: the first here, the others in forked workers, merged in order
-    (``all_handed``: see :func:`merge_workers`)."""
+def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors) -> None:
+    """Count every run: the first here, the others in forked workers, merged in order."""
     if len(runs) == 1:
         p.run(runs[0])
         return
@@ -330,7 +323,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
     try:
         p.run(runs[0])
         hand_over(p, authors)  # ours come first whatever the workers' ids: meanwhile
-        merge_workers(p, jobs, authors, all_handed=all_handed)
+        merge_workers(p, jobs, authors)
     finally:
         end_workers(jobs)
 
