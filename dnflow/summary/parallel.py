@@ -265,8 +265,7 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             if p.spiller is None and (check or not last):  # later ones are checked too
                 theirs = _part_seen(paths)
                 disjoint = not check or p.tally.seen.isdisjoint(theirs)
-            copying = p.spiller is None and disjoint  # known now, unless runs must meet
-            if copying:
+            if p.spiller is None and disjoint:  # final now (runs are checked after)
                 # the kernel copies the worker's rows while its other messages come
                 copies.append(copier.submit(_append_parts, p.streams, paths))
             kind, part = next(messages)
@@ -284,7 +283,7 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
                     for r in spilled:
                         r.drop()
             if disjoint:
-                if not copying:
+                if p.spiller is not None:  # not copied above
                     copies.append(copier.submit(_append_parts, p.streams, paths))
                 p.merge(value)
                 if theirs is not None:
