@@ -362,6 +362,13 @@ class Table:
         """:meth:`add` of a part as :func:`pack` made it."""
         self.add(*marshal.loads(data))
 
+    def add_file(self, path: Path) -> None:
+        """:meth:`add_packed` of the file ``path`` (a forked worker's part), which is
+        removed: it is the table's once given."""
+        data = path.read_bytes()
+        path.unlink()
+        self.add_packed(data)
+
     def finish(self, path: Path, state: Path | None = None,
                tokens: tuple[Any, Any] | None = None) -> None:
         """Write users.csv: at ``path``, or with a state (where the caller links it from)
@@ -411,7 +418,7 @@ class Writer:
     On two cores its work need not wait for the others. The helper is forked before the
     counting, while the summary's process is still small (a fork later would share, and
     be measured with, all of the counters). Parts come through a pipe as they are
-    counted (a worker's are passed on as the worker packed them); a saved table is
+    counted (a worker's as the name of the file it packed them in); a saved table is
     loaded while the summary's process loads the rest of its state.
     """
 
@@ -427,11 +434,15 @@ class Writer:
         recv.close()
         done_send.close()
         self._loading = False
+        self._given: list[Path] = []  # files of parts given to the helper (add_file)
 
     @staticmethod
     def _child(recv: Any, done: Any, parent: int) -> None:
         die_with_parent(parent)
         try:
+            # numpy's OpenBLAS starts a thread per core on import, which spins for a
+            # while: order() uses none, and the counting processes need the cores
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             import numpy  # noqa: F401 - for order(), now rather than when the sort waits
 
             table = Table()
@@ -440,6 +451,9 @@ class Writer:
                 kind, data = msg[:1], memoryview(msg)[1:]
                 if kind == b"P":
                     table.add_packed(data)
+                    continue
+                if kind == b"A":
+                    table.add_file(Path(bytes(data).decode()))
                     continue
                 if kind == b"L":
                     table.load(*pickle.loads(data))
@@ -489,6 +503,14 @@ class Writer:
     def add_packed(self, data: bytes) -> None:
         self._send.send_bytes(b"P" + data)
 
+    def add_file(self, path: Path) -> None:
+        # renamed, so that nothing else removes it before the helper has read it (which
+        # removes it); close() removes it if the helper never did
+        mine = path.with_name(f"{path.name}.{os.urandom(4).hex()}.helper")
+        os.replace(path, mine)
+        self._given.append(mine)
+        self._send.send_bytes(b"A" + str(mine).encode())
+
     def finish(self, path: Path, state: Path | None = None,
                tokens: tuple[Any, Any] | None = None) -> None:
         self._send.send_bytes(b"F" + pickle.dumps((path, state, tokens)))
@@ -502,6 +524,8 @@ class Writer:
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join()
+        for path in self._given:
+            path.unlink(missing_ok=True)
 
 
 Authors = Table | Writer  # the authors' table, here or in a helper: the same calls

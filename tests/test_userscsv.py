@@ -86,12 +86,18 @@ def test_parts_merge_as_one_process_counts(tmp_path, seed, helper, authors):
     cuts = sorted(rng.sample(range(1, len(tweets)), rng.randrange(0, 5)))
     table = userscsv.Writer() if helper else userscsv.Table()
     try:
-        for a, b in zip([0, *cuts], [*cuts, len(tweets)], strict=True):
-            table.add(*one_process(tweets[a:b]))
+        for i, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(tweets)], strict=True)):
+            if i % 2:  # a forked worker's part comes as a file (summary.parallel)
+                part = tmp_path / f".authors.part{i}.tmp"
+                part.write_bytes(userscsv.pack(*one_process(tweets[a:b])))
+                table.add_file(part)
+            else:
+                table.add(*one_process(tweets[a:b]))
         table.finish(tmp_path / "users.csv")
         n, spliced = table.wait()
     finally:
         table.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["users.csv"]  # the parts' files went
     users, more = one_process(tweets)
     assert (n, spliced) == (len(users), None)
     whole = tmp_path / "whole.csv"

@@ -10,7 +10,8 @@ The pipe protocol (one owner: :func:`_worker` sends, :func:`merge_workers` recei
 each message a pickled ``(kind, value)``, in this order:
 
 1. ``("span", (lowest, highest) id or None)``: the worker's id span (passes.int_span);
-2. ``("users", bytes)``: its authors' part, packed as userscsv.pack makes it;
+2. ``("users", None)``: its authors' part is in its part file ``authors``, packed as
+   userscsv.pack makes it (the table reads it there: no copy through this process);
 3. ``("result", dict)``: ``Pass.result()``, its tally without ids and authors;
 4. ``("end", None)``;
 
@@ -99,15 +100,15 @@ def default_workers() -> int:
 
 
 def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
-    return {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
+    return {name: outdir / f".{name}.part{k}.tmp" for name in (*STREAMED, "authors")}
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
             spilling: tuple[Path, int, int] | None, parent: int) -> None:
     """A forked worker: count its segments, send what it counted, exit.
 
-    Sent in order: ("span", (lowest, highest) id or None), ("users", the authors' part
-    packed for userscsv.Table), ("result", everything but the ids and authors),
+    Sent in order: ("span", (lowest, highest) id or None), ("users", None) once the
+    authors' part is in its file, ("result", everything but the ids and authors),
     ("end", None); or ("error", traceback) at any point. The ids are not sent: the
     parent seldom needs them (see merge_workers), and then reads them from the
     worker's tweet-ids part. ``spilling``: (its spill folder, cap, its order) when the
@@ -136,10 +137,12 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
         send("span", p.span)
         users, more = tally.parts["authors"]
         tally.parts["authors"] = AUTHORS.start()
-        # the authors' part first, packed as the table takes it: the parent passes it
-        # on, and the table's merge (the longest work left) starts while the rest comes
-        send("users", userscsv.pack(users, more))
+        # the authors' part first, packed as the table takes it: the table reads it (in
+        # the users.csv helper, mostly), and its merge (the longest work left) starts
+        # while the rest comes
+        paths["authors"].write_bytes(userscsv.pack(users, more))
         del users, more
+        send("users", None)
         send("result", p.result())
         send("end", None)
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises
@@ -268,12 +271,11 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             if p.spiller is None and disjoint:  # final now (runs are checked after)
                 # the kernel copies the worker's rows while its other messages come
                 copies.append(copier.submit(_append_parts, p.streams, paths))
-            kind, part = next(messages)
+            kind, _ = next(messages)
             assert kind == "users"
             if disjoint:
                 hand_over(p, authors)  # ours come first
-                authors.add_packed(part)
-            del part
+                authors.add_file(paths["authors"])
             kind, value = next(messages)
             assert kind == "result"
             if p.spiller is not None and check:
