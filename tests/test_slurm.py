@@ -51,6 +51,8 @@ LOCAL_RULES = {"generate_raw", "collect", "media_groups", "page", "site_index", 
 # the profile as shipped first asks after 40 s, and waits once more at the end: a working
 # run takes about two minutes here, a hanging one never ends
 RUN_BOUND = 300
+# one private cluster at a time: under pytest-xdist these tests share one worker
+pytestmark = pytest.mark.xdist_group("slurm")
 
 
 def need_slurm(accounting: bool) -> None:
