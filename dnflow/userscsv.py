@@ -28,6 +28,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections import Counter, _count_elements  # type: ignore[attr-defined]
+from collections.abc import Callable
 from itertools import accumulate, compress, count, repeat
 from operator import itemgetter
 from pathlib import Path
@@ -362,12 +363,20 @@ class Table:
         """:meth:`add` of a part as :func:`pack` made it."""
         self.add(*marshal.loads(data))
 
-    def add_file(self, path: Path) -> None:
+    def add_file(self, path: Path, part: tuple | None = None) -> None:
         """:meth:`add_packed` of the file ``path`` (a forked worker's part), which is
-        removed: it is the table's once given."""
-        data = path.read_bytes()
+        removed: it is the table's once given. ``part``: its content, if already read."""
+        if part is None:
+            part = marshal.loads(path.read_bytes())
         path.unlink()
-        self.add_packed(data)
+        self.add(*part)
+
+    def forget(self, path: Path) -> None:
+        """A forked worker's part will not be added (see Writer.forget)."""
+
+    def notifier(self, k: int) -> None:
+        """No worker tells a table in the summary's process anything (Writer.notifier)."""
+        return None
 
     def finish(self, path: Path, state: Path | None = None,
                tokens: tuple[Any, Any] | None = None) -> None:
@@ -418,26 +427,39 @@ class Writer:
     On two cores its work need not wait for the others. The helper is forked before the
     counting, while the summary's process is still small (a fork later would share, and
     be measured with, all of the counters). Parts come through a pipe as they are
-    counted (a worker's as the name of the file it packed them in); a saved table is
+    counted (a worker's as the name of the file it packed them in, which the helper
+    reads as soon as the worker says it is written, and adds when it is due); a saved
+    table is
     loaded while the summary's process loads the rest of its state.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 0) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
         recv, self._send = ctx.Pipe(duplex=False)
         self._done, done_send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=self._child, args=(recv, done_send, os.getpid()),
+        # one pipe per forked worker, made before the helper forks: on it a worker says
+        # that its part's file is written, and the helper reads the file while the
+        # summary's process still counts (only a file name goes through: a message that
+        # short is written at once, so a worker killed meanwhile leaves none half sent)
+        ready = [ctx.Pipe(duplex=False) for _ in range(workers)]
+        self._ready = [send for _, send in ready]
+        self.proc = ctx.Process(target=self._child,
+                                args=(recv, done_send, [r for r, _ in ready], os.getpid()),
                                 daemon=True)
         self.proc.start()
         recv.close()
         done_send.close()
+        for r, _ in ready:
+            r.close()
         self._loading = False
         self._given: list[Path] = []  # files of parts given to the helper (add_file)
 
     @staticmethod
-    def _child(recv: Any, done: Any, parent: int) -> None:
+    def _child(recv: Any, done: Any, ready: list, parent: int) -> None:
+        from multiprocessing.connection import wait
+
         die_with_parent(parent)
         try:
             # numpy's OpenBLAS starts a thread per core on import, which spins for a
@@ -446,24 +468,34 @@ class Writer:
             import numpy  # noqa: F401 - for order(), now rather than when the sort waits
 
             table = Table()
+            early: dict[str, tuple] = {}  # workers' parts read before they are due
             while True:
-                msg = recv.recv_bytes()
-                kind, data = msg[:1], memoryview(msg)[1:]
-                if kind == b"P":
-                    table.add_packed(data)
-                    continue
-                if kind == b"A":
-                    table.add_file(Path(bytes(data).decode()))
-                    continue
-                if kind == b"L":
-                    table.load(*pickle.loads(data))
-                    done.send_bytes(b"L" + (b"1" if table.loaded() else b""))
-                elif kind == b"R":
-                    table.reset()
-                elif kind == b"F":
-                    table.finish(*pickle.loads(data))
-                    done.send_bytes(b"F" + pickle.dumps(table.result))
-                    return
+                for conn in wait([recv, *ready]):
+                    if conn is not recv:
+                        name = conn.recv_bytes().decode()
+                        # gone or being replaced: it is read when it is due
+                        with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
+                            early[name] = marshal.loads(Path(name).read_bytes())
+                        continue
+                    msg = recv.recv_bytes()
+                    kind, data = msg[:1], memoryview(msg)[1:]
+                    if kind == b"P":
+                        table.add_packed(data)
+                    elif kind == b"A":
+                        name, given = bytes(data).decode().split("\0")
+                        table.add_file(Path(given), early.pop(name, None))
+                    elif kind == b"X":
+                        early.pop(bytes(data).decode(), None)
+                    elif kind == b"L":
+                        table.load(*pickle.loads(data))
+                        done.send_bytes(b"L" + (b"1" if table.loaded() else b""))
+                    elif kind == b"R":
+                        table.reset()
+                        early.clear()  # any is a killed worker's (see _open_state)
+                    elif kind == b"F":
+                        table.finish(*pickle.loads(data))
+                        done.send_bytes(b"F" + pickle.dumps(table.result))
+                        return
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises
             with contextlib.suppress(BaseException):
                 done.send_bytes(b"!" + traceback.format_exc().encode())
@@ -506,10 +538,27 @@ class Writer:
     def add_file(self, path: Path) -> None:
         # renamed, so that nothing else removes it before the helper has read it (which
         # removes it); close() removes it if the helper never did
-        mine = path.with_name(f"{path.name}.{os.urandom(4).hex()}.helper")
-        os.replace(path, mine)
-        self._given.append(mine)
-        self._send.send_bytes(b"A" + str(mine).encode())
+        given = path.with_name(f"{path.name}.helper")
+        os.replace(path, given)
+        self._given.append(given)
+        self._send.send_bytes(b"A" + f"{path}\0{given}".encode())
+
+    def forget(self, path: Path) -> None:
+        """Worker part ``path`` will not be added: the helper drops it if it read it."""
+        self._send.send_bytes(b"X" + str(path).encode())
+
+    def notifier(self, k: int) -> Callable[[Path], None] | None:
+        """How forked worker ``k`` (from 1) tells the helper its part's file is written
+        (None: it has no pipe for that)."""
+        if not 0 < k <= len(self._ready):
+            return None
+        send = self._ready[k - 1].send_bytes
+
+        def notify(path: Path) -> None:
+            name = str(path).encode()
+            if len(name) < 4000:  # under PIPE_BUF with the length: written at once
+                send(name)
+        return notify
 
     def finish(self, path: Path, state: Path | None = None,
                tokens: tuple[Any, Any] | None = None) -> None:

@@ -84,12 +84,21 @@ def test_parts_merge_as_one_process_counts(tmp_path, seed, helper, authors):
     tweets = [(rng.randrange(authors), profile(rng, rng.choice([1, 2, 2, 3])))
               for _ in range(authors * 7)]
     cuts = sorted(rng.sample(range(1, len(tweets)), rng.randrange(0, 5)))
-    table = userscsv.Writer() if helper else userscsv.Table()
+    table = userscsv.Writer(len(cuts) + 1) if helper else userscsv.Table()
     try:
         for i, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(tweets)], strict=True)):
             if i % 2:  # a forked worker's part comes as a file (summary.parallel)
                 part = tmp_path / f".authors.part{i}.tmp"
                 part.write_bytes(userscsv.pack(*one_process(tweets[a:b])))
+                notify = table.notifier(i)
+                if notify is not None and i % 4 == 1:  # read early, by the helper
+                    notify(part)
+                    # and a killed worker's part, read early too, that must not count
+                    decoy = tmp_path / f".authors.decoy{i}.tmp"
+                    decoy.write_bytes(userscsv.pack(*one_process(tweets[:b])))
+                    notify(decoy)
+                    table.forget(decoy)
+                    table.notifier(i + 1)(decoy)  # after: never added either
                 table.add_file(part)
             else:
                 table.add(*one_process(tweets[a:b]))
@@ -97,7 +106,8 @@ def test_parts_merge_as_one_process_counts(tmp_path, seed, helper, authors):
         n, spliced = table.wait()
     finally:
         table.close()
-    assert [p.name for p in tmp_path.iterdir()] == ["users.csv"]  # the parts' files went
+    # the parts' files went (a decoy stays: its worker's summary removes it)
+    assert {p.name for p in tmp_path.iterdir() if "decoy" not in p.name} == {"users.csv"}
     users, more = one_process(tweets)
     assert (n, spliced) == (len(users), None)
     whole = tmp_path / "whole.csv"

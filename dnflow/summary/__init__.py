@@ -111,7 +111,7 @@ def summarize(
         st.drop_spilled(Path(state_dir))
     # a big search (by its inputs, counted before or not) has a big users.csv to sort
     big = workers > 1 and size >= min_parallel_bytes and spiller is None
-    authors = userscsv.Writer() if big and hasattr(os, "fork") else userscsv.Table()
+    authors = userscsv.Writer(workers - 1) if big and hasattr(os, "fork") else userscsv.Table()
     try:
         return _summarize(files, outdir, meta, log, workers, state_dir, authors,
                           min_parallel_bytes, spiller, spill_keys)
@@ -200,7 +200,8 @@ def _open_state(state_dir: Path, files: list[Path],
             known = len(head["applied"])
             with contextlib.suppress(ValueError):  # no fork: the ordinary way
                 early = fork_workers(
-                    [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir)
+                    [[(i, f) for i, f in enumerate(files[known:], known)]], state_dir,
+                    authors=authors)
     state = st.load_state(state_dir, files, seen=early is None)
     if state is not None:
         if head is None or head["users_token"] != state["users_token"]:

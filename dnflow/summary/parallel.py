@@ -27,7 +27,7 @@ import os
 import pickle
 import shutil
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -100,11 +100,15 @@ def default_workers() -> int:
 
 
 def _part_paths(outdir: Path, k: int) -> dict[str, Path]:
-    return {name: outdir / f".{name}.part{k}.tmp" for name in (*STREAMED, "authors")}
+    paths = {name: outdir / f".{name}.part{k}.tmp" for name in STREAMED}
+    # a name of its own: the users.csv helper may still read a killed worker's file
+    paths["authors"] = outdir / f".authors.part{k}.{os.urandom(6).hex()}.tmp"
+    return paths
 
 
 def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
-            spilling: tuple[Path, int, int] | None, parent: int) -> None:
+            spilling: tuple[Path, int, int] | None, parent: int,
+            notify: Callable[[Path], None] | None) -> None:
     """A forked worker: count its segments, send what it counted, exit.
 
     Sent in order: ("span", (lowest, highest) id or None), ("users", None) once the
@@ -113,7 +117,8 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
     parent seldom needs them (see merge_workers), and then reads them from the
     worker's tweet-ids part. ``spilling``: (its spill folder, cap, its order) when the
     search is counted by runs: then it spills all it holds at the end and sends its
-    runs (in the tally) with an empty authors' part.
+    runs (in the tally) with an empty authors' part. ``notify``: tells the users.csv
+    helper that the authors' part is written (userscsv.Writer.notifier), if it can.
     """
 
     def send(kind: str, value: Any) -> None:
@@ -142,6 +147,8 @@ def _worker(conn: Any, segments: list, paths: dict[str, Path], log_path: Path,
         # while the rest comes
         paths["authors"].write_bytes(userscsv.pack(users, more))
         del users, more
+        if notify is not None:
+            notify(paths["authors"])
         send("users", None)
         send("result", p.result())
         send("end", None)
@@ -194,9 +201,12 @@ def _append_parts(streams: Streams, paths: dict[str, Path]) -> None:
 
 
 def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None = None,
-                 cap: int = 0, order: int = 0) -> list[tuple]:
+                 cap: int = 0, order: int = 0,
+                 authors: userscsv.Authors | None = None) -> list[tuple]:
     """A forked worker counting each run (raises ValueError where there is no fork);
-    with ``spiller``, each spills into a folder of its own in it."""
+    with ``spiller``, each spills into a folder of its own in it. ``authors``: the
+    table that gets their authors' parts (a worker tells a helper when its part is
+    written)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
@@ -209,7 +219,8 @@ def fork_workers(runs: list[list], outdir: Path, spiller: spill.Spiller | None =
             spilling = (None if spiller is None else
                         (spiller.folder / f"worker{k}", cap, order + (k << ORDER_BITS)))
             proc = ctx.Process(target=_worker, daemon=True,
-                               args=(send, run, paths, log_path, spilling, os.getpid()))
+                               args=(send, run, paths, log_path, spilling, os.getpid(),
+                                     None if authors is None else authors.notifier(k)))
             proc.start()
             send.close()
             jobs.append((proc, recv, run, paths, log_path))
@@ -276,6 +287,8 @@ def merge_workers(p: Pass, jobs: list[tuple], authors: userscsv.Authors,
             if disjoint:
                 hand_over(p, authors)  # ours come first
                 authors.add_file(paths["authors"])
+            else:
+                authors.forget(paths["authors"])
             kind, value = next(messages)
             assert kind == "result"
             if p.spiller is not None and check:
@@ -316,7 +329,7 @@ def count_all(p: Pass, runs: list[list], outdir: Path, authors: userscsv.Authors
         p.run(runs[0])
         return
     try:
-        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap, p.tally.order)
+        jobs = fork_workers(runs[1:], outdir, p.spiller, p.cap, p.tally.order, authors)
     except ValueError:  # no fork (Windows): one process
         for run in runs:
             p.run(run)
