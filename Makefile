@@ -31,10 +31,10 @@ $(GEPHI_LITE)/node_modules/.installed: $(GEPHI_LITE)/package-lock.json
 	elif npm ci --prefix $(GEPHI_LITE) --no-audit --no-fund --silent; then touch $@; \
 	else echo "npm ci failed: the Gephi Lite test is skipped"; fi
 
-# one test process per core (pytest-xdist); tests that share a resource (the Slurm
-# cluster) carry one xdist_group and run one after another
+# one test process per core (pytest-xdist); tests that share a resource of the machine
+# (the Slurm cluster) take turns through a lock of their own
 test: $(VENV)/.installed-test $(GEPHI_LITE)/node_modules/.installed
-	$(BIN)/pytest -n auto --dist loadgroup
+	$(BIN)/pytest -n auto
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ otherwise, unless DNFLOW_REQUIRE_SLURM is set (.ci/run sets it).
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -51,8 +52,9 @@ LOCAL_RULES = {"generate_raw", "collect", "media_groups", "page", "site_index", 
 # the profile as shipped first asks after 40 s, and waits once more at the end: a working
 # run takes about two minutes here, a hanging one never ends
 RUN_BOUND = 300
-# one private cluster at a time: under pytest-xdist these tests share one worker
-pytestmark = pytest.mark.xdist_group("slurm")
+# .ci/slurm brings up one cluster per machine (Slurm's configuration is global): tests
+# run in parallel (pytest-xdist) take turns through this lock
+ONE_CLUSTER = Path(tempfile.gettempdir()) / "dnflow-slurm.lock"
 
 
 def need_slurm(accounting: bool) -> None:
@@ -113,6 +115,14 @@ class Cluster:
 @contextmanager
 def slurm_cluster(accounting: bool):
     need_slurm(accounting)
+    with open(ONE_CLUSTER, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        with _cluster(accounting) as cluster:
+            yield cluster
+
+
+@contextmanager
+def _cluster(accounting: bool):
     # a short path: munge's and MariaDB's sockets live in it
     root = Path(tempfile.mkdtemp(prefix="dnflow-slurm-", dir="/tmp"))
     args = [str(SCRIPT), "up", str(root)] + (["--accounting"] if accounting else [])
@@ -121,6 +131,9 @@ def slurm_cluster(accounting: bool):
     try:
         if res.returncode != 0:
             msg = f"Slurm did not start: {res.stderr.strip()}"
+            for log in sorted((root / "log").glob("*")):  # removed below: their ends here
+                tail = log.read_text(errors="replace").splitlines()[-15:]
+                msg += f"\n--- {log.name}\n" + "\n".join(tail)
             if os.environ.get("DNFLOW_REQUIRE_SLURM"):
                 pytest.fail(msg)
             pytest.skip(msg)
