@@ -472,7 +472,11 @@ class Writer:
             while True:
                 for conn in wait([recv, *ready]):
                     if conn is not recv:
-                        name = conn.recv_bytes().decode()
+                        try:
+                            name = os.fsdecode(conn.recv_bytes())
+                        except EOFError:  # no process can write to it any more
+                            ready.remove(conn)
+                            continue
                         # gone or being replaced: it is read when it is due
                         with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
                             early[name] = marshal.loads(Path(name).read_bytes())
@@ -482,10 +486,10 @@ class Writer:
                     if kind == b"P":
                         table.add_packed(data)
                     elif kind == b"A":
-                        name, given = bytes(data).decode().split("\0")
+                        name, given = map(os.fsdecode, bytes(data).split(b"\0"))
                         table.add_file(Path(given), early.pop(name, None))
                     elif kind == b"X":
-                        early.pop(bytes(data).decode(), None)
+                        early.pop(os.fsdecode(bytes(data)), None)
                     elif kind == b"L":
                         table.load(*pickle.loads(data))
                         done.send_bytes(b"L" + (b"1" if table.loaded() else b""))
@@ -541,11 +545,11 @@ class Writer:
         given = path.with_name(f"{path.name}.helper")
         os.replace(path, given)
         self._given.append(given)
-        self._send.send_bytes(b"A" + f"{path}\0{given}".encode())
+        self._send.send_bytes(b"A" + os.fsencode(path) + b"\0" + os.fsencode(given))
 
     def forget(self, path: Path) -> None:
         """Worker part ``path`` will not be added: the helper drops it if it read it."""
-        self._send.send_bytes(b"X" + str(path).encode())
+        self._send.send_bytes(b"X" + os.fsencode(path))
 
     def notifier(self, k: int) -> Callable[[Path], None] | None:
         """How forked worker ``k`` (from 1) tells the helper its part's file is written
@@ -555,9 +559,11 @@ class Writer:
         send = self._ready[k - 1].send_bytes
 
         def notify(path: Path) -> None:
-            name = str(path).encode()
+            name = os.fsencode(path)
             if len(name) < 4000:  # under PIPE_BUF with the length: written at once
-                send(name)
+                # only a head start: without it the helper reads the file when it is due
+                with contextlib.suppress(OSError):
+                    send(name)
         return notify
 
     def finish(self, path: Path, state: Path | None = None,
@@ -570,6 +576,8 @@ class Writer:
     def close(self) -> None:
         self._send.close()
         self._done.close()
+        for conn in self._ready:
+            conn.close()
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join()

@@ -177,3 +177,31 @@ def test_usernames_numpy_cannot_order_go_the_python_way(odd, monkeypatch):
     rows[rng.randrange(300)] = user_row("2026-11-02T10:00:00Z", odd, "N", 1, None)
     assert userscsv._order_ascii(rows, extra) is None
     assert userscsv.order(rows, extra) == userscsv.order_by_names(rows, extra)
+
+
+def test_a_workers_part_reaches_the_helper_from_any_folder_name(tmp_path):
+    """Parts travel to the helper by file name: one that is not UTF-8 (a byte the file
+    system allows) reads back, early (the worker's word) and when due."""
+    rng = random.Random(7)
+    tweets = [(rng.randrange(500), profile(rng, 2)) for _ in range(3000)]
+    folder = tmp_path / "caf\udce9"  # the byte 0xE9, as os.fsdecode gives it
+    folder.mkdir()
+    table = userscsv.Writer(2)
+    try:
+        table.add(*one_process(tweets[:1000]))
+        for k, (a, b) in enumerate([(1000, 2000), (2000, 3000)], 1):
+            part = folder / f".authors.part{k}.tmp"
+            part.write_bytes(userscsv.pack(*one_process(tweets[a:b])))
+            if k == 1:
+                table.notifier(k)(part)
+            table.add_file(part)
+        table.finish(tmp_path / "users.csv")
+        n, _ = table.wait()
+    finally:
+        table.close()
+    users, more = one_process(tweets)
+    whole = tmp_path / "whole.csv"
+    userscsv.write(whole, list(users.values()), [more.get(a, 0) for a in users])
+    assert n == len(users)
+    assert (tmp_path / "users.csv").read_bytes() == whole.read_bytes()
+    assert not list(folder.iterdir())
