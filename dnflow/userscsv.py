@@ -429,8 +429,7 @@ class Writer:
     be measured with, all of the counters). Parts come through a pipe as they are
     counted (a worker's as the name of the file it packed them in, which the helper
     reads as soon as the worker says it is written, and adds when it is due); a saved
-    table is
-    loaded while the summary's process loads the rest of its state.
+    table is loaded while the summary's process loads the rest of its state.
     """
 
     def __init__(self, workers: int = 0) -> None:
