@@ -293,6 +293,11 @@ def pack(users: dict[Any, bytes], more: dict[Any, int]) -> bytes:
     return marshal.dumps((users, dict(more)))
 
 
+def unpack_file(path: Path) -> tuple[dict[Any, bytes], dict[Any, int]]:
+    """The part :func:`pack` made, from the file a forked worker wrote it to."""
+    return marshal.loads(path.read_bytes())
+
+
 def _table_path(state: Path, token: Any) -> Path:
     return state / f"users.{token}.marshal"
 
@@ -367,7 +372,7 @@ class Table:
         """:meth:`add_packed` of the file ``path`` (a forked worker's part), which is
         removed: it is the table's once given. ``part``: its content, if already read."""
         if part is None:
-            part = marshal.loads(path.read_bytes())
+            part = unpack_file(path)
         path.unlink()
         self.add(*part)
 
@@ -478,7 +483,7 @@ class Writer:
                             continue
                         # gone or being replaced: it is read when it is due
                         with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
-                            early[name] = marshal.loads(Path(name).read_bytes())
+                            early[name] = unpack_file(Path(name))
                         continue
                     msg = recv.recv_bytes()
                     kind, data = msg[:1], memoryview(msg)[1:]
