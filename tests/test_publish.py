@@ -17,6 +17,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dnflow import publish
 from dnflow.config import ConfigError, validate
@@ -395,3 +397,111 @@ def test_a_file_naming_accounts_is_never_published_at_counts_whatever_it_declare
         pub = publish.Publisher("s", level=level)
         assert pub.shows(careless) is shown, level
         assert pub.shows(aggregate)
+
+
+# ---------------------------------------------------------------- the fast paths
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=30), max_size=20), st.binary(min_size=1, max_size=100))
+def test_pseudonyms_of_many_accounts_are_the_reference_ones(handles, secret):
+    """Publisher.account's keyed HMAC states and memo give pseudonym()'s ids."""
+    many = publish.Pseudonyms(secret, "s")
+    for h in [*handles, *handles]:  # the second time from the memo
+        try:
+            want = publish.pseudonym(secret, "s", h)
+        except UnicodeEncodeError:  # a lone surrogate: no handle of any platform
+            continue
+        assert many(h) == want
+
+
+def _reference_copy(src: Path, output, pub) -> tuple[str, int]:
+    """A published copy by the csv module alone (what publish_file did before its
+    plain path)."""
+    with open(src, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, left = rows[0], 0
+    keep = [i for i, h in enumerate(header) if h not in output.texts]
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([header[i] for i in keep])
+    for row in rows[1:]:
+        if any(i < len(row) and pub.names_hidden(row[i]) for i, h in enumerate(header)
+               if h in output.scan):
+            left += 1
+            continue
+        row = [publish.pseudonym(pub.secret, pub.slug, v) if header[i] in output.accounts
+               and v and not pub.is_public(v) else v for i, v in enumerate(row)]
+        w.writerow([row[i] if i < len(row) else "" for i in keep])
+    return out.getvalue(), left
+
+
+_FIELD = st.sampled_from(["alice", "Bob", "bigcorp", "carol.bsky.social", "", "12",
+                          "https://x.com/alice/status/1", "https://example.org/a-b",
+                          "é ü", "🌱", "x y"])
+_ODD = st.sampled_from(['say "hi"', "a,b", "two\nlines", "cr\ronly", "nul\0"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_FIELD, min_size=3, max_size=5),
+                max_size=30),
+       st.lists(st.tuples(st.integers(0, 30), st.integers(0, 4), _ODD), max_size=2))
+def test_published_csv_copies_are_the_csv_modules_bytes(tmp_path_factory, rows, odd):
+    """A CSV without quotes is copied by splitting lines at commas (users.csv of a big
+    search); with one (or a line break, a NUL) by the csv module: the same bytes as the
+    csv module alone, left-out count included."""
+    from dnflow.counting import COUNTS
+
+    for r, c, v in odd:
+        if r < len(rows):
+            rows[r][min(c, len(rows[r]) - 1)] = v
+    d = tmp_path_factory.mktemp("plain")
+    pub = publish.Publisher("s", "ids", 5000, b"k" * 32, public={"bigcorp"},
+                            hidden={"alice", "carol.bsky.social", "12"})
+    for output in (COUNTS["reposted"].outputs[0], COUNTS["urls"].outputs[0],
+                   COUNTS["media"].outputs[0]):
+        header = list(output.header)
+        src = d / output.name
+        with open(src, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *(r[:len(header)] for r in rows)])
+        written = [v for r in rows for v in r[:len(header)]]
+        plain = not any(c in v for v in written for c in ',"\r\n\0')
+        assert publish._splits_at_commas(src) == plain
+        left = publish.publish_file(src, d / "out" / output.name, output, pub)
+        want, want_left = _reference_copy(src, output, pub)
+        assert (d / "out" / output.name).read_bytes().decode() == want
+        assert left == want_left
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\r\n", "a,b\r\nc,d\r\n", "a,b", "a,b\n", "a,b\r\n\r\n", "\r\na,b\r\n",
+    "a,b\r\nc\rd,e\r\n", 'a,"b"\r\n', "a,b\0\r\n", ""])
+def test_plain_csv_is_only_what_splitting_reads_as_the_csv_module_does(tmp_path, text):
+    src = tmp_path / "f.csv"
+    src.write_bytes(text.encode())
+    if publish._splits_at_commas(src):
+        with open(src, newline="", encoding="utf-8") as f:
+            assert [line[:-2].split(",") for line in f] == list(csv.reader(
+                io.StringIO(text, newline="")))
+    else:
+        assert text not in ("a,b\r\n", "a,b\r\nc,d\r\n", "")
+
+
+def test_ids_of_digits_are_copied_at_once_unless_a_hidden_handle_is_digits(tmp_path):
+    ids = [str(2119218257267059359 - 7 * i) for i in range(100_000)]
+    src = tmp_path / "tweet-ids.txt"
+    src.write_text("\n".join(ids) + "\n")
+    from dnflow.outputs import IDS
+
+    pub = publish.Publisher("s", "ids", 5000, b"k" * 32, hidden={"alice"})
+    assert publish.publish_file(src, tmp_path / "a.txt", IDS, pub) == 0
+    assert (tmp_path / "a.txt").read_bytes() == src.read_bytes()
+    # a hidden handle of digits alone that is one of the ids: that line is left out
+    pub.hidden.add(ids[54_321])
+    assert publish.publish_file(src, tmp_path / "b.txt", IDS, pub) == 1
+    assert (tmp_path / "b.txt").read_text().split() == ids[:54_321] + ids[54_322:]
+    # a line that is not digits alone (a Mastodon status URI) is scanned
+    src.write_text("\n".join(ids[:10]) + "\nhttps://m.example/users/alice/statuses/1\n")
+    pub.hidden.discard(ids[54_321])
+    assert publish.publish_file(src, tmp_path / "c.txt", IDS, pub) == 1
+    assert (tmp_path / "c.txt").read_text().split() == ids[:10]
