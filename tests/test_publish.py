@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from dnflow import publish
 from dnflow.config import ConfigError, validate
+from dnflow.rows import splits_at_commas
 from dnflow.sources import SOURCES
 
 from .bskyutil import snakemake
@@ -466,7 +467,7 @@ def test_published_csv_copies_are_the_csv_modules_bytes(tmp_path_factory, rows, 
             csv.writer(f).writerows([header, *(r[:len(header)] for r in rows)])
         written = [v for r in rows for v in r[:len(header)]]
         plain = not any(c in v for v in written for c in ',"\r\n\0')
-        assert publish._splits_at_commas(src) == plain
+        assert splits_at_commas(src) == plain
         left = publish.publish_file(src, d / "out" / output.name, output, pub)
         want, want_left = _reference_copy(src, output, pub)
         assert (d / "out" / output.name).read_bytes().decode() == want
@@ -479,7 +480,7 @@ def test_published_csv_copies_are_the_csv_modules_bytes(tmp_path_factory, rows, 
 def test_plain_csv_is_only_what_splitting_reads_as_the_csv_module_does(tmp_path, text):
     src = tmp_path / "f.csv"
     src.write_bytes(text.encode())
-    if publish._splits_at_commas(src):
+    if splits_at_commas(src):
         with open(src, newline="", encoding="utf-8") as f:
             assert [line[:-2].split(",") for line in f] == list(csv.reader(
                 io.StringIO(text, newline="")))

@@ -477,5 +477,10 @@ def test_top_users_read_the_same_with_or_without_the_csv_module(tmp_path: Path,
         assert all(isinstance(v, str) for r in got[0] + got[1] for v in r.values())
     assert sd.top_users(tmp_path / "missing.csv") == ([], [])
     fast = sd.top_users(plain)
-    monkeypatch.setattr(sd, "_USER_LINE", re.compile(rb"(?!)"))  # every file: csv module
+    split = [(a, b, u, sd._user_dict(r)) for a, b, u, r in sd.user_numbers(plain)]
+    assert len(split) == 300
+    monkeypatch.setattr(sd, "_USERS_BLOCK", 64)  # a few lines at a time: the same rows
+    assert [(a, b, u, sd._user_dict(r)) for a, b, u, r in sd.user_numbers(plain)] == split
+    monkeypatch.setattr(sd, "splits_at_commas", lambda *a: False)  # every file: csv module
     assert sd.top_users(plain) == fast
+    assert list(sd.user_numbers(plain)) == split

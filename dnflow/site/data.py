@@ -21,6 +21,7 @@ import orjson
 
 from dnflow import counting, optouts, outputs
 from dnflow.platforms import Platform
+from dnflow.rows import splits_at_commas
 from dnflow.publish import ANONYMOUS, Publisher
 from dnflow.site import text as tx
 
@@ -251,27 +252,30 @@ def top_users(path: Path, n: int = TOP_N) -> tuple[list[dict], list[dict]]:
 
 _USERS_HEADER = b"username,name,tweets,followers,following"
 # a users.csv line without quoted fields (dnflow writes most of them so)
-_USER_LINE = re.compile(rb"([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*),([^,\r\n]*)\r?\n")
+_USERS_BLOCK = 1 << 22  # bytes of users.csv lines split at once
+_USER_LINE = re.compile(rb"([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)\r\n")
 
 
 def user_numbers(path: Path) -> Iterator[tuple[int | None, int | None, str, Any]]:
     """(followers, following, username, row) per users.csv row; ``row`` as _user_dict
-    takes it. A big search's users.csv has a row per author (389k for a million tweets):
-    without quoted fields, one regex splits them all and only the best become dicts."""
+    takes it. A big search's users.csv has a row per author (389k for a million tweets,
+    millions for the biggest): without quoted fields, a regex splits a block of lines
+    at a time, and only the best become dicts."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            ours = f.readline().rstrip(b"\r\n") == _USERS_HEADER
     except FileNotFoundError:
         return
-    header, _, body = data.partition(b"\n")
-    rows = _USER_LINE.findall(body) if header.rstrip(b"\r") == _USERS_HEADER and (
-        b'"' not in body) else None
-    if rows is None or len(rows) != body.count(b"\n"):  # a line the regex did not take
+    if not (ours and splits_at_commas(path, 5)):
         for r in iter_rows(path):  # quoted fields (or not dnflow's): the csv module
             yield (to_int(r.get("followers")), to_int(r.get("following")),
                    r.get("username") or "", r)
         return
-    for r in rows:
-        yield _int_or_none(r[3]), _int_or_none(r[4]), r[0].decode(), r
+    with open(path, "rb") as f:
+        f.readline()
+        while lines := f.readlines(_USERS_BLOCK):
+            for r in _USER_LINE.findall(b"".join(lines)):
+                yield _int_or_none(r[3]), _int_or_none(r[4]), r[0].decode(), r
 
 
 def _int_or_none(b: bytes) -> int | None:
