@@ -165,9 +165,6 @@ class Publisher:
     authors_hidden: int = 0  # authors shown as "an account" (users.csv rows)
     _pseudonyms: Pseudonyms | None = field(default=None, init=False, repr=False,
                                            compare=False)
-    # (hidden, its size, whether a handle in it is digits alone): see names_nobody
-    _digit_handles: tuple[set[str], int, bool] | None = field(
-        default=None, init=False, repr=False, compare=False)
 
     @property
     def everything(self) -> bool:
@@ -210,17 +207,11 @@ class Publisher:
                 return True
         return False
 
-    def names_nobody(self, text: str) -> bool:
-        """Whether no line of ``text`` can name a hidden account, told at once for lines
-        of digits alone (X's ids: tweet-ids.txt holds millions), which name no account
-        unless a hidden handle is digits alone. False: ask :meth:`names_hidden`."""
-        if self.everything or not self.hidden:
-            return True
-        known = self._digit_handles
-        if known is None or known[0] is not self.hidden or known[1] != len(self.hidden):
-            known = self._digit_handles = (self.hidden, len(self.hidden),
-                                           any(h.isdigit() for h in self.hidden))
-        return not known[2] and _DIGIT_LINES.fullmatch(text) is not None
+    def digits_name_nobody(self) -> bool:
+        """Whether a value of digits alone (an X id) names no hidden account: no hidden
+        handle is digits alone. Then tweet-ids.txt, millions of such lines, is copied a
+        block at a time instead of scanned line by line."""
+        return self.everything or not any(h.isdigit() for h in self.hidden)
 
     def note(self) -> str:
         """The page's one line about its level."""
@@ -322,8 +313,9 @@ def publish_file(src: Path, dst: Path, output: Output, pub: Publisher) -> int | 
     if not src.name.endswith(".csv"):
         with open(src, encoding="utf-8") as fi, open(tmp, "w", encoding="utf-8",
                                                      newline="") as fo:
+            digits = bool(output.scan) and pub.digits_name_nobody()
             while block := fi.read(1 << 20) + fi.readline():  # whole lines
-                if not output.scan or pub.names_nobody(block):
+                if not output.scan or digits and _DIGIT_LINES.fullmatch(block):
                     fo.write(block)
                     continue
                 for line in io.StringIO(block):  # split at "\n" alone, as fi is
@@ -390,4 +382,5 @@ def _published_rows(rows: Iterable[list[str]], header: list[str], keep: list[int
 
 
 def _fields(line: str) -> list[str]:
+    """A line of a file that splits_at_commas: its CRLF cut, split at commas."""
     return line[:-2].split(",")
