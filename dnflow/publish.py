@@ -128,7 +128,10 @@ class Pseudonyms:
         self._memo: dict[str, str] = {}
 
     def __call__(self, handle: str) -> str:
-        key = handle_key(handle)
+        return self.of_key(handle_key(handle))
+
+    def of_key(self, key: str) -> str:
+        """The pseudonym of the account whose :func:`handle_key` is ``key``."""
         found = self._memo.get(key)
         if found is None:
             inner = self._inner.copy()
@@ -185,12 +188,15 @@ class Publisher:
     def account(self, handle: str) -> str:
         """An account's id in published files: its handle if public, else its pseudonym.
         The one function networks and other sections call for a node or member id."""
-        if self.is_public(handle) or not handle:
+        if self.everything or not handle:
+            return handle
+        key = handle_key(handle)  # once: is_public and the pseudonym both key by it
+        if key in self.public:
             return handle
         p = self._pseudonyms
         if p is None or p.secret != self.secret or p.slug != self.slug:
             p = self._pseudonyms = Pseudonyms(self.secret, self.slug)
-        return p(handle)
+        return p.of_key(key)
 
     def label(self, handle: str | None) -> str | None:
         """How a page shows an account: its handle if public, None for "an account"."""
@@ -342,7 +348,7 @@ def _publish_csv(src: Path, dst: Path, output: Output, pub: Publisher) -> int:
         scan = [i for i, h in enumerate(header) if h in output.scan]
         left_out = [0]
         out = _published_rows(rows, header, keep, accounts, scan, pub, left_out)
-        if plain and len(keep) > 1:
+        if plain and len(keep) > 1:  # (a row of one empty field is written "")
             # no field has a quote, a comma or a line break (a pseudonym neither): the
             # csv module would write each as it is
             lines = map(",".join, out)
